@@ -1,0 +1,48 @@
+"""The ``mhsa-bio`` command: global options and the list of subcommands.
+
+Nothing heavy is imported here: each subcommand imports torch and friends inside its body, so
+``mhsa-bio --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mhsa_bio import __version__
+
+app = typer.Typer(
+    name="mhsa-bio",
+    help="Train multi-head self-attention models on DNA and protein sequences and read motifs, "
+    "motif pairs and residue contacts out of their attention.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mhsa-bio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """mhsa-bio: attention models for biological sequences."""
+
+
+def _register() -> None:
+    from mhsa_bio.cli import predict, train
+
+    app.command("train")(train.train)
+    app.command("predict")(predict.predict)
+
+
+_register()

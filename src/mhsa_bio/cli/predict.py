@@ -1,0 +1,5 @@
+"""Placeholder while the foundation is written."""
+
+
+def predict() -> None:
+    """Not written yet."""

@@ -1,0 +1,5 @@
+"""Placeholder while the foundation is written."""
+
+
+def train() -> None:
+    """Not written yet."""

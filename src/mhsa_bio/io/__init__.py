@@ -1,0 +1,1 @@
+"""Readers and writers: FASTA, BED + genome, MSAs, motif and contact files, atomic outputs."""
