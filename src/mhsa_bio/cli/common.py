@@ -51,6 +51,12 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
         raise fail(f"{exc.filename}: no such file") from None
     except PermissionError as exc:
         raise fail(f"{exc.filename}: permission denied") from None
+    except BrokenPipeError:  # `mhsa-bio predict ... | head`: stop quietly, like cat or grep
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(141) from None
     except KeyboardInterrupt:
         raise fail("interrupted", 130) from None
     except (typer.Exit, typer.Abort):

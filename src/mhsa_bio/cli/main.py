@@ -44,5 +44,13 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("predict")(predict.predict)
 
+    from mhsa_bio.cli import simulate
+
+    app.command("simulate")(simulate.simulate)
+
+    from mhsa_bio.cli import pairs
+
+    app.command("pairs")(pairs.pairs)
+
 
 _register()

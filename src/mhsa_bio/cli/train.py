@@ -1,5 +1,142 @@
-"""Placeholder while the foundation is written."""
+"""``mhsa-bio train``: train a promoter Transformer and write a versioned checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+
+PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
+    "large (6 × 8, d 256; for a GPU)."
 
 
-def train() -> None:
-    """Not written yet."""
+def train(
+    fasta: Annotated[Path | None, typer.Argument(
+        help="Promoter (positive) sequences: FASTA or FASTA.gz, '-' for stdin.",
+        show_default=False)] = None,
+    out: OutDir = Path("runs/train"),
+    negatives: Annotated[Path | None, typer.Option(
+        "--negatives", help="Background sequences (FASTA). Default: dinucleotide-shuffled copies "
+        "of the positives, fresh every epoch.")] = None,
+    bed: Annotated[Path | None, typer.Option(
+        "--bed", help="Positive regions as BED (strand-aware); needs --genome.")] = None,
+    genome: Annotated[Path | None, typer.Option(
+        "--genome", help="Genome FASTA for --bed (indexed with pyfaidx).")] = None,
+    labels: Annotated[Path | None, typer.Option(
+        "--labels", help="TSV of id<TAB>class for more than two classes (no background then).")
+    ] = None,
+    preset: Annotated[str, typer.Option("--preset", help=PRESET_HELP)] = "small",
+    dim: Annotated[int | None, typer.Option("--dim", help="Model width (overrides preset).")
+                   ] = None,
+    heads: Annotated[int | None, typer.Option("--heads", help="Attention heads per layer.")
+                     ] = None,
+    layers: Annotated[int | None, typer.Option("--layers", help="Encoder layers.")] = None,
+    stem_kernel: Annotated[int, typer.Option(
+        "--stem-kernel", help="Width of the convolution stem in bp (odd; at least the motif "
+        "width works best). Shorter sequences are an error.")] = 11,
+    max_len: Annotated[int, typer.Option(
+        "--max-len", help="Length of the learned position table (0 = longest training "
+        "sequence). Longer inputs are read by interpolating it.")] = 0,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Maximum epochs.")] = 30,
+    batch_size: BatchSize = 64,
+    lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
+    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.01,
+    patience: Annotated[int, typer.Option(
+        "--patience", min=1, help="Stop after this many epochs without a better validation "
+        "AUPRC; the best epoch is kept.")] = 6,
+    val_fraction: Annotated[float, typer.Option(
+        "--val-fraction", min=0.01, max=0.9, help="Share of each class held out (stratified, "
+        "seeded) for validation metrics and early stopping.")] = 0.2,
+    shuffles: Annotated[int, typer.Option(
+        "--shuffles", min=1, help="Shuffled background sequences per positive.")] = 1,
+    rc_augment: Annotated[bool, typer.Option(
+        "--rc-augment/--no-rc-augment", help="Reverse-complement half of each batch. Off by "
+        "default: promoters are stranded and their elements sit at fixed positions.")] = False,
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on CUDA.")] = True,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run in --out from its last.pt.")] = False,
+    seed: Seed = 0,
+    device: Device = "auto",
+    threads: Threads = 0,
+    force: Force = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Train a promoter Transformer (conv stem + multi-head self-attention + CLS classifier).
+
+    Writes OUT/model.pt (versioned checkpoint), train_log.tsv, metrics.json (AUROC, AUPRC,
+    accuracy, Sn, Sp, MCC on the held-out split), learning_curve.png and run.json.
+    """
+    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
+    with user_errors(verbose):
+        from mhsa_bio.errors import InputError
+        from mhsa_bio.models.promoter import PRESETS
+
+        if preset not in PRESETS:
+            raise InputError(f"--preset {preset}: expected one of {', '.join(PRESETS)}")
+        if stem_kernel % 2 == 0 or stem_kernel < 1:
+            raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
+        size = dict(PRESETS[preset])
+        for key, value in (("dim", dim), ("heads", heads), ("layers", layers)):
+            if value is not None:
+                size[key] = value
+        if size["dim"] % size["heads"]:
+            raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
+        from mhsa_bio.device import resolve_device, seed_everything
+        from mhsa_bio.experiment import TrainInputs
+        from mhsa_bio.io.outputs import prepare_out_dir
+        from mhsa_bio.models.promoter import PromoterConfig
+        from mhsa_bio.training import TrainConfig
+
+        setup_threads(threads)
+        dev = resolve_device(device)
+        seed_everything(seed)
+        inputs = TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives,
+                             labels=labels)
+        model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, **size)
+        train_config = TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+            patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
+            shuffles_per_positive=shuffles, amp=amp)
+        from mhsa_bio.experiment import read_inputs
+
+        # Validate every input before anything is written.
+        read_inputs(inputs, min_length=stem_kernel)
+        out = prepare_out_dir(out, force=force, resume=resume)
+        metrics = _train_with_progress(inputs, out, model_config, train_config, dev, resume,
+                                       params)
+        keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
+                if k in metrics]
+        summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
+        console.print(f"best epoch {metrics['best_epoch']}: {summary}")
+        console.print(f"wrote {out / 'model.pt'}")
+
+
+def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mhsa_bio.experiment import run_training
+
+    with Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
+                  MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+                  TextColumn("val AUROC {task.fields[auroc]}"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("train", total=None, epoch=1, loss=0.0, auroc="-")
+        state = {"epoch": 1}
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            progress.update(task, completed=step, total=total, loss=loss, epoch=state["epoch"])
+
+        def on_epoch(row, s):  # type: ignore[no-untyped-def]
+            state["epoch"] = row.epoch + 1
+            progress.update(task, auroc=f"{row.val_auroc:.3f}")
+            console.log(f"epoch {row.epoch}: loss {row.train_loss:.4f}, val loss "
+                        f"{row.val_loss:.4f}, AUROC {row.val_auroc:.3f}, AUPRC "
+                        f"{row.val_auprc:.3f}")
+
+        return run_training(inputs, out, model_config=model_config, train_config=train_config,
+                            device=dev, resume=resume, params=params, on_epoch=on_epoch,
+                            on_step=on_step)

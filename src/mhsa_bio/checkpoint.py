@@ -1,0 +1,116 @@
+"""Versioned checkpoints: one plain dict, loaded with ``weights_only=True`` and strict keys."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mhsa_bio import __version__
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.outputs import atomic_path
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT = "mhsa-bio-checkpoint"
+FORMAT_VERSION = 1
+MODEL_TYPES = ("promoter",)
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file (``-`` for stdin gives an empty string)."""
+    if str(path) == "-":
+        return ""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_checkpoint(model: torch.nn.Module, *, model_type: str, config: dict[str, Any],
+                    alphabet: str, classes: list[str], provenance: dict[str, Any],
+                    metrics: dict[str, Any], extra: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """Assemble the checkpoint dict. Every value is a tensor or a plain Python type."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "model_type": model_type,
+        "config": dict(config),
+        "alphabet": alphabet,
+        "classes": list(classes),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "provenance": provenance,
+        "metrics": metrics,
+        **(extra or {}),
+    }
+
+
+def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write atomically: a crash mid-write never leaves a truncated checkpoint."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(ckpt, tmp)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and check a checkpoint without executing any code from it.
+
+    Raises
+    ------
+    InputError
+        Missing, truncated, corrupt, foreign (not an mhsa-bio checkpoint) or newer-format files.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to unpickle safely means the file is not ours
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Weights only load failed" in str(exc):
+            first = "it holds objects other than tensors and plain types"
+        raise InputError(
+            f"{path}: not a readable mhsa-bio checkpoint (corrupt, truncated or foreign: {first[:120]})"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise InputError(f"{path}: not an mhsa-bio checkpoint (no '{FORMAT}' format tag)")
+    version = ckpt.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise InputError(
+            f"{path}: checkpoint format {version} is newer than this mhsa-bio "
+            f"{__version__} reads (format {FORMAT_VERSION}); upgrade mhsa-bio"
+        )
+    for key in ("model_type", "config", "state_dict", "alphabet", "classes"):
+        if key not in ckpt:
+            raise InputError(f"{path}: checkpoint lacks '{key}'")
+    if ckpt["model_type"] not in MODEL_TYPES:
+        raise InputError(f"{path}: unknown model type '{ckpt['model_type']}'")
+    return ckpt
+
+
+def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+               ) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model from a checkpoint's config and load its weights with strict keys.
+
+    Returns the model in eval mode on ``device`` and the checkpoint dict.
+    """
+    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
+    ckpt = read_checkpoint(path)
+    try:
+        config = PromoterConfig.from_dict(ckpt["config"])
+        model = PromoterTransformer(config)
+        model.load_state_dict(ckpt["state_dict"], strict=True)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise InputError(f"{path}: checkpoint does not match the model it names ({first[:160]})"
+                         ) from None
+    return model.to(device).eval(), ckpt

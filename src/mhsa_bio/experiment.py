@@ -1,0 +1,179 @@
+"""A training run on disk: inputs → split → trainer → checkpoint, log, metrics, plot; resume."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mhsa_bio import __version__
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.fasta import Record, read_fasta
+from mhsa_bio.io.outputs import atomic_open, write_json, write_run_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainInputs:
+    """Where the sequences come from; exactly one of ``fasta`` or ``bed`` + ``genome``."""
+
+    fasta: Path | None = None
+    bed: Path | None = None
+    genome: Path | None = None
+    negatives: Path | None = None
+    labels: Path | None = None
+
+
+def _abs(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return "-" if str(path) == "-" else str(Path(path).resolve())
+
+
+def read_inputs(inputs: TrainInputs, *, min_length: int
+                ) -> tuple[list[Record], list[Record] | None, np.ndarray | None, list[str] | None]:
+    """Read and validate every input; returns positives, negatives, labels, classes."""
+    if inputs.fasta is not None and inputs.bed is not None:
+        raise InputError("give either a FASTA file or --bed with --genome, not both")
+    if inputs.bed is not None:
+        if inputs.genome is None:
+            raise InputError(f"{inputs.bed}: --bed needs --genome GENOME.fa")
+        from mhsa_bio.io.genome import read_bed_regions
+
+        positives = read_bed_regions(inputs.bed, inputs.genome, min_length=min_length)
+        source: object = inputs.bed
+    elif inputs.fasta is not None:
+        positives = read_fasta(inputs.fasta, min_length=min_length)
+        source = inputs.fasta
+    else:
+        raise InputError("no input: give PROMOTERS.fa or --bed with --genome")
+    negatives = None
+    if inputs.negatives is not None:
+        negatives = read_fasta(inputs.negatives, min_length=min_length)
+        dup = {r.id for r in positives} & {r.id for r in negatives}
+        if dup:
+            raise InputError(f"{inputs.negatives}: record '{sorted(dup)[0]}': id also used in "
+                             f"{source}")
+    labels = classes = None
+    if inputs.labels is not None:
+        if negatives is not None:
+            raise InputError(f"{inputs.labels}: --labels and --negatives cannot be combined; "
+                             "label the background sequences as a class instead")
+        from mhsa_bio.io.labels import read_labels
+
+        labels, classes = read_labels(inputs.labels, positives)
+    return positives, negatives, labels, classes
+
+
+def provenance(inputs: TrainInputs, *, background: str, split_sizes: dict[str, Any],
+               config: dict[str, Any]) -> dict[str, Any]:
+    """Input paths with sha256, background, split sizes and training settings."""
+    from mhsa_bio.checkpoint import sha256
+
+    files = {}
+    for name in ("fasta", "bed", "genome", "negatives", "labels"):
+        path = getattr(inputs, name)
+        if path is not None:
+            files[name] = {"path": _abs(path),
+                           "sha256": sha256(path) if name != "genome" else ""}
+    return {"inputs": files, "background": background, "split": split_sizes,
+            "train_config": config, "package_version": __version__}
+
+
+def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
+    """``train_log.tsv``: one row per epoch."""
+    with atomic_open(path) as handle:
+        if not history:
+            return
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]), delimiter="\t",
+                                lineterminator="\n")
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+
+
+def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_config: Any,
+                 device: Any, resume: bool = False, params: dict[str, Any] | None = None,
+                 on_epoch: Callable[..., None] | None = None,
+                 on_step: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+    """Train and write ``model.pt``, ``last.pt``, ``train_log.tsv``, ``metrics.json``,
+    ``learning_curve.png`` and ``run.json`` into ``out``. Returns the metrics dict."""
+    from dataclasses import replace
+
+    from mhsa_bio.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
+    from mhsa_bio.plots import learning_curve
+    from mhsa_bio.training import Trainer, check_lengths, make_split
+
+    positives, negatives, labels, classes = read_inputs(inputs,
+                                                        min_length=model_config.stem_kernel)
+    longest = max(len(r.seq) for r in positives + (negatives or []))
+    if model_config.max_len <= 0:
+        model_config = replace(model_config, max_len=longest)
+    split = make_split(positives, negatives=negatives, config=train_config, labels=labels,
+                       classes=classes)
+    model_config = replace(model_config, n_classes=len(split.train.classes))
+    check_lengths(split.val.records, min_length=model_config.stem_kernel, path="validation set")
+    sizes = {
+        "classes": split.train.classes,
+        "train": np.bincount(split.train.labels, minlength=len(split.train.classes)).tolist(),
+        "validation": np.bincount(split.val.labels, minlength=len(split.val.classes)).tolist(),
+        "validation_ids": [r.id for r in split.val.records],
+        "val_fraction": train_config.val_fraction,
+        "seed": train_config.seed,
+    }
+    prov = provenance(inputs, background=split.background, split_sizes=sizes,
+                      config=train_config.to_dict())
+    trainer = Trainer(split, model_config=model_config, config=train_config, device=device)
+    last = out / "last.pt"
+    if resume and last.exists():
+        saved = read_checkpoint(last)
+        if saved["provenance"]["inputs"] != prov["inputs"] or saved["config"] != \
+                model_config.to_dict():
+            raise InputError(f"{last}: the run to resume used other inputs or another model "
+                             "configuration")
+        trainer.resume_from(saved)
+        log.info("resuming after epoch %d", trainer.state.epoch)
+
+    def checkpoint(metrics: dict[str, Any], state_model: bool) -> dict[str, Any]:
+        return make_checkpoint(trainer.model, model_type="promoter",
+                               config=model_config.to_dict(), alphabet="ACGTN",
+                               classes=split.train.classes, provenance=prov, metrics=metrics,
+                               extra=trainer.resume_dict() if state_model else None)
+
+    def epoch_done(row: Any, state: Any) -> None:
+        save_checkpoint(checkpoint(state.best_metrics, True), last)
+        write_train_log(out / "train_log.tsv", state.history)
+        if on_epoch is not None:
+            on_epoch(row, state)
+
+    state = trainer.run(on_epoch=epoch_done, on_step=on_step)
+    metrics = {
+        "split": "validation",
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
+        "n_validation": len(split.val.records),
+        "n_train": int(sum(sizes["train"])),
+        **state.best_metrics,
+    }
+    save_checkpoint(checkpoint(metrics, False), out / "model.pt")
+    write_train_log(out / "train_log.tsv", state.history)
+    write_json(out / "metrics.json", metrics)
+    learning_curve(state.history, out / "learning_curve.png", best_epoch=state.best_epoch)
+    write_run_json(out, "train", params or {}, model_config=model_config.to_dict(),
+                   train_config=train_config.to_dict(), device=str(device))
+    return metrics
+
+
+def default_sequences(ckpt: dict[str, Any]) -> str | None:
+    """The training FASTA recorded in a checkpoint, if it still exists."""
+    fasta = ckpt.get("provenance", {}).get("inputs", {}).get("fasta")
+    if fasta and fasta["path"] != "-" and os.path.exists(fasta["path"]):
+        return str(fasta["path"])
+    return None

@@ -1,0 +1,74 @@
+"""Classification metrics on held-out scores: AUROC, AUPRC, accuracy, Sn, Sp, MCC."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import rankdata
+
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (Mann–Whitney U with tied ranks averaged); NaN for one class."""
+    labels = np.asarray(labels, dtype=bool)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def auprc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision: Σ (R_k − R_{k−1}) P_k over score thresholds (ties form one step)."""
+    labels = np.asarray(labels, dtype=bool)
+    n_pos = int(labels.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="mergesort")
+    s = np.asarray(scores, dtype=float)[order]
+    y = labels[order]
+    tp = np.cumsum(y)
+    fp = np.cumsum(~y)
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), y.size - 1]  # last index of each tie group
+    precision = tp[last] / (tp[last] + fp[last])
+    recall = tp[last] / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def binary_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float = 0.5
+                   ) -> dict[str, float]:
+    """AUROC, AUPRC, and accuracy, sensitivity, specificity and MCC at ``threshold``."""
+    labels = np.asarray(labels, dtype=bool)
+    pred = np.asarray(scores) >= threshold
+    tp = int(np.sum(pred & labels))
+    tn = int(np.sum(~pred & ~labels))
+    fp = int(np.sum(pred & ~labels))
+    fn = int(np.sum(~pred & labels))
+    denom = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {
+        "auroc": auroc(labels, scores),
+        "auprc": auprc(labels, scores),
+        "accuracy": (tp + tn) / max(labels.size, 1),
+        "sensitivity": tp / (tp + fn) if tp + fn else float("nan"),
+        "specificity": tn / (tn + fp) if tn + fp else float("nan"),
+        "mcc": (tp * tn - fp * fn) / denom if denom else 0.0,
+        "threshold": threshold,
+        "n_positive": tp + fn,
+        "n_negative": tn + fp,
+    }
+
+
+def multiclass_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Accuracy and macro one-vs-rest AUROC / AUPRC for (N, C) class probabilities."""
+    labels = np.asarray(labels)
+    n_classes = probs.shape[1]
+    if n_classes == 2:
+        return binary_metrics(labels == 1, probs[:, 1])
+    aurocs = [auroc(labels == c, probs[:, c]) for c in range(n_classes)]
+    auprcs = [auprc(labels == c, probs[:, c]) for c in range(n_classes)]
+    return {
+        "auroc": float(np.nanmean(aurocs)),
+        "auprc": float(np.nanmean(auprcs)),
+        "accuracy": float(np.mean(probs.argmax(1) == labels)),
+    }

@@ -1,0 +1,1 @@
+"""Torch models: the attention layer, the promoter Transformer and the protein models."""

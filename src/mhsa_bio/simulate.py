@@ -1,0 +1,406 @@
+"""Simulated promoter sets: JASPAR motifs planted in random background, with the planted truth."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from mhsa_bio.alphabet import reverse_complement
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.fasta import Record
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MOTIFS",
+    "PWM",
+    "Site",
+    "SimulatedSet",
+    "load_jaspar_motifs",
+    "simulate",
+    "sites_table",
+]
+
+#: GATA1 and TAL1::TCF3, the pair of the classic DeepLIFT / TF-MoDISco simulation.
+DEFAULT_MOTIFS = ("MA0035.4", "MA0091.1")
+_BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+_ORIENTATIONS = ("++", "+-", "-+", "--")
+_MAX_TRIES = 1000
+
+
+class PWM(NamedTuple):
+    """A motif as base probabilities: ``probs`` has shape (W, 4), columns A C G T, rows sum to 1."""
+
+    id: str
+    name: str
+    probs: np.ndarray
+
+
+class Site(NamedTuple):
+    """One planted site: 0-based ``[start, end)`` in ``sequence``; ``site`` is ``seq[start:end]``.
+
+    ``strand`` ``-`` means the motif reads on the reverse complement, so ``site`` is the reverse
+    complement of the sampled motif instance.
+    """
+
+    sequence: str
+    motif_id: str
+    motif_name: str
+    start: int
+    end: int
+    strand: str
+    site: str
+
+
+class SimulatedSet(NamedTuple):
+    """Positives (motifs planted), negatives (background) and the planted sites of both."""
+
+    positives: list[Record]
+    negatives: list[Record]
+    truth: list[Site]
+
+
+def load_jaspar_motifs(ids: Sequence[str], *, release: str = "JASPAR2024") -> list[PWM]:
+    """Fetch motifs from the JASPAR database that pyjaspar ships (offline).
+
+    Parameters
+    ----------
+    ids : matrix ids such as ``MA0035.4``; an id without a version gives the latest version
+    release : ``JASPAR2024`` or just ``2024``; see ``pyjaspar.jaspardb().get_releases()``
+
+    Raises
+    ------
+    InputError
+        For an unknown release or an unknown motif id.
+    """
+    from pyjaspar import jaspardb
+
+    release = str(release)
+    if not release.upper().startswith("JASPAR"):
+        release = f"JASPAR{release}"
+    release = release.upper()
+    releases = jaspardb().get_releases()
+    if release not in releases:
+        raise InputError(
+            f"--jaspar-release: unknown release '{release}' (pyjaspar has {', '.join(releases)})"
+        )
+    db = jaspardb(release=release)
+    out = []
+    for motif_id in ids:
+        motif_id = motif_id.strip()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                motif = db.fetch_motif_by_id(motif_id)
+            except Exception:  # pyjaspar fails with AttributeError on an unknown id
+                motif = None
+        if motif is None or not getattr(motif, "matrix_id", None):
+            raise InputError(f"--motifs: unknown JASPAR motif id '{motif_id}' in {release}")
+        counts = np.array([motif.counts[b] for b in "ACGT"], dtype=np.float64).T  # (W, 4)
+        probs = counts / counts.sum(axis=1, keepdims=True)
+        out.append(PWM(str(motif.matrix_id), str(motif.name), probs))
+    return out
+
+
+def _sample_site(pwm: PWM, rng: np.random.Generator) -> str:
+    """One instance of the motif (as the motif reads), each base drawn from its column."""
+    cum = np.cumsum(pwm.probs, axis=1)
+    u = rng.random(len(pwm.probs))
+    idx = np.minimum((u[:, None] >= cum).sum(axis=1), 3)
+    return _BASES[idx].tobytes().decode("ascii")
+
+
+def _background(rng: np.random.Generator, n: int, length: int, gc: float) -> np.ndarray:
+    """(n, length) uint8 letters, i.i.d. with G+C fraction ``gc``."""
+    p = np.array([(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2])
+    return _BASES[rng.choice(4, size=(n, length), p=p)]
+
+
+def _parse_positions(positions: str, motifs: Sequence[PWM], length: int) -> list[int | None]:
+    """Fixed start per motif (None for random) from ``random``, ``center``, an int, or a list."""
+    parts = [p.strip() for p in str(positions).split(",")]
+    if len(parts) == 1:
+        parts = parts * len(motifs)
+    if len(parts) != len(motifs):
+        raise InputError(
+            f"--positions: {len(parts)} values for {len(motifs)} motifs; give one value for all "
+            "or one per motif"
+        )
+    out: list[int | None] = []
+    for part, pwm in zip(parts, motifs, strict=True):
+        width = len(pwm.probs)
+        if part == "random":
+            out.append(None)
+        elif part in ("center", "centre"):
+            out.append((length - width) // 2)
+        else:
+            try:
+                start = int(part)
+            except ValueError:
+                raise InputError(
+                    f"--positions: '{part}' is not random, center or a 0-based start"
+                ) from None
+            if not 0 <= start <= length - width:
+                raise InputError(
+                    f"--positions: start {start} of {pwm.id} ({width} bp) does not fit in "
+                    f"{length} bp (0 to {length - width})"
+                )
+            out.append(start)
+    fixed = sorted(
+        (start, start + len(pwm.probs), pwm.id)
+        for start, pwm in zip(out, motifs, strict=True)
+        if start is not None
+    )
+    for (_, end_a, id_a), (start_b, _, id_b) in zip(fixed, fixed[1:], strict=False):
+        if start_b < end_a:
+            raise InputError(f"--positions: the fixed sites of {id_a} and {id_b} overlap")
+    return out
+
+
+def _free_start(
+    rng: np.random.Generator, width: int, length: int, taken: list[tuple[int, int]]
+) -> int:
+    """A uniform random start for a site of ``width`` that overlaps none of ``taken``."""
+    for _ in range(_MAX_TRIES):
+        start = int(rng.integers(0, length - width + 1))
+        if all(start + width <= a or b <= start for a, b in taken):
+            return start
+    raise InputError(f"--length: {length} bp leaves no room to place all the motif sites")
+
+
+def _plant(
+    row: np.ndarray, seq_id: str, pwm: PWM, start: int, strand: str, rng: np.random.Generator
+) -> Site:
+    instance = _sample_site(pwm, rng)
+    site = instance if strand == "+" else reverse_complement(instance)
+    row[start : start + len(site)] = np.frombuffer(site.encode("ascii"), dtype=np.uint8)
+    return Site(seq_id, pwm.id, pwm.name, start, start + len(site), strand, site)
+
+
+def _ids(prefix: str, n: int) -> list[str]:
+    width = max(4, len(str(n - 1)))
+    return [f"{prefix}_{i:0{width}d}" for i in range(n)]
+
+
+def _records(ids: list[str], rows: np.ndarray) -> list[Record]:
+    return [Record(i, row.tobytes().decode("ascii"), i) for i, row in zip(ids, rows, strict=True)]
+
+
+def simulate(
+    motifs: Sequence[PWM],
+    *,
+    n: int = 2000,
+    length: int = 300,
+    positions: str = "random",
+    pair: tuple[PWM, PWM] | None = None,
+    spacing: int = 9,
+    orientation: str = "++",
+    gc: float = 0.42,
+    p_site: float = 0.8,
+    n_negatives: int | None = None,
+    seed: int = 0,
+) -> SimulatedSet:
+    """Simulate positives with planted motif sites and background negatives.
+
+    Background: every base i.i.d., G and C each with probability ``gc / 2``, A and T
+    ``(1 - gc) / 2``, the same for positives and negatives.
+
+    Motif mode (``pair`` is None): in each positive each motif is present with probability
+    ``p_site``, independently; a positive that drew none is redrawn, so every positive carries at
+    least one site. A site is sampled base by base from the PWM, on a random strand, at the
+    motif's position (``positions``: ``random``, ``center``, or a 0-based start; one value for all
+    motifs or a comma-separated value per motif). Random sites never overlap another site.
+    Negatives are background only.
+
+    Pair mode (``pair=(A, B)``; ``motifs`` is ignored): every positive holds A and B with B
+    starting ``spacing`` bases after A ends (``start_B - end_A == spacing``), A on strand
+    ``orientation[0]`` and B on ``orientation[1]``, at a random position. Every negative holds
+    the same two motifs on random strands at random non-overlapping positions, drawn again
+    whenever they happen to form the positive arrangement or its reverse complement (B then A,
+    same gap, both strands flipped); so only the spacing and orientation tell the classes apart.
+    ``positions`` must be ``random``.
+
+    Parameters
+    ----------
+    motifs : the motifs to plant in motif mode
+    n : number of positives
+    length : sequence length L
+    positions, pair, spacing, orientation, p_site : see above
+    gc : G+C fraction of the background, in (0, 1)
+    n_negatives : number of negatives (default ``n``)
+    seed : everything is drawn from ``numpy.random.default_rng(seed)``
+
+    Returns
+    -------
+    SimulatedSet
+        positives ``pos_0000 ...`` and negatives ``neg_0000 ...`` (all of length L) and the
+        planted sites, positives first, then in sequence and position order.
+
+    Raises
+    ------
+    InputError
+        For a bad option: n < 1, length too short, gc or p_site out of range, bad positions,
+        spacing < 0, an orientation other than ++ +- -+ --.
+    """
+    if n < 1:
+        raise InputError(f"--n: need at least 1 sequence, not {n}")
+    n_neg = n if n_negatives is None else n_negatives
+    if n_neg < 0:
+        raise InputError(f"--n-negatives: cannot be negative ({n_neg})")
+    if not 0.0 < gc < 1.0:
+        raise InputError(f"--gc: {gc} is not between 0 and 1")
+    rng = np.random.default_rng(int(seed) % 2**64)
+    pos_ids, neg_ids = _ids("pos", n), _ids("neg", n_neg)
+    if pair is None:
+        if not motifs:
+            raise InputError("--motifs: no motifs to plant")
+        if not 0.0 < p_site <= 1.0:
+            raise InputError(f"--p-site: {p_site} is not in (0, 1]")
+        if sum(len(m.probs) for m in motifs) > length:
+            raise InputError(f"--length: {length} bp is shorter than the motifs put together")
+        fixed = _parse_positions(positions, motifs, length)
+        pos_rows = _background(rng, n, length, gc)
+        truth = _plant_motifs(rng, pos_rows, pos_ids, motifs, fixed, p_site)
+        neg_rows = _background(rng, n_neg, length, gc)
+        neg_truth: list[Site] = []
+    else:
+        if positions != "random":
+            raise InputError("--positions: pair sites are always placed at random; drop it")
+        if orientation not in _ORIENTATIONS:
+            raise InputError(f"--orientation: '{orientation}' is not one of ++ +- -+ --")
+        if spacing < 0:
+            raise InputError(f"--spacing: cannot be negative ({spacing})")
+        width_a, width_b = len(pair[0].probs), len(pair[1].probs)
+        if width_a + spacing + width_b > length:
+            raise InputError(
+                f"--length: {length} bp is shorter than the pair ({width_a} + {spacing} + "
+                f"{width_b} bp)"
+            )
+        pos_rows = _background(rng, n, length, gc)
+        truth = _plant_pairs(rng, pos_rows, pos_ids, pair, spacing, orientation)
+        neg_rows = _background(rng, n_neg, length, gc)
+        neg_truth = _plant_unpaired(rng, neg_rows, neg_ids, pair, spacing, orientation)
+    log.info(
+        "simulated %d positives, %d negatives, %d sites", n, n_neg, len(truth) + len(neg_truth)
+    )
+    return SimulatedSet(_records(pos_ids, pos_rows), _records(neg_ids, neg_rows), truth + neg_truth)
+
+
+def _plant_motifs(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    ids: list[str],
+    motifs: Sequence[PWM],
+    fixed: list[int | None],
+    p_site: float,
+) -> list[Site]:
+    length = rows.shape[1]
+    truth: list[Site] = []
+    for row, seq_id in zip(rows, ids, strict=True):
+        present = rng.random(len(motifs)) < p_site
+        while not present.any():
+            present = rng.random(len(motifs)) < p_site
+        # Fixed sites first, so random ones can avoid them.
+        taken = [
+            (s, s + len(m.probs))
+            for s, m, p in zip(fixed, motifs, present, strict=True)
+            if p and s is not None
+        ]
+        sites = []
+        for k, pwm in enumerate(motifs):
+            if not present[k]:
+                continue
+            start = fixed[k]
+            if start is None:
+                start = _free_start(rng, len(pwm.probs), length, taken)
+                taken.append((start, start + len(pwm.probs)))
+            strand = "+" if rng.random() < 0.5 else "-"
+            sites.append(_plant(row, seq_id, pwm, start, strand, rng))
+        truth.extend(sorted(sites, key=lambda s: (s.start, s.motif_id)))
+    return truth
+
+
+def _plant_pairs(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    ids: list[str],
+    pair: tuple[PWM, PWM],
+    spacing: int,
+    orientation: str,
+) -> list[Site]:
+    a, b = pair
+    width_a, width_b = len(a.probs), len(b.probs)
+    length = rows.shape[1]
+    truth: list[Site] = []
+    for row, seq_id in zip(rows, ids, strict=True):
+        start_a = int(rng.integers(0, length - (width_a + spacing + width_b) + 1))
+        start_b = start_a + width_a + spacing
+        truth.append(_plant(row, seq_id, a, start_a, orientation[0], rng))
+        truth.append(_plant(row, seq_id, b, start_b, orientation[1], rng))
+    return truth
+
+
+def _is_positive_arrangement(
+    start_a: int,
+    strand_a: str,
+    start_b: int,
+    strand_b: str,
+    width_a: int,
+    width_b: int,
+    spacing: int,
+    orientation: str,
+) -> bool:
+    flip = {"+": "-", "-": "+"}
+    if start_b - (start_a + width_a) == spacing and strand_a + strand_b == orientation:
+        return True
+    # The reverse complement of the positive arrangement: B first, both strands flipped.
+    return (
+        start_a - (start_b + width_b) == spacing
+        and strand_b == flip[orientation[1]]
+        and strand_a == flip[orientation[0]]
+    )
+
+
+def _plant_unpaired(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    ids: list[str],
+    pair: tuple[PWM, PWM],
+    spacing: int,
+    orientation: str,
+) -> list[Site]:
+    a, b = pair
+    width_a, width_b = len(a.probs), len(b.probs)
+    length = rows.shape[1]
+    truth: list[Site] = []
+    for row, seq_id in zip(rows, ids, strict=True):
+        for _ in range(_MAX_TRIES):
+            start_a = int(rng.integers(0, length - width_a + 1))
+            start_b = _free_start(rng, width_b, length, [(start_a, start_a + width_a)])
+            strand_a = "+" if rng.random() < 0.5 else "-"
+            strand_b = "+" if rng.random() < 0.5 else "-"
+            if not _is_positive_arrangement(
+                start_a, strand_a, start_b, strand_b, width_a, width_b, spacing, orientation
+            ):
+                break
+        else:
+            raise InputError(
+                f"--length: {length} bp leaves no other arrangement of the pair for the negatives"
+            )
+        sites = [
+            _plant(row, seq_id, a, start_a, strand_a, rng),
+            _plant(row, seq_id, b, start_b, strand_b, rng),
+        ]
+        truth.extend(sorted(sites, key=lambda s: (s.start, s.motif_id)))
+    return truth
+
+
+def sites_table(sites: Sequence[Site]) -> str:
+    """The planted sites as TSV text with a header (``truth.tsv``): one line per site."""
+    lines = ["\t".join(Site._fields)]
+    lines += ["\t".join(str(v) for v in site) for site in sites]
+    return "\n".join(lines) + "\n"

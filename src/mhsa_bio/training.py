@@ -1,0 +1,316 @@
+"""Training the promoter Transformer: split, background, AdamW + warm-up/cosine, early stopping."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
+from mhsa_bio.device import autocast
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.fasta import Record
+from mhsa_bio.metrics import multiclass_metrics
+from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+from mhsa_bio.predict import predict_proba
+
+log = logging.getLogger(__name__)
+
+SHUFFLE = "shuffle"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; every field is recorded in the checkpoint."""
+
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.05
+    patience: int = 6
+    val_fraction: float = 0.2
+    seed: int = 0
+    rc_augment: bool = False
+    shuffles_per_positive: int = 1
+    fresh_shuffles: bool = True
+    class_weights: bool = True
+    amp: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Dataset(NamedTuple):
+    """Labelled sequences. ``labels`` index into ``classes``."""
+
+    records: list[Record]
+    labels: np.ndarray  # (N,) int64
+    classes: list[str]
+
+
+@dataclass
+class EpochLog:
+    """One row of ``train_log.tsv``."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_auroc: float
+    val_auprc: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class TrainState:
+    """Everything needed to resume: written after each epoch."""
+
+    epoch: int = 0
+    best_epoch: int = 0
+    best_auprc: float = -1.0
+    best_state: dict[str, torch.Tensor] | None = None
+    best_metrics: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    bad_epochs: int = 0
+
+
+class Split(NamedTuple):
+    """Training and validation sets; ``background`` says how the background class was made."""
+
+    train: Dataset
+    val: Dataset
+    background: str
+
+
+def stratified_split(labels: np.ndarray, *, fraction: float, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): ``fraction`` of each class to validation, seeded, sorted."""
+    rng = np.random.default_rng([seed, 17])
+    val: list[np.ndarray] = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        rng.shuffle(idx)
+        n_val = int(round(fraction * idx.size))
+        if fraction > 0 and idx.size >= 2:
+            n_val = min(max(n_val, 1), idx.size - 1)
+        val.append(idx[:n_val])
+    val_idx = np.sort(np.concatenate(val)) if val else np.array([], dtype=np.int64)
+    train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
+    return train_idx, val_idx
+
+
+def make_split(positives: list[Record], *, negatives: list[Record] | None, config: TrainConfig,
+               labels: np.ndarray | None = None, classes: list[str] | None = None) -> Split:
+    """Build the stratified split.
+
+    Three cases: ``labels`` given (multi-class, sequences are all in ``positives``); explicit
+    ``negatives`` (class 0 = background, 1 = positives); or neither: class 0 is made of
+    dinucleotide shuffles of the positives, regenerated every epoch for training (see
+    ``epoch_training_set``) and fixed for validation; validation shuffles come from validation
+    positives only, so nothing leaks across the split.
+    """
+    from mhsa_bio.shuffle import shuffle_records
+
+    if labels is not None:
+        assert classes is not None
+        tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed)
+        return Split(_subset(positives, labels, classes, tr), _subset(positives, labels, classes, va),
+                     "labels")
+    classes = ["background", "positive"]
+    if negatives is not None:
+        records = positives + negatives
+        lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
+        tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
+        return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va),
+                     "negatives")
+    lab = np.ones(len(positives), dtype=np.int64)
+    tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
+    train_pos = [positives[i] for i in tr]
+    val_pos = [positives[i] for i in va]
+    val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive,
+                              seed=config.seed + 1_000_003)
+    train = Dataset(train_pos, np.ones(len(train_pos), dtype=np.int64), classes)
+    val = _labelled(val_pos, val_neg, classes)
+    return Split(train, val, SHUFFLE)
+
+
+def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray
+            ) -> Dataset:
+    return Dataset([records[i] for i in idx], labels[idx], classes)
+
+
+def _labelled(pos: list[Record], neg: list[Record], classes: list[str]) -> Dataset:
+    lab = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.int64)
+    return Dataset(pos + neg, lab, classes)
+
+
+def epoch_training_set(split: Split, *, epoch: int, config: TrainConfig) -> Dataset:
+    """The training set of one epoch: with a shuffled background, fresh shuffles each epoch."""
+    if split.background != SHUFFLE:
+        return split.train
+    from mhsa_bio.shuffle import shuffle_records
+
+    salt = epoch if config.fresh_shuffles else 0
+    neg = shuffle_records(split.train.records, n_per=config.shuffles_per_positive,
+                          seed=config.seed * 7919 + salt)
+    return _labelled(split.train.records, neg, split.train.classes)
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _tensors(records: Sequence[Record], idx: np.ndarray, device: torch.device,
+             rc: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    tokens, lengths = encode_batch([records[i].seq for i in idx])
+    if rc is not None and rc.any():
+        flipped = reverse_complement_tokens(tokens, lengths)
+        tokens = np.where(rc[:, None], flipped, tokens)
+    return (torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device))
+
+
+def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return f
+
+
+class Trainer:
+    """Owns model, optimiser, schedule and state; ``run`` trains until done or early-stopped."""
+
+    def __init__(self, split: Split, *, model_config: PromoterConfig, config: TrainConfig,
+                 device: torch.device) -> None:
+        self.split = split
+        self.config = config
+        self.device = device
+        torch.manual_seed(config.seed)
+        self.model = PromoterTransformer(model_config).to(device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr,
+                                           weight_decay=config.weight_decay)
+        n_train = len(split.train.records) * (
+            1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0))
+        steps_per_epoch = math.ceil(n_train / config.batch_size)
+        total = steps_per_epoch * config.epochs
+        warmup = max(1, int(config.warmup_fraction * total))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
+                                                           _lr_lambda(total, warmup))
+        self.state = TrainState()
+        self.class_weight = self._class_weights()
+
+    def _class_weights(self) -> torch.Tensor | None:
+        """Balanced weights n / (C · n_c) from the training set's class counts."""
+        if not self.config.class_weights:
+            return None
+        labels = epoch_training_set(self.split, epoch=0, config=self.config).labels
+        counts = np.bincount(labels, minlength=len(self.split.train.classes))
+        w = counts.sum() / (counts.size * np.maximum(counts, 1))
+        return torch.tensor(w, dtype=torch.float32, device=self.device)
+
+    def resume_from(self, saved: dict[str, Any]) -> None:
+        """Restore model, optimiser, schedule and history from a ``last.pt`` dict."""
+        self.model.load_state_dict(saved["state_dict"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.scheduler.load_state_dict(saved["scheduler"])
+        t = saved["train_state"]
+        self.state = TrainState(epoch=t["epoch"], best_epoch=t["best_epoch"],
+                                best_auprc=t["best_auprc"], best_state=saved["best_state_dict"],
+                                best_metrics=t["best_metrics"], history=t["history"],
+                                bad_epochs=t["bad_epochs"])
+
+    def resume_dict(self) -> dict[str, Any]:
+        """What ``last.pt`` holds besides the checkpoint fields."""
+        s = self.state
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "best_state_dict": s.best_state,
+            "train_state": {"epoch": s.epoch, "best_epoch": s.best_epoch,
+                            "best_auprc": s.best_auprc, "best_metrics": s.best_metrics,
+                            "history": s.history, "bad_epochs": s.bad_epochs},
+        }
+
+    def train_epoch(self, epoch: int, on_step: Callable[[int, int, float], None] | None) -> float:
+        data = epoch_training_set(self.split, epoch=epoch, config=self.config)
+        rng = np.random.default_rng([self.config.seed, epoch, 1])
+        torch.manual_seed(self.config.seed * 1000 + epoch)
+        self.model.train()
+        total, count = 0.0, 0
+        batches = _batches(len(data.records), self.config.batch_size, rng)
+        for step, idx in enumerate(batches):
+            rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
+            tokens, lengths = _tensors(data.records, idx, self.device, rc)
+            labels = torch.from_numpy(data.labels[idx]).to(self.device)
+            with autocast(self.device, enabled=self.config.amp):
+                logits = self.model(tokens, lengths).logits
+            loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.scheduler.step()
+            total += loss.item() * idx.size
+            count += idx.size
+            if on_step is not None:
+                on_step(step + 1, len(batches), total / count)
+        return total / max(count, 1)
+
+    def evaluate(self) -> tuple[float, dict[str, Any]]:
+        val = self.split.val
+        probs = predict_proba(self.model, val.records, device=self.device,
+                              batch_size=max(self.config.batch_size, 128), amp=self.config.amp)
+        labels = torch.from_numpy(val.labels)
+        loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(),
+                                labels))
+        return loss, multiclass_metrics(val.labels, probs)
+
+    def run(self, *, on_epoch: Callable[[EpochLog, TrainState], None] | None = None,
+            on_step: Callable[[int, int, float], None] | None = None) -> TrainState:
+        """Train from ``state.epoch`` to ``config.epochs``, stopping after ``patience`` epochs
+        without a better validation AUPRC. The best epoch's weights end in ``model``."""
+        import time
+
+        s = self.state
+        while s.epoch < self.config.epochs and s.bad_epochs < self.config.patience:
+            start = time.perf_counter()
+            epoch = s.epoch + 1
+            train_loss = self.train_epoch(epoch, on_step)
+            val_loss, metrics = self.evaluate()
+            row = EpochLog(epoch, train_loss, val_loss, metrics["auroc"], metrics["auprc"],
+                           self.scheduler.get_last_lr()[0], time.perf_counter() - start)
+            s.history.append(asdict(row))
+            s.epoch = epoch
+            if metrics["auprc"] > s.best_auprc:
+                s.best_auprc, s.best_epoch, s.bad_epochs = metrics["auprc"], epoch, 0
+                s.best_metrics = {**metrics, "val_loss": val_loss}
+                s.best_state = copy.deepcopy({k: v.detach().cpu()
+                                              for k, v in self.model.state_dict().items()})
+            else:
+                s.bad_epochs += 1
+            log.debug("epoch %d: train loss %.4f, val loss %.4f, AUROC %.4f, AUPRC %.4f", epoch,
+                     train_loss, val_loss, metrics["auroc"], metrics["auprc"])
+            if on_epoch is not None:
+                on_epoch(row, s)
+        if s.best_state is not None:
+            self.model.load_state_dict(s.best_state)
+        return s
+
+
+def check_lengths(records: Sequence[Record], *, min_length: int, path: object) -> None:
+    """Sequences shorter than the conv stem cannot be scored: name the first one."""
+    for rec in records:
+        if len(rec.seq) < min_length:
+            raise InputError(f"{path}: record '{rec.id}': sequence of {len(rec.seq)} bp is shorter "
+                             f"than the model's {min_length} bp convolution stem")

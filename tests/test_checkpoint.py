@@ -1,0 +1,78 @@
+import pickle
+
+import pytest
+import torch
+
+from mhsa_bio.checkpoint import (
+    FORMAT_VERSION,
+    load_model,
+    make_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+from mhsa_bio.errors import InputError
+from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
+
+def _ckpt(model=None):
+    config = PromoterConfig(dim=16, heads=2, layers=1, max_len=30)
+    model = model or PromoterTransformer(config)
+    return model, make_checkpoint(model, model_type="promoter", config=config.to_dict(),
+                                  alphabet="ACGTN", classes=["background", "positive"],
+                                  provenance={"seed": 0}, metrics={"auroc": 0.5})
+
+
+def test_round_trip_restores_identical_model(tmp_path):
+    model, ckpt = _ckpt()
+    save_checkpoint(ckpt, tmp_path / "m.pt")
+    loaded, meta = load_model(tmp_path / "m.pt")
+    tokens = torch.randint(0, 4, (2, 30))
+    lengths = torch.tensor([30, 20])
+    model.eval()
+    assert torch.equal(loaded(tokens, lengths).logits, model(tokens, lengths).logits)
+    assert meta["format_version"] == FORMAT_VERSION
+    assert meta["classes"] == ["background", "positive"]
+
+
+def test_truncated_and_corrupt_files(tmp_path):
+    _, ckpt = _ckpt()
+    save_checkpoint(ckpt, tmp_path / "m.pt")
+    data = (tmp_path / "m.pt").read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    for name in ("trunc.pt", "junk.pt"):
+        with pytest.raises(InputError, match="not a readable mhsa-bio checkpoint"):
+            read_checkpoint(tmp_path / name)
+
+
+def test_foreign_and_newer_checkpoints(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "foreign.pt")
+    with pytest.raises(InputError, match="not an mhsa-bio checkpoint"):
+        read_checkpoint(tmp_path / "foreign.pt")
+    _, ckpt = _ckpt()
+    ckpt["format_version"] = FORMAT_VERSION + 1
+    torch.save(ckpt, tmp_path / "newer.pt")
+    with pytest.raises(InputError, match="newer"):
+        read_checkpoint(tmp_path / "newer.pt")
+
+
+class Exploit:
+    def __reduce__(self):
+        return (open, ("/tmp/mhsa_bio_pwned", "w"))
+
+
+def test_loading_never_executes_code(tmp_path):
+    _, ckpt = _ckpt()
+    ckpt["payload"] = Exploit()
+    with open(tmp_path / "evil.pt", "wb") as handle:
+        torch.save(ckpt, handle, pickle_module=pickle)
+    with pytest.raises(InputError, match="objects other than tensors"):
+        read_checkpoint(tmp_path / "evil.pt")
+
+
+def test_mismatched_weights_are_an_input_error(tmp_path):
+    _, ckpt = _ckpt()
+    ckpt["state_dict"].pop("head.bias")
+    save_checkpoint(ckpt, tmp_path / "m.pt")
+    with pytest.raises(InputError, match="does not match"):
+        load_model(tmp_path / "m.pt")

@@ -1,0 +1,177 @@
+"""The train and predict commands end to end, and every bad input they must refuse cleanly."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import planted_set, random_dna, write_fasta
+from typer.testing import CliRunner
+
+from mhsa_bio.cli.main import app
+
+runner = CliRunner()
+SMALL = ["--epochs", "1", "--dim", "16", "--heads", "2", "--layers", "1", "--device", "cpu"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_clean_error(result, *needles):
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    for needle in needles:
+        assert needle in text, result.output
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from mhsa_bio.cli.main import app; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    out = subprocess.run([sys.executable, "-m", "mhsa_bio", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "train" in out.stdout
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.startswith("mhsa-bio ")
+
+
+def test_train_and_predict_end_to_end(trained_run, tmp_path):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["auroc"] > 0.9
+    run = json.loads((trained_run / "run.json").read_text())
+    assert run["command"] == "train" and run["params"]["seed"] == 1
+    assert "torch" in run["versions"]
+    # score sequences twice as long as the training ones (interpolated positions)
+    pos, neg = planted_set(20, 120, pos=25, seed=9)
+    fa = write_fasta(tmp_path / "long.fa", pos + neg)
+    out = tmp_path / "scores.tsv"
+    result = invoke("predict", fa, "--model", trained_run / "model.pt", "-o", out,
+                    "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("# mhsa-bio")
+    assert lines[1] == "id\tlength\tbackground\tpositive"
+    rows = [line.split("\t") for line in lines[2:]]
+    assert [r[0] for r in rows] == [i for i, _ in pos + neg]
+    assert all(r[1] == "120" for r in rows)
+    assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-5 for r in rows)
+
+
+def test_predict_to_stdout_matches_batch_size_one(trained_run, tmp_path):
+    pos, neg = planted_set(6, 60, seed=4)
+    fa = write_fasta(tmp_path / "x.fa", pos + neg)
+    a = invoke("predict", fa, "--model", trained_run / "model.pt", "--batch-size", "1")
+    b = invoke("predict", fa, "--model", trained_run / "model.pt", "--batch-size", "64")
+    assert a.exit_code == 0 and b.exit_code == 0
+    rows_a = [line.split("\t") for line in a.stdout.splitlines()[2:]]
+    rows_b = [line.split("\t") for line in b.stdout.splitlines()[2:]]
+    assert len(rows_a) == 12
+    for ra, rb in zip(rows_a, rows_b):
+        assert ra[0] == rb[0] and abs(float(ra[3]) - float(rb[3])) < 1e-5
+
+
+def test_default_shuffled_background(tmp_path):
+    pos, _ = planted_set(40, 50)
+    fa = write_fasta(tmp_path / "pos.fa", pos)
+    result = invoke("train", fa, "--out", tmp_path / "run", *SMALL)
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    assert ckpt["provenance"]["background"] == "shuffle"
+    assert ckpt["provenance"]["inputs"]["fasta"]["sha256"]
+
+
+def test_labels_train_three_classes(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    recs, lines = [], ["id\tclass"]
+    for i in range(60):
+        cls = ["a", "b", "c"][i % 3]
+        motif = {"a": "GGGGGGGG", "b": "TATAAAAT", "c": ""}[cls]
+        s = random_dna(rng, 40)
+        recs.append((f"s{i}", s[:10] + motif + s[10 + len(motif):]))
+        lines.append(f"s{i}\t{cls}")
+    fa = write_fasta(tmp_path / "x.fa", recs)
+    (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
+    result = invoke("train", fa, "--labels", tmp_path / "labels.tsv", "--out", tmp_path / "r",
+                    *SMALL)
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(tmp_path / "r" / "model.pt", weights_only=True)
+    assert ckpt["classes"] == ["a", "b", "c"]
+    assert ckpt["model_type"] == "promoter" and ckpt["config"]["n_classes"] == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        (b"", ["empty file"]),
+        (b"; only a comment\n", ["no FASTA records"]),
+        (b">a\n>b\nACGTACGTACGTACGT\n", ["record 'a'", "empty sequence"]),
+        (b">a\nMKVLEEFFPQ\n", ["record 'a'", "protein sequence in a DNA file"]),
+        (bytes(range(256)) * 8, ["binary file"]),
+        (b">a\nACGTACGTACGTAC\n>a\nACGTACGTACGTAC\n", ["record 'a'", "duplicate id"]),
+        (b">a\nACGTACGTACGTAC\n>b\nACGT\n", ["record 'b'", "shorter", "11"]),
+    ],
+)
+def test_bad_fasta_input(tmp_path, content, needles):
+    fa = tmp_path / "in.fa"
+    fa.write_bytes(content)
+    result = invoke("train", fa, "--out", tmp_path / "run", *SMALL)
+    assert_clean_error(result, str(fa), *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_labels_naming_unknown_ids(tmp_path):
+    pos, _ = planted_set(10, 40)
+    fa = write_fasta(tmp_path / "x.fa", pos)
+    labels = tmp_path / "l.tsv"
+    labels.write_text("".join(f"{i}\t{'ab'[k % 2]}\n" for k, (i, _) in enumerate(pos)) +
+                      "ghost\ta\n")
+    result = invoke("train", fa, "--labels", labels, "--out", tmp_path / "run", *SMALL)
+    assert_clean_error(result, str(labels), "ghost", "not in the FASTA")
+    assert not (tmp_path / "run").exists()
+
+
+def test_existing_output_folder_needs_force(planted_fastas, tmp_path):
+    pos, neg = planted_fastas
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    result = invoke("train", pos, "--negatives", neg, "--out", out, *SMALL)
+    assert_clean_error(result, str(out), "--force")
+    assert (out / "keep.txt").exists()
+    result = invoke("train", pos, "--negatives", neg, "--out", out, "--force", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert not (out / "keep.txt").exists() and (out / "model.pt").exists()
+
+
+def test_checkpoint_that_is_not_ours(tmp_path, planted_fastas):
+    bogus = tmp_path / "bogus.pt"
+    torch.save({"weights": torch.zeros(3)}, bogus)
+    result = invoke("predict", planted_fastas[0], "--model", bogus, "-o", tmp_path / "s.tsv")
+    assert_clean_error(result, str(bogus), "not an mhsa-bio checkpoint")
+    assert not (tmp_path / "s.tsv").exists()
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    result = invoke("predict", planted_fastas[0], "--model", text)
+    assert_clean_error(result, str(text), "not a readable mhsa-bio checkpoint")
+
+
+def test_bad_options(planted_fastas, tmp_path):
+    pos, neg = planted_fastas
+    result = invoke("train", pos, "--out", tmp_path / "r", "--dim", "30", "--heads", "4")
+    assert_clean_error(result, "not divisible")
+    result = invoke("train", pos, "--out", tmp_path / "r", "--stem-kernel", "10")
+    assert_clean_error(result, "odd")
+    result = invoke("train", pos, "--out", tmp_path / "r", "--device", "cuda")
+    if not torch.cuda.is_available():
+        assert_clean_error(result, "no CUDA GPU")
+    result = invoke("train", "--out", tmp_path / "r")
+    assert_clean_error(result, "no input")
+    assert not (tmp_path / "r").exists()

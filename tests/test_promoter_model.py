@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from mhsa_bio.models.attention import MultiHeadSelfAttention
+from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
+
+def test_fast_and_weights_paths_agree():
+    torch.manual_seed(0)
+    attn = MultiHeadSelfAttention(32, 4).eval()
+    x = torch.randn(3, 17, 32)
+    pad = torch.zeros(3, 17, dtype=torch.bool)
+    pad[1, 10:] = True
+    fast, none = attn(x, pad)
+    slow, weights = attn(x, pad, need_weights=True)
+    assert none is None
+    assert torch.allclose(fast, slow, atol=1e-5)
+    assert weights.shape == (3, 4, 17, 17)
+    assert torch.allclose(weights.sum(-1), torch.ones(3, 4, 17), atol=1e-5)
+    assert weights[1, :, :, 10:].abs().max() == 0  # padded keys get no attention
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return PromoterTransformer(PromoterConfig(dim=32, heads=4, layers=2, max_len=50, **kw)).eval()
+
+
+def test_model_paths_agree_and_attention_shape():
+    model = _model()
+    tokens = torch.randint(0, 5, (4, 50))
+    lengths = torch.full((4,), 50)
+    fast = model(tokens, lengths)
+    slow = model(tokens, lengths, return_attention=True)
+    assert fast.attention is None
+    assert torch.allclose(fast.logits, slow.logits, atol=1e-5)
+    assert slow.attention.shape == (4, 2, 4, 51, 51)
+
+
+def test_padding_changes_nothing():
+    model = _model()
+    torch.manual_seed(1)
+    lengths = torch.tensor([50, 31, 12])
+    tokens = torch.randint(0, 5, (3, 50))
+    for i, n in enumerate(lengths):
+        tokens[i, n:] = 5
+    batch = model(tokens, lengths, return_attention=True)
+    for i, n in enumerate(lengths.tolist()):
+        alone = model(tokens[i : i + 1, :n], lengths[i : i + 1], return_attention=True)
+        assert torch.allclose(alone.logits, batch.logits[i], atol=1e-5)
+        assert torch.allclose(alone.attention[0], batch.attention[i, :, :, : n + 1, : n + 1],
+                              atol=1e-5)
+        assert batch.attention[i, :, :, n + 1 :, :].abs().sum() == 0
+        assert batch.attention[i, :, :, :, n + 1 :].abs().sum() == 0
+
+
+def test_batch_size_invariance():
+    model = _model()
+    tokens = torch.randint(0, 5, (8, 40))
+    lengths = torch.full((8,), 40)
+    full = model(tokens, lengths).logits
+    ones = torch.cat([model(tokens[i : i + 1], lengths[i : i + 1]).logits for i in range(8)])
+    assert torch.allclose(full, ones, atol=1e-5)
+
+
+def test_longer_inputs_use_interpolated_positions():
+    model = _model()
+    assert torch.equal(model.positions(50), model.pos)
+    long = model.positions(100)
+    assert long.shape == (100, 32)
+    assert torch.allclose(long[0], model.pos[0]) and torch.allclose(long[-1], model.pos[-1])
+    tokens = torch.randint(0, 4, (2, 100))
+    out = model(tokens, torch.tensor([100, 100]))
+    assert out.logits.shape == (2, 2) and torch.isfinite(out.logits).all()
+
+
+def test_even_stem_kernel_is_refused():
+    with pytest.raises(ValueError, match="odd"):
+        PromoterTransformer(PromoterConfig(stem_kernel=10))

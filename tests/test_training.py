@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import planted_set, write_fasta
+
+from mhsa_bio.experiment import TrainInputs, run_training
+from mhsa_bio.io.fasta import Record
+from mhsa_bio.models.promoter import PromoterConfig
+from mhsa_bio.training import TrainConfig, epoch_training_set, make_split, stratified_split
+
+
+def test_stratified_split_keeps_class_shares_and_is_seeded():
+    labels = np.r_[np.zeros(80), np.ones(20)].astype(int)
+    tr, va = stratified_split(labels, fraction=0.25, seed=3)
+    assert len(np.intersect1d(tr, va)) == 0 and len(tr) + len(va) == 100
+    assert np.bincount(labels[va]).tolist() == [20, 5]
+    assert np.array_equal(va, stratified_split(labels, fraction=0.25, seed=3)[1])
+    assert not np.array_equal(va, stratified_split(labels, fraction=0.25, seed=4)[1])
+
+
+def test_shuffle_background_is_fresh_each_epoch_and_has_no_leak():
+    pos = [Record(f"p{i}", s) for i, (_, s) in enumerate(planted_set(40, 50)[0])]
+    config = TrainConfig(seed=1, val_fraction=0.25)
+    split = make_split(pos, negatives=None, config=config)
+    assert split.background == "shuffle"
+    e1 = epoch_training_set(split, epoch=1, config=config)
+    e2 = epoch_training_set(split, epoch=2, config=config)
+    assert np.bincount(e1.labels).tolist() == [30, 30]
+    neg1 = [r.seq for r, y in zip(e1.records, e1.labels) if y == 0]
+    neg2 = [r.seq for r, y in zip(e2.records, e2.labels) if y == 0]
+    assert neg1 != neg2
+    train_ids = {r.id for r in split.train.records}
+    val_sources = {r.id.rsplit("_shuf", 1)[0] for r in split.val.records}
+    assert not train_ids & val_sources
+
+
+def _train(tmp_path, name, epochs=3, resume=False, stop_after=None):
+    pos, neg = planted_set(80, 40)
+    inputs = TrainInputs(fasta=write_fasta(tmp_path / "pos.fa", pos),
+                         negatives=write_fasta(tmp_path / "neg.fa", neg))
+    out = tmp_path / name
+    out.mkdir(exist_ok=True)
+
+    def on_epoch(row, state):
+        if stop_after is not None and row.epoch >= stop_after:
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    return run_training(inputs, out, model_config=PromoterConfig(dim=16, heads=2, layers=1),
+                        train_config=TrainConfig(epochs=epochs, batch_size=32, seed=5, lr=3e-3,
+                                                 patience=10),
+                        device=torch.device("cpu"), resume=resume, on_epoch=on_epoch), out
+
+
+def test_training_learns_and_is_reproducible(tmp_path):
+    m1, out = _train(tmp_path, "a")
+    m2, _ = _train(tmp_path, "b")
+    assert m1 == m2
+    assert m1["auroc"] > 0.8
+    for name in ("model.pt", "last.pt", "train_log.tsv", "metrics.json", "learning_curve.png",
+                 "run.json"):
+        assert (out / name).exists(), name
+    assert json.loads((out / "metrics.json").read_text())["auroc"] == m1["auroc"]
+    assert len((out / "train_log.tsv").read_text().splitlines()) == 4
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
+    full, _ = _train(tmp_path, "full", epochs=4)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, "part", epochs=4, stop_after=2)
+    assert not (tmp_path / "part" / "model.pt").exists()
+    resumed, out = _train(tmp_path, "part", epochs=4, resume=True)
+    assert len((out / "train_log.tsv").read_text().splitlines()) == 5
+    assert resumed == full
