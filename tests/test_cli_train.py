@@ -175,3 +175,46 @@ def test_bad_options(planted_fastas, tmp_path):
     result = invoke("train", "--out", tmp_path / "r")
     assert_clean_error(result, "no input")
     assert not (tmp_path / "r").exists()
+
+
+def _genome(tmp_path, n=40, length=60):
+    pos, neg = planted_set(n, length, seed=2)
+    genome = tmp_path / "genome.fa"
+    chrom = "".join(s for _, s in pos + neg)
+    genome.write_text(">chrT\n" + "\n".join(chrom[i:i + 60] for i in range(0, len(chrom), 60))
+                      + "\n")
+    bed = tmp_path / "peaks.bed"
+    bed.write_text("".join(f"chrT\t{i * length}\t{(i + 1) * length}\tpk{i}\t0\t+\n"
+                           for i in range(n)))
+    return genome, bed, len(chrom)
+
+
+def test_train_from_bed_and_genome(tmp_path):
+    genome, bed, _ = _genome(tmp_path)
+    result = invoke("train", "--bed", bed, "--genome", genome, "--out", tmp_path / "run", *SMALL)
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    assert ckpt["provenance"]["inputs"]["bed"]["path"].endswith("peaks.bed")
+    assert ckpt["provenance"]["inputs"]["genome"]["path"].endswith("genome.fa")
+
+
+def test_bed_line_outside_the_genome(tmp_path):
+    genome, bed, size = _genome(tmp_path)
+    with bed.open("a") as handle:
+        handle.write(f"chrT\t{size - 10}\t{size + 50}\tbeyond\t0\t-\n")
+    result = invoke("train", "--bed", bed, "--genome", genome, "--out", tmp_path / "run", *SMALL)
+    assert_clean_error(result, str(bed), "chrT")
+    assert not (tmp_path / "run").exists()
+
+
+def test_genome_without_write_access_for_its_index(tmp_path, monkeypatch):
+    from mhsa_bio.io import genome as genome_mod
+
+    genome, bed, _ = _genome(tmp_path)
+    real = genome_mod.os.access
+    monkeypatch.setattr(genome_mod.os, "access",
+                        lambda p, mode: False if (mode & genome_mod.os.W_OK and
+                                                  str(p) == str(genome.parent)) else real(p, mode))
+    result = invoke("train", "--bed", bed, "--genome", genome, "--out", tmp_path / "run", *SMALL)
+    assert_clean_error(result, str(genome), "cannot write index")
+    assert not (tmp_path / "run").exists()

@@ -102,12 +102,18 @@ def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
 def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_config: Any,
                  device: Any, resume: bool = False, params: dict[str, Any] | None = None,
                  on_epoch: Callable[..., None] | None = None,
-                 on_step: Callable[[int, int, float], None] | None = None) -> dict[str, Any]:
+                 on_step: Callable[[int, int, float], None] | None = None,
+                 dist: Any = None) -> dict[str, Any]:
     """Train and write ``model.pt``, ``last.pt``, ``train_log.tsv``, ``metrics.json``,
-    ``learning_curve.png`` and ``run.json`` into ``out``. Returns the metrics dict."""
+    ``learning_curve.png`` and ``run.json`` into ``out``. Returns the metrics dict.
+
+    Under torchrun pass the ``DistContext`` as ``dist``: every rank trains, only rank 0 writes
+    (and calls ``on_epoch``); the other ranks return the same metrics and write nothing.
+    """
     from dataclasses import replace
 
     from mhsa_bio.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
+    from mhsa_bio.distributed import SINGLE
     from mhsa_bio.plots import learning_curve
     from mhsa_bio.training import Trainer, check_lengths, make_split
 
@@ -130,7 +136,9 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     }
     prov = provenance(inputs, background=split.background, split_sizes=sizes,
                       config=train_config.to_dict())
-    trainer = Trainer(split, model_config=model_config, config=train_config, device=device)
+    dist = dist or SINGLE
+    trainer = Trainer(split, model_config=model_config, config=train_config, device=device,
+                      dist=dist)
     last = out / "last.pt"
     if resume and last.exists():
         saved = read_checkpoint(last)
@@ -148,12 +156,14 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
                                extra=trainer.resume_dict() if state_model else None)
 
     def epoch_done(row: Any, state: Any) -> None:
+        if not dist.is_main:
+            return
         save_checkpoint(checkpoint(state.best_metrics, True), last)
         write_train_log(out / "train_log.tsv", state.history)
         if on_epoch is not None:
             on_epoch(row, state)
 
-    state = trainer.run(on_epoch=epoch_done, on_step=on_step)
+    state = trainer.run(on_epoch=epoch_done, on_step=on_step if dist.is_main else None)
     metrics = {
         "split": "validation",
         "best_epoch": state.best_epoch,
@@ -162,12 +172,17 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
         "n_train": int(sum(sizes["train"])),
         **state.best_metrics,
     }
+    if not dist.is_main:
+        return metrics
     save_checkpoint(checkpoint(metrics, False), out / "model.pt")
     write_train_log(out / "train_log.tsv", state.history)
     write_json(out / "metrics.json", metrics)
     learning_curve(state.history, out / "learning_curve.png", best_epoch=state.best_epoch)
     write_run_json(out, "train", params or {}, model_config=model_config.to_dict(),
-                   train_config=train_config.to_dict(), device=str(device))
+                   train_config=train_config.to_dict(), device=str(device),
+                   **({"distributed": {"world_size": dist.world_size,
+                                       "backend": "nccl" if str(device).startswith("cuda")
+                                       else "gloo"}} if dist.active else {}))
     return metrics
 
 

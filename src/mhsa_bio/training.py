@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
 from mhsa_bio.device import autocast
+from mhsa_bio.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.metrics import multiclass_metrics
@@ -33,9 +34,9 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 1e-3
-    weight_decay: float = 0.01
+    weight_decay: float = 0.05
     warmup_fraction: float = 0.05
-    patience: int = 6
+    patience: int = 8
     val_fraction: float = 0.2
     seed: int = 0
     rc_augment: bool = False
@@ -189,15 +190,22 @@ def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
 
 
 class Trainer:
-    """Owns model, optimiser, schedule and state; ``run`` trains until done or early-stopped."""
+    """Owns model, optimiser, schedule and state; ``run`` trains until done or early-stopped.
+
+    With a distributed ``dist`` context (under torchrun) each rank computes its share of every
+    batch through DistributedDataParallel; ``model`` stays the bare module (its state dict has
+    the usual keys) and only rank 0 evaluates, the others receive its metrics.
+    """
 
     def __init__(self, split: Split, *, model_config: PromoterConfig, config: TrainConfig,
-                 device: torch.device) -> None:
+                 device: torch.device, dist: DistContext | None = None) -> None:
         self.split = split
         self.config = config
         self.device = device
+        self.dist = dist or SINGLE
         torch.manual_seed(config.seed)
         self.model = PromoterTransformer(model_config).to(device)
+        self.net = wrap_model(self.model, self.dist, device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr,
                                            weight_decay=config.weight_decay)
         n_train = len(split.train.records) * (
@@ -209,6 +217,8 @@ class Trainer:
                                                            _lr_lambda(total, warmup))
         self.state = TrainState()
         self.class_weight = self._class_weights()
+        self._class_weight_np = (None if self.class_weight is None
+                                 else self.class_weight.cpu().numpy())
 
     def _class_weights(self) -> torch.Tensor | None:
         """Balanced weights n / (C · n_c) from the training set's class counts."""
@@ -251,6 +261,12 @@ class Trainer:
         batches = _batches(len(data.records), self.config.batch_size, rng)
         for step, idx in enumerate(batches):
             rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
+            if self.dist.active:
+                total += self._shared_step(data, idx, rc) * idx.size
+                count += idx.size
+                if on_step is not None:
+                    on_step(step + 1, len(batches), total / count)
+                continue
             tokens, lengths = _tensors(data.records, idx, self.device, rc)
             labels = torch.from_numpy(data.labels[idx]).to(self.device)
             with autocast(self.device, enabled=self.config.amp):
@@ -266,6 +282,38 @@ class Trainer:
             if on_step is not None:
                 on_step(step + 1, len(batches), total / count)
         return total / max(count, 1)
+
+    def _shared_step(self, data: Dataset, idx: np.ndarray, rc: np.ndarray | None) -> float:
+        """One optimiser step on this rank's share of the global batch ``idx``.
+
+        Each rank's loss is its part of the single-process weighted mean (Σ w·l over its rows,
+        divided by Σ w over the whole batch, times the world size, since DDP averages), so the
+        averaged gradient is the single-process gradient. A rank with no rows (a last batch
+        smaller than the world) runs one row with weight 0 to keep the collectives in step.
+        Returns the global batch loss.
+        """
+        world = self.dist.world_size
+        labels_all = data.labels[idx]
+        weights = (self._class_weight_np[labels_all] if self._class_weight_np is not None
+                   else np.ones(idx.size))
+        mine = shard(np.arange(idx.size), self.dist)
+        scale = world / float(weights.sum())
+        if mine.size == 0:
+            mine, scale = np.arange(1), 0.0
+        tokens, lengths = _tensors(data.records, idx[mine], self.device,
+                                   rc[mine] if rc is not None else None)
+        labels = torch.from_numpy(labels_all[mine]).to(self.device)
+        with autocast(self.device, enabled=self.config.amp):
+            logits = self.net(tokens, lengths).logits
+        per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight,
+                                  reduction="none")
+        loss = per_row.sum() * scale
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(all_reduce_sum(loss.detach() / world, self.dist).item())
 
     def evaluate(self) -> tuple[float, dict[str, Any]]:
         val = self.split.val
@@ -287,7 +335,9 @@ class Trainer:
             start = time.perf_counter()
             epoch = s.epoch + 1
             train_loss = self.train_epoch(epoch, on_step)
-            val_loss, metrics = self.evaluate()
+            # rank 0 evaluates; every rank gets its numbers, so all stop at the same epoch
+            val_loss, metrics = broadcast(self.evaluate() if self.dist.is_main else None,
+                                          self.dist)
             row = EpochLog(epoch, train_loss, val_loss, metrics["auroc"], metrics["auprc"],
                            self.scheduler.get_last_lr()[0], time.perf_counter() - start)
             s.history.append(asdict(row))

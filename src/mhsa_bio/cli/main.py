@@ -39,18 +39,27 @@ def main(
 
 
 def _register() -> None:
-    from mhsa_bio.cli import predict, train
+    from mhsa_bio.cli import contacts, predict, train
 
     app.command("train")(train.train)
     app.command("predict")(predict.predict)
+    app.command("contacts")(contacts.contacts)
 
     from mhsa_bio.cli import simulate
 
     app.command("simulate")(simulate.simulate)
 
+    from mhsa_bio.cli import motifs
+
+    app.command("motifs")(motifs.motifs)
+
     from mhsa_bio.cli import pairs
 
     app.command("pairs")(pairs.pairs)
+
+    from mhsa_bio.cli import scan
+
+    app.command("scan")(scan.scan)
 
 
 _register()

@@ -38,16 +38,19 @@ def train(
     stem_kernel: Annotated[int, typer.Option(
         "--stem-kernel", help="Width of the convolution stem in bp (odd; at least the motif "
         "width works best). Shorter sequences are an error.")] = 11,
+    dropout: Annotated[float, typer.Option(
+        "--dropout", min=0.0, max=0.9, help="Dropout on the residual branches (a small promoter "
+        "set overfits within a few epochs without it).")] = 0.3,
     max_len: Annotated[int, typer.Option(
         "--max-len", help="Length of the learned position table (0 = longest training "
         "sequence). Longer inputs are read by interpolating it.")] = 0,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Maximum epochs.")] = 30,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.01,
+    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.05,
     patience: Annotated[int, typer.Option(
         "--patience", min=1, help="Stop after this many epochs without a better validation "
-        "AUPRC; the best epoch is kept.")] = 6,
+        "AUPRC; the best epoch is kept.")] = 8,
     val_fraction: Annotated[float, typer.Option(
         "--val-fraction", min=0.01, max=0.9, help="Share of each class held out (stratified, "
         "seeded) for validation metrics and early stopping.")] = 0.2,
@@ -69,6 +72,9 @@ def train(
 
     Writes OUT/model.pt (versioned checkpoint), train_log.tsv, metrics.json (AUROC, AUPRC,
     accuracy, Sn, Sp, MCC on the held-out split), learning_curve.png and run.json.
+
+    Runs unchanged under `torchrun --nproc_per_node=N` (data-parallel, one GPU per process; gloo
+    on CPU): --batch-size is the global batch, rank 0 evaluates and writes.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with user_errors(verbose):
@@ -86,17 +92,24 @@ def train(
         if size["dim"] % size["heads"]:
             raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
         from mhsa_bio.device import resolve_device, seed_everything
+        from mhsa_bio.distributed import context_from_env, rank_device
         from mhsa_bio.experiment import TrainInputs
         from mhsa_bio.io.outputs import prepare_out_dir
         from mhsa_bio.models.promoter import PromoterConfig
         from mhsa_bio.training import TrainConfig
 
         setup_threads(threads)
-        dev = resolve_device(device)
+        ctx = context_from_env()
+        if not ctx.is_main:  # the other ranks of a torchrun job stay silent
+            import logging
+
+            logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
+        dev = rank_device(ctx, resolve_device(device))
         seed_everything(seed)
         inputs = TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives,
                              labels=labels)
-        model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, **size)
+        model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout,
+                                      **size)
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
@@ -105,9 +118,26 @@ def train(
 
         # Validate every input before anything is written.
         read_inputs(inputs, min_length=stem_kernel)
-        out = prepare_out_dir(out, force=force, resume=resume)
-        metrics = _train_with_progress(inputs, out, model_config, train_config, dev, resume,
-                                       params)
+        if ctx.active:
+            params["world_size"] = ctx.world_size
+        if ctx.is_main:
+            out = prepare_out_dir(out, force=force, resume=resume)
+        elif out.exists() and not force and not resume and (not out.is_dir()
+                                                            or any(out.iterdir())):
+            raise InputError(f"{out}: output folder exists and is not empty (use --force to "
+                             "replace it)")
+        from mhsa_bio.distributed import barrier, process_group
+
+        with process_group(ctx, dev):
+            barrier(ctx)  # rank 0 has prepared OUT before anyone reads it (--resume)
+            if not ctx.is_main:
+                from mhsa_bio.experiment import run_training
+
+                run_training(inputs, out, model_config=model_config, train_config=train_config,
+                             device=dev, resume=resume, params=params, dist=ctx)
+                return
+            metrics = _train_with_progress(inputs, out, model_config, train_config, dev,
+                                           resume, params, ctx)
         keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
                 if k in metrics]
         summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
@@ -115,7 +145,7 @@ def train(
         console.print(f"wrote {out / 'model.pt'}")
 
 
-def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params):  # type: ignore[no-untyped-def]
+def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mhsa_bio.experiment import run_training
@@ -139,4 +169,4 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
 
         return run_training(inputs, out, model_config=model_config, train_config=train_config,
                             device=dev, resume=resume, params=params, on_epoch=on_epoch,
-                            on_step=on_step)
+                            on_step=on_step, dist=ctx)

@@ -27,7 +27,7 @@ class PromoterConfig:
     ff_mult: int = 2
     stem_kernel: int = 11
     max_len: int = 300
-    dropout: float = 0.1
+    dropout: float = 0.3
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

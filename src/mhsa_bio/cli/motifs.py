@@ -1,0 +1,121 @@
+"""``mhsa-bio motifs``: attention-derived motifs with logos, MEME file, sites and JASPAR matches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+
+HEADS_HELP = (
+    "Heads whose per-base scores make the seqlets: 'auto' (default) keeps, from any layer, the "
+    "heads whose largest per-sequence CLS attention separates positives from background best "
+    "(AUROC within 0.05 of the best head and >= 0.6), skipping heads whose CLS row is near "
+    "uniform (entropy > 0.9 x log2 T: a mean pool, not a pointer); else the best head alone. "
+    "See heads.tsv. Or 'all', or 1-based LAYER:HEAD pairs such as '1:2,2:1' ('2:*' = layer 2).")
+SCORE_HELP = (
+    "Per-base score: 'cls' (the CLS token's attention, DNABERT-viz style; default), "
+    "'received' (attention each base receives, averaged over query bases) or 'rollout' "
+    "(attention rollout across layers; ignores --heads).")
+
+
+def motifs(
+    fasta: Annotated[Path | None, typer.Argument(
+        help="Sequences to read motifs from (FASTA). Default: the training sequences recorded "
+        "in the checkpoint.", show_default=False)] = None,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint (model.pt).")
+                     ] = Path("model.pt"),
+    out: OutDir = Path("runs/motifs"),
+    background: Annotated[Path | None, typer.Option(
+        "--background", help="Background FASTA for the seqlet threshold and the enrichment "
+        "test. Default: the checkpoint's --negatives file if it had one, else seeded "
+        "dinucleotide shuffles of the sequences.")] = None,
+    score: Annotated[str, typer.Option("--score", help=SCORE_HELP)] = "cls",
+    heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
+    fdr: Annotated[float, typer.Option(
+        "--fdr", help="Motifs are kept at Benjamini-Hochberg q <= FDR (enrichment in "
+        "sequences over background); also the seqlet threshold's FDR unless --seqlet-fdr.")
+    ] = 0.05,
+    seqlet_fdr: Annotated[float | None, typer.Option(
+        "--seqlet-fdr", help="Target FDR of the seqlet threshold, calibrated on the same "
+        "scores over the background sequences.")] = None,
+    window: Annotated[int, typer.Option("--window", min=3, help="Seqlet core width (bp).")
+                      ] = 10,
+    flank: Annotated[int, typer.Option("--flank", min=0, help="Bases added on each side of a "
+                                       "seqlet, and of aligned sites before trimming.")] = 5,
+    min_width: Annotated[int, typer.Option("--min-width", min=3, help="Narrowest motif kept "
+                                           "after trimming low-information flanks (bp).")] = 5,
+    min_sites: Annotated[int, typer.Option("--min-sites", min=2, help="Fewest seqlets that "
+                                           "make a motif.")] = 10,
+    max_motifs: Annotated[int, typer.Option("--max-motifs", min=1, help="At most this many "
+                                            "motifs.")] = 10,
+    kmer: Annotated[int, typer.Option("--kmer", min=4, max=10, help="Length of the k-mers "
+                                      "(both strands) that seed clusters; 5 suits degenerate "
+                                      "elements such as the sigma70 -10 box.")] = 6,
+    enrichment: Annotated[str, typer.Option(
+        "--enrichment", help="'scan': count sequences with a site anywhere (default); "
+        "'seqlets': only sites inside attention seqlets, in positives and background alike - "
+        "for elements at fixed positions (promoter boxes) that also occur elsewhere by chance."
+    )] = "scan",
+    jaspar_release: Annotated[str, typer.Option(
+        "--jaspar-release", help="JASPAR release shipped with pyjaspar (offline), e.g. 2024."
+    )] = "2024",
+    taxon: Annotated[str, typer.Option(
+        "--taxon", help="JASPAR taxon: vertebrates, insects, nematodes, plants, fungi, "
+        "urochordates or all.")] = "vertebrates",
+    known: Annotated[Path | None, typer.Option(
+        "--known", help="Match against this MEME file instead of JASPAR.")] = None,
+    match: Annotated[bool, typer.Option("--match/--no-match", help="Compare motifs with known "
+                                        "ones (Tomtom).")] = True,
+    control: Annotated[str, typer.Option(
+        "--control", help="'shuffle' reruns the pipeline on dinucleotide-shuffled sequences "
+        "and reports how many motifs survive (should be none).")] = "none",
+    batch_size: BatchSize = 64,
+    seed: Seed = 0,
+    device: Device = "auto",
+    threads: Threads = 0,
+    force: Force = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Find motifs in what the model attends to.
+
+    Attention is reduced batch by batch to per-base scores; windows scoring above a threshold
+    calibrated on background sequences (target FDR) become seqlets; seqlets are clustered by
+    aligned similarity on both strands into count matrices; clusters enriched in the sequences
+    over background (one-sided Fisher test, BH) are reported and matched to JASPAR with Tomtom.
+
+    Writes OUT/motifs.meme, motifs.tsv, sites.bed, logos/<id>.png, heads.tsv, report.html and
+    run.json.
+    """
+    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
+    with user_errors(verbose):
+        from mhsa_bio.device import resolve_device
+        from mhsa_bio.io.outputs import prepare_out_dir
+        from mhsa_bio.motifs import MotifParams
+        from mhsa_bio.motifs.run import MotifInputs, prepare, run_motifs
+
+        setup_threads(threads)
+        dev = resolve_device(device)
+        motif_params = MotifParams(score=score, heads=heads, fdr=fdr, seqlet_fdr=seqlet_fdr,
+                                   window=window, flank=flank, min_width=min_width,
+                                   min_sites=min_sites, max_motifs=max_motifs, k=kmer,
+                                   enrichment=enrichment,
+                                   batch_size=batch_size, seed=seed)
+        inputs = MotifInputs(model=model, sequences=fasta, background=background, known=known,
+                             jaspar_release=jaspar_release, taxon=taxon, match=match,
+                             control=control)
+        prep = prepare(inputs, motif_params, device=dev)  # validates everything first
+        out_dir = prepare_out_dir(out, force=force)
+        with console.status("collecting attention and finding motifs", spinner="dots"):
+            record = run_motifs(prep, out_dir, inputs=inputs, params=motif_params, device=dev,
+                                threads=threads or 1, cli_params=params)
+        console.print(f"{record['n_motifs']} motifs at q <= {fdr:g} from "
+                      f"{record['seqlets']['positives']} seqlets; wrote {out_dir}")
+        for m in record["motifs"]:
+            console.print(f"  {m['id']}  {m['consensus']}  q {m['q']:.2g}  "
+                          f"{m['best_match'] or ''}", highlight=False)
+        if control == "shuffle":
+            console.print(f"shuffle control: {record['control']['motifs_passing']} motifs pass")

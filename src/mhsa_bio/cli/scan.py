@@ -1,0 +1,111 @@
+"""``mhsa-bio scan``: slide a trained promoter model along chromosomes; bedGraph + BED out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+
+
+def scan(
+    genome: Annotated[Path, typer.Argument(
+        help="Genome or long sequences: FASTA (one or many records) or bgzip FASTA, indexed "
+        "with pyfaidx (a .fai is written beside it when missing).")],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint from `train`.")],
+    out: OutDir = Path("runs/scan"),
+    window: Annotated[int | None, typer.Option(
+        "--window", min=1, help="Window length in bp (default: the model's max_len, the "
+        "training length).", show_default=False)] = None,
+    step: Annotated[int | None, typer.Option(
+        "--step", min=1, help="bp between window starts (default: window / 4).",
+        show_default=False)] = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", help="Call windows whose probability is at least this.")] = 0.9,
+    strand: Annotated[str, typer.Option(
+        "--strand", help="Strands to scan: both, + or - (- scores the reverse complement).")
+    ] = "both",
+    chrom: Annotated[str | None, typer.Option(
+        "--chrom", help="Comma-separated chromosomes to scan (default: all).",
+        show_default=False)] = None,
+    class_name: Annotated[str | None, typer.Option(
+        "--class", help="Class whose probability is the score (default: 'positive', else the "
+        "last class).", show_default=False)] = None,
+    batch_size: BatchSize = 256,
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on CUDA.")] = True,
+    seed: Seed = 0,
+    device: Device = "auto",
+    threads: Threads = 0,
+    force: Force = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Scan chromosomes with a promoter model, both strands, in bounded memory.
+
+    Writes OUT/scores.bedGraph (per-window probability, the maximum of the strands, in the bin
+    nearest each window's centre), OUT/promoters.bed (windows at or above --threshold merged per
+    strand: BED6 + max probability + windows) and run.json. Windows made only of N are skipped.
+    """
+    params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
+    with user_errors(verbose):
+        from mhsa_bio.checkpoint import load_model, sha256
+        from mhsa_bio.device import resolve_device, seed_everything
+        from mhsa_bio.errors import InputError
+        from mhsa_bio.io.genome import _check_genome
+        from mhsa_bio.io.outputs import prepare_out_dir, write_run_json
+        from mhsa_bio.scan import ScanConfig
+
+        strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}.get(strand)
+        if strands is None:
+            raise InputError(f"--strand {strand}: expected both, + or -")
+        setup_threads(threads)
+        dev = resolve_device(device)
+        seed_everything(seed)
+        net, ckpt = load_model(model, device=dev)
+        classes = list(ckpt["classes"])
+        wanted = class_name or ("positive" if "positive" in classes else classes[-1])
+        if wanted not in classes:
+            raise InputError(f"--class {wanted}: the model's classes are {', '.join(classes)}")
+        width = window or net.config.max_len
+        if width < net.config.stem_kernel:
+            raise InputError(f"--window {width}: shorter than the model's "
+                             f"{net.config.stem_kernel} bp convolution stem")
+        config = ScanConfig(window=width, step=step or max(1, width // 4), threshold=threshold,
+                            strands=strands, class_index=classes.index(wanted),
+                            batch_size=batch_size, amp=amp)
+        chroms = [c for c in chrom.split(",") if c] if chrom else None
+        _check_genome(genome)
+        existed = out.exists()
+        out = prepare_out_dir(out, force=force)
+        try:
+            summary = _scan_with_progress(net, genome, out, config, dev, chroms)
+        except BaseException:
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()  # nothing half-written is left behind
+            raise
+        write_run_json(out, "scan", params, scan_config=config.to_dict(), class_name=wanted,
+                       model_sha256=sha256(model), device=str(dev),
+                       chromosomes=summary.chromosomes)
+        console.print(f"scanned {summary.bases:,} bp ({summary.windows:,} windows, "
+                      f"{summary.skipped:,} all-N skipped): {summary.promoters} promoters above "
+                      f"{threshold}")
+        console.print(f"wrote {out / 'promoters.bed'} and {out / 'scores.bedGraph'}")
+
+
+def _scan_with_progress(net, genome, out, config, dev, chroms):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mhsa_bio.scan import scan_genome
+
+    with Progress(TextColumn("[bold]{task.fields[chrom]}"), BarColumn(),
+                  TextColumn("{task.completed:,}/{task.total:,} bp"), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("scan", total=None, chrom="")
+
+        def on_chunk(name: str, done: int, length: int) -> None:
+            progress.update(task, chrom=name, completed=done, total=length)
+
+        return scan_genome(net, genome, out, config=config, device=dev, chroms=chroms,
+                           on_chunk=on_chunk)

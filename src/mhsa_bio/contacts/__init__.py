@@ -1,0 +1,1 @@
+"""Residue contacts: sequence weights, factored attention and Potts fits, read-out, evaluation."""

@@ -1,0 +1,60 @@
+"""A Potts model (plmDCA / CCMpred): fields and free pairwise couplings, fit by pseudo-likelihood."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _build_module():
+    import torch
+    from torch import nn
+
+    class Potts(nn.Module):
+        """Fields h_i(a) and couplings W_ij(a, b) stored as one (L·A, L·A) lookup table.
+
+        The table is not symmetrised during the fit (the asymmetric pseudo-likelihood of
+        Ekeberg et al. 2014); its (i, i) blocks are held at zero by masking their gradient, so a
+        residue never predicts itself. The read-out averages W_ij and W_jiᵀ.
+
+        Parameters
+        ----------
+        length : L
+        n_states : A
+        fields : (L, A) initial fields, or None for zeros
+        """
+
+        def __init__(self, length: int, n_states: int, *, fields: torch.Tensor | None = None) -> None:
+            super().__init__()
+            self.length, self.n_states = length, n_states
+            size = length * n_states
+            self.weight = nn.Parameter(torch.zeros(size, size))
+            self.fields = nn.Parameter(
+                fields.clone() if fields is not None else torch.zeros(length, n_states)
+            )
+            block = torch.arange(size) // n_states
+            mask = (block[:, None] != block[None, :]).float()
+            self.register_buffer("mask", mask, persistent=False)
+            self.weight.register_hook(lambda grad: grad * self.mask)
+
+        def table(self) -> torch.Tensor:
+            """The couplings (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
+            return self.weight
+
+        def penalty(self, table: torch.Tensor) -> torch.Tensor:
+            """½ Σ W² of ``table`` (this model's weight), each pair (i, j) being stored twice."""
+            return 0.5 * table.square().sum()
+
+    return Potts
+
+
+def potts_model(length: int, n_states: int, *, fields: torch.Tensor | None = None):
+    """Make a ``Potts`` module (see its docstring)."""
+    return _build_module()(length, n_states, fields=fields)
+
+
+def default_pair_l2(length: int) -> float:
+    """CCMpred's coupling penalty, 0.2·(L − 1), on the summed (not averaged) weighted NLL."""
+    return 0.2 * (length - 1)

@@ -1,0 +1,204 @@
+"""The contacts pipeline: input (MSA, one sequence + database, or one sequence + model) to scores."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from mhsa_bio.contacts.evaluate import contact_counts, precision_table
+from mhsa_bio.contacts.fit import FitConfig, fit_couplings
+from mhsa_bio.contacts.readout import contact_scores as apc_scores
+from mhsa_bio.contacts.readout import coupling_norms, probability
+from mhsa_bio.contacts.weights import sequence_weights
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.msa import MSA, N_STATES, read_msa
+
+log = logging.getLogger(__name__)
+
+
+class ContactsResult(NamedTuple):
+    """Contact predictions for one query.
+
+    Attributes
+    ----------
+    query : the query sequence (L,)
+    query_id : its id
+    scores : (L, L) symmetric APC-corrected scores, zero diagonal
+    probabilities : (L, L) calibrated contact probabilities
+    method : ``factored``, ``potts`` or ``esm``
+    info : facts for ``run.json`` (N, distinct rows, Neff, steps, seconds, resolved config)
+    structure : the mapped structure, or None
+    metrics : precision table and counts when a structure was given, else None
+    """
+
+    query: str
+    query_id: str
+    scores: np.ndarray
+    probabilities: np.ndarray
+    method: str
+    info: dict[str, Any]
+    structure: Any = None
+    metrics: dict[str, Any] | None = None
+
+
+def contacts_from_msa(
+    msa: MSA, *, config: FitConfig, identity: float = 0.8, device: str = "cpu", seed: int = 0, progress=None
+) -> ContactsResult:
+    """Weight the MSA, fit the model and read contacts from ‖W_ij‖ (gap state left out) + APC.
+
+    Parameters
+    ----------
+    msa : an alignment restricted to the query's L columns
+    config : the fit configuration (model type, heads, steps, ...)
+    identity : sequence identity for the weights
+    device, seed : torch device and seed
+    progress : passed to ``fit_couplings``
+    """
+    tokens = msa.encode()
+    weights = sequence_weights(tokens, identity=identity, n_states=N_STATES)
+    fit = fit_couplings(
+        weights, config=config, n_states=N_STATES, device=device, seed=seed, progress=progress
+    )
+    scores = apc_scores(coupling_norms(fit.couplings))
+    info = {
+        "n_sequences": int(tokens.shape[0]),
+        "n_distinct": int(weights.unique.shape[0]),
+        "neff": round(weights.neff, 2),
+        "length": int(tokens.shape[1]),
+        "steps": fit.steps,
+        "fit_seconds": round(fit.seconds, 2),
+        "final_loss": round(fit.losses[-1], 4) if fit.losses else None,
+        "config": asdict(fit.config),
+    }
+    return ContactsResult(
+        msa.query, msa.ids[msa.query_index], scores, probability(scores), fit.config.model_type, info
+    )
+
+
+def evaluate(
+    result: ContactsResult, pdb: str | os.PathLike[str], *, chain: str | None = None, cutoff: float = 8.0
+) -> ContactsResult:
+    """Add the structure and the precision table (``metrics.json``) to a result."""
+    from mhsa_bio.io.structure import query_structure
+
+    st = query_structure(pdb, result.query, chain=chain, cutoff=cutoff)
+    metrics = {
+        "structure": str(pdb),
+        "chain": st.chain,
+        "cutoff_angstrom": cutoff,
+        "atoms": "CB (CA for glycine)",
+        "length": len(result.query),
+        "mapped_residues": st.n_mapped,
+        "identity_to_query": round(st.identity, 4),
+        "true_contacts": contact_counts(st.contacts),
+        "precision": precision_table(result.scores, st.contacts),
+        "method": result.method,
+    }
+    return result._replace(structure=st, metrics=metrics)
+
+
+def read_single_sequence(path: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """If ``path`` is a FASTA of exactly one ungapped sequence, return (id, sequence), else None."""
+    from mhsa_bio.io.fasta import open_text, parse_fasta, validate_protein
+
+    with open_text(path) as handle:
+        text = handle.read()
+    if not text.lstrip().startswith(">"):
+        return None
+    import io
+
+    records = list(parse_fasta(io.StringIO(text), path))
+    if len(records) != 1 or "-" in records[0].seq or "." in records[0].seq:
+        return None
+    rec = records[0]
+    if not rec.seq:
+        raise InputError(f"{path}: record '{rec.id}': empty sequence")
+    return rec.id or "query", validate_protein(rec.seq, path, rec.id)
+
+
+def predict_contacts(
+    path: str | os.PathLike[str],
+    *,
+    fmt: str = "auto",
+    query: str | None = None,
+    config: FitConfig | None = None,
+    identity: float = 0.8,
+    database: str | os.PathLike[str] | None = None,
+    search_options: dict[str, Any] | None = None,
+    model: str | os.PathLike[str] | None = None,
+    pdb: str | None = None,
+    chain: str | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    work_dir: str | os.PathLike[str] | None = None,
+    progress=None,
+) -> ContactsResult:
+    """Contacts for an MSA, or for one sequence with ``database`` (jackhmmer) or ``model`` (ESM).
+
+    Parameters
+    ----------
+    path : an MSA in any supported format, or a FASTA of one sequence
+    fmt, query : passed to ``read_msa``
+    config : fit configuration (factored attention by default)
+    identity : identity threshold of the sequence weights
+    database : a protein FASTA to search with jackhmmer when ``path`` holds one sequence
+    search_options : ``iterations``, ``evalue``, ``max_sequences`` for jackhmmer
+    model : a local ESM-2 checkpoint (``.pt``) to read contacts from its attention
+    pdb, chain : a structure to evaluate against
+    work_dir : where the jackhmmer MSA is saved (``msa.a3m``), if given
+
+    Raises
+    ------
+    InputError
+        For one sequence with neither ``database`` nor ``model``, and every input problem.
+    """
+    config = config or FitConfig()
+    single = read_single_sequence(path) if fmt in ("auto", "fasta") else None
+    if model is not None:
+        from mhsa_bio.contacts.esm import contacts_from_esm
+
+        if single is None:
+            msa = read_msa(path, fmt=fmt, query=query)
+            single = (msa.ids[msa.query_index], msa.query.replace("-", ""))
+        qid, seq = single
+        scores, probs, info = contacts_from_esm(model, seq, device=device)
+        result = ContactsResult(seq, qid, scores, probs, "esm", info)
+    elif single is not None:
+        if database is None:
+            raise InputError(
+                f"{path}: one sequence ('{single[0]}'), not an alignment: give "
+                "--database SEQS.fasta to build an MSA with jackhmmer, or --model "
+                "ESM2.pt to use a protein language model"
+            )
+        from mhsa_bio.contacts.search import build_msa
+
+        msa = build_msa(single[0], single[1], database, **(search_options or {}))
+        if work_dir is not None:
+            from mhsa_bio.contacts.search import write_a3m
+
+            write_a3m(Path(work_dir) / "msa.a3m", msa)
+        if len(msa.seqs) < 2:
+            raise InputError(
+                f"{database}: jackhmmer found no homologue of '{single[0]}'; "
+                "an alignment needs at least two sequences"
+            )
+        result = contacts_from_msa(
+            msa, config=config, identity=identity, device=device, seed=seed, progress=progress
+        )
+        result.info["msa"] = {"database": str(database), "hits": len(msa.seqs) - 1, **(search_options or {})}
+    else:
+        if database is not None:
+            log.warning("--database is ignored: %s is already an alignment", path)
+        msa = read_msa(path, fmt=fmt, query=query)
+        result = contacts_from_msa(
+            msa, config=config, identity=identity, device=device, seed=seed, progress=progress
+        )
+        result.info["msa_format"] = msa.format
+    if pdb is not None:
+        result = evaluate(result, pdb, chain=chain)
+    return result

@@ -1,0 +1,72 @@
+"""Contact scores from couplings or attention: norms, symmetrisation, APC, and probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Logistic calibration of APC-corrected scores (see ``probability``): p = sigmoid(a * z + b) on
+#: z-scores of the long-range scores.
+CALIBRATION = {"slope": 1.1, "intercept": -3.4}
+
+
+def symmetrize(x: np.ndarray) -> np.ndarray:
+    """(x + xᵀ) / 2 over the last two axes, shape (..., L, L)."""
+    return 0.5 * (x + np.swapaxes(x, -1, -2))
+
+
+def apc(x: np.ndarray) -> np.ndarray:
+    """Average product correction over the last two axes, as in ESM's ``apc``.
+
+    x_ij − (Σ_k x_ik)(Σ_k x_kj) / Σ_kl x_kl, shape (..., L, L). The diagonal takes part in the
+    sums as it is given; pass a matrix with a zero diagonal to get the textbook APC.
+    """
+    row = x.sum(-1, keepdims=True)
+    col = x.sum(-2, keepdims=True)
+    total = x.sum((-1, -2), keepdims=True)
+    return x - row * col / np.where(total == 0, 1.0, total)
+
+
+def coupling_norms(w: np.ndarray, *, drop_gap: bool = True) -> np.ndarray:
+    """Frobenius norm of each coupling block W_ij, shape (L, A, L, A) -> (L, L).
+
+    Each block is centred first (zero-sum gauge: row and column means removed), so a block that
+    only shifts a field scores zero; the gap state is left out when ``drop_gap``.
+    """
+    if drop_gap:
+        w = w[:, :-1, :, :-1]
+    w = w - w.mean(1, keepdims=True) - w.mean(3, keepdims=True) + w.mean((1, 3), keepdims=True)
+    out = np.sqrt(np.square(w).sum((1, 3)))
+    np.fill_diagonal(out, 0.0)
+    return out
+
+
+def contact_scores(raw: np.ndarray) -> np.ndarray:
+    """Symmetrise, zero the diagonal, then APC: (L, L) raw scores -> (L, L) contact scores."""
+    s = symmetrize(np.asarray(raw, dtype=np.float64))
+    np.fill_diagonal(s, 0.0)
+    s = apc(s)
+    np.fill_diagonal(s, 0.0)
+    return s
+
+
+def probability(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray:
+    """Map APC scores (L, L) to contact probabilities with a fixed logistic calibration.
+
+    The scores of pairs at separation ≥ ``min_separation`` are turned into z-scores (their mean
+    and standard deviation), then p = 1 / (1 + exp(−(a·z + b))) with ``CALIBRATION``'s a and b.
+    The z-score makes the map independent of the model's scale (factored attention, Potts and ESM
+    scores differ by orders of magnitude). a = 1.1 and b = −3.4 are a maximum-likelihood logistic
+    fit of true contacts (Cβ < 8 Å) on z over all pairs at separation ≥ 6 of 1atzA with
+    factored attention (fit: 1.08, −3.42); there the mean p of the top L/5, L/2 and L pairs is
+    0.87, 0.58, 0.40 against measured precisions 0.80, 0.68, 0.40. It is a rough, monotone
+    calibration fitted on one family: the ranking, and so every precision figure, does not
+    depend on it.
+    """
+    length = scores.shape[0]
+    i, j = np.triu_indices(length, min_separation)
+    vals = scores[i, j]
+    if vals.size < 2 or vals.std() == 0:
+        return np.full_like(scores, 0.0, dtype=np.float64)
+    z = (scores - vals.mean()) / vals.std()
+    p = 1.0 / (1.0 + np.exp(-(CALIBRATION["slope"] * z + CALIBRATION["intercept"])))
+    return symmetrize(p)

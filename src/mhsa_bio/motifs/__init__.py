@@ -1,0 +1,221 @@
+"""Attention-derived motifs: attention → seqlets → clusters → PWMs → enrichment → known matches.
+
+The pipeline function is :func:`find_motifs`; ``mhsa-bio motifs`` calls it and writes its result
+with :mod:`mhsa_bio.motifs.write`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from mhsa_bio.io.fasta import Record
+
+if TYPE_CHECKING:
+    import torch
+
+    from mhsa_bio.io.meme import MemeMotif
+    from mhsa_bio.motifs.cluster import Site
+    from mhsa_bio.motifs.enrichment import Enrichment
+    from mhsa_bio.motifs.heads import HeadStats
+    from mhsa_bio.motifs.matching import Match
+    from mhsa_bio.motifs.seqlets import Calibration, Seqlet
+
+log = logging.getLogger(__name__)
+
+__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "shuffle_control"]
+
+
+@dataclass(frozen=True)
+class MotifParams:
+    """Settings of the motif pipeline (recorded in ``run.json``).
+
+    score : per-base score (``cls``, ``received``, ``rollout``)
+    heads : ``auto``, ``all`` or ``L:H,...`` (1-based)
+    fdr : motifs kept at BH q ≤ fdr
+    seqlet_fdr : FDR of the seqlet threshold (default: ``fdr``)
+    window, flank : seqlet core width and flank added on each side (bp)
+    max_per_seq : candidate seqlets per sequence
+    k : seed k-mer length; min_width : narrowest motif kept after trimming
+    min_sites : fewest seqlets that make a motif; max_motifs : at most this many clusters
+    p_site : a sequence holds a motif site when a window scores at this p-value (enrichment)
+    enrichment : ``scan`` (sites anywhere in the sequences) or ``seqlets`` (sites inside the
+        attention seqlets only: for elements at fixed positions, such as promoter boxes)
+    min_ic : flank columns under this information (bits) are trimmed
+    """
+
+    score: str = "cls"
+    heads: str = "auto"
+    fdr: float = 0.05
+    seqlet_fdr: float | None = None
+    window: int = 10
+    flank: int = 5
+    max_per_seq: int = 3
+    k: int = 6
+    min_width: int = 5
+    min_sites: int = 10
+    max_motifs: int = 10
+    p_site: float = 1e-4
+    enrichment: str = "scan"
+    min_ic: float = 0.3
+    batch_size: int = 64
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Motif(NamedTuple):
+    """One motif: (W, 4) counts, its sites (attention seqlets aligned on it), enrichment, q."""
+
+    id: str
+    consensus: str
+    counts: np.ndarray
+    sites: list[Site]
+    seed: str
+    enrichment: Enrichment
+    q_value: float
+    matches: list[Match]
+
+
+class MotifResult(NamedTuple):
+    """Everything ``mhsa-bio motifs`` writes.
+
+    motifs : passing ``fdr``, most significant first
+    rejected : clusters that did not pass
+    profile_positive, profile_background : (L_max,) mean per-position score (NaN where no
+        sequence reaches)
+    """
+
+    motifs: list[Motif]
+    rejected: list[Motif]
+    heads: list[HeadStats]
+    selected_heads: list[tuple[int, int]]
+    calibration: Calibration
+    seqlets: list[Seqlet]
+    n_background_seqlets: int
+    profile_positive: np.ndarray
+    profile_background: np.ndarray
+    score: str
+    n_positives: int
+    n_background: int
+
+
+def _profile(scores: Sequence[np.ndarray]) -> np.ndarray:
+    width = max((s.size for s in scores), default=0)
+    total, count = np.zeros(width), np.zeros(width)
+    for s in scores:
+        total[: s.size] += s
+        count[: s.size] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _per_base(att: Any, kind: str, heads: list[tuple[int, int]]) -> list[np.ndarray]:
+    from mhsa_bio.attention import combine_heads
+
+    if kind in ("cls", "received"):
+        return combine_heads(getattr(att, kind), heads)
+    return list(getattr(att, kind))
+
+
+def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
+                background: Sequence[Record], *, params: MotifParams,
+                device: torch.device | str = "cpu", known: Sequence[MemeMotif] | None = None,
+                threads: int = 1, on_progress: Callable[[str, int, int], None] | None = None
+                ) -> MotifResult:
+    """Attention-derived motifs of ``positives`` against ``background``.
+
+    Parameters
+    ----------
+    model : a trained ``PromoterTransformer`` (eval mode)
+    positives : N sequences whose motifs are sought
+    background : M sequences for the seqlet threshold and the enrichment test
+    params : see :class:`MotifParams`
+    device : where the model runs
+    known : motifs to match with Tomtom (JASPAR or a user file); ``None`` skips matching
+    threads : numba threads for Tomtom
+    on_progress : called as (stage, done, total) while attention is collected
+
+    Returns
+    -------
+    MotifResult
+    """
+    from mhsa_bio.attention import collect_attention
+    from mhsa_bio.motifs import pwm
+    from mhsa_bio.motifs.cluster import cluster_seqlets
+    from mhsa_bio.motifs.enrichment import benjamini_hochberg, motif_enrichment, seqlet_enrichment
+    from mhsa_bio.motifs.heads import head_stats, parse_heads
+    from mhsa_bio.motifs.matching import tomtom_matches
+    from mhsa_bio.motifs.seqlets import call_seqlets
+
+    cfg = model.config  # type: ignore[attr-defined]
+    kinds = sorted({"cls", params.score})
+
+    def run(records: Sequence[Record], stage: str) -> Any:
+        cb = (lambda done: on_progress(stage, done, len(records))) if on_progress else None
+        return collect_attention(model, records, device=device, batch_size=params.batch_size,
+                                 kinds=kinds, on_batch=cb)
+
+    att_pos = run(positives, "positives")
+    att_bg = run(background, "background")
+    chosen = parse_heads(params.heads, layers=cfg.layers, heads=cfg.heads)
+    heads, selected = head_stats(att_pos, att_bg, chosen=chosen)
+    pos_scores = _per_base(att_pos, params.score, selected)
+    bg_scores = _per_base(att_bg, params.score, selected)
+    del att_pos, att_bg
+    seqlet_fdr = params.fdr if params.seqlet_fdr is None else params.seqlet_fdr
+    seqlets, bg_seqlets, cal = call_seqlets(pos_scores, bg_scores, window=params.window,
+                                            flank=params.flank, fdr=seqlet_fdr,
+                                            max_per_seq=params.max_per_seq)
+    log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
+             cal.threshold, cal.achieved_fdr, len(seqlets), len(bg_seqlets))
+    pos_tok = [pwm.tokens(r.seq) for r in positives]
+    bg_tok = [pwm.tokens(r.seq) for r in background]
+    clusters = cluster_seqlets(seqlets, pos_tok, bg_tok, k=params.k, ext=params.flank,
+                               min_sites=params.min_sites, max_motifs=params.max_motifs,
+                               min_ic=params.min_ic, min_width=params.min_width,
+                               seed=params.seed)
+    if params.enrichment == "seqlets":
+        ps = [(s.seq_index, s.start, s.end) for s in seqlets]
+        bs = [(s.seq_index, s.start, s.end) for s in bg_seqlets]
+        enr = [seqlet_enrichment(c.counts, pos_tok, bg_tok, ps, bs) for c in clusters]
+    else:
+        enr = [motif_enrichment(c.counts, pos_tok, bg_tok, p_site=params.p_site)[0]
+               for c in clusters]
+    q = benjamini_hochberg([e.p_value for e in enr])
+    order = sorted(range(len(clusters)), key=lambda i: (enr[i].p_value, -len(clusters[i].sites),
+                                                        i))
+    passing = [i for i in order if q[i] <= params.fdr and enr[i].log2_enrichment > 0]
+    failing = [i for i in order if i not in passing]
+    matches: dict[int, list[Match]] = {i: [] for i in range(len(clusters))}
+    if known and passing:
+        found = tomtom_matches([pwm.probabilities(clusters[i].counts) for i in passing], known,
+                               threads=threads)
+        matches.update(zip(passing, found))
+
+    def motif(i: int, name: str) -> Motif:
+        c = clusters[i]
+        return Motif(name, pwm.consensus(pwm.probabilities(c.counts)), c.counts, c.sites, c.seed,
+                     enr[i], float(q[i]), matches[i])
+
+    motifs = [motif(i, f"M{n + 1}") for n, i in enumerate(passing)]
+    rejected = [motif(i, f"R{n + 1}") for n, i in enumerate(failing)]
+    return MotifResult(motifs, rejected, heads, selected, cal, seqlets, len(bg_seqlets),
+                       _profile(pos_scores), _profile(bg_scores), params.score,
+                       len(positives), len(background))
+
+
+def shuffle_control(model: torch.nn.Module, positives: Sequence[Record],
+                    background: Sequence[Record], *, params: MotifParams,
+                    device: torch.device | str = "cpu") -> MotifResult:
+    """The same pipeline on dinucleotide shuffles of the positives (seeded); no motif should
+    pass."""
+    from mhsa_bio.shuffle import shuffle_records
+
+    shuffled = shuffle_records(positives, n_per=1, seed=params.seed + 7_000_001, suffix="ctrl")
+    return find_motifs(model, shuffled, background, params=params, device=device, known=None)

@@ -1,0 +1,109 @@
+"""Per-head statistics (``heads.tsv``) and the default choice of heads whose scores make motifs."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from mhsa_bio.attention import AttentionScores
+from mhsa_bio.errors import InputError
+
+
+class HeadStats(NamedTuple):
+    """One row of ``heads.tsv`` (layer and head are 1-based here, as printed)."""
+
+    layer: int
+    head: int
+    entropy_bits: float
+    cls_entropy_bits: float
+    focus: float
+    focus_background: float
+    separation_auroc: float
+    cls_entropy_vs_uniform: float
+    selected: bool
+
+
+def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Area under the ROC curve of ``pos`` over ``neg`` (ties count ½); 0.5 when one is empty."""
+    from scipy.stats import rankdata
+
+    if pos.size == 0 or neg.size == 0:
+        return 0.5
+    ranks = rankdata(np.r_[pos, neg])
+    return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+
+
+def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] | None:
+    """``auto`` → None; ``all`` → every head of every layer; ``L:H,L:H`` (1-based) or ``L:*``."""
+    spec = spec.strip()
+    if spec == "auto":
+        return None
+    if spec == "all":
+        return [(a, b) for a in range(layers) for b in range(heads)]
+    out: list[tuple[int, int]] = []
+    for part in spec.split(","):
+        try:
+            lay, _, hd = part.strip().partition(":")
+            layer = int(lay)
+            picked = range(1, heads + 1) if hd in ("", "*") else [int(hd)]
+        except ValueError:
+            raise InputError(f"--heads {spec}: expected auto, all or LAYER:HEAD,... (1-based)"
+                             ) from None
+        for head in picked:
+            if not (1 <= layer <= layers and 1 <= head <= heads):
+                raise InputError(f"--heads {spec}: layer:head {layer}:{head} is outside this "
+                                 f"model ({layers} layers × {heads} heads)")
+            out.append((layer - 1, head - 1))
+    return sorted(set(out))
+
+
+#: ``--heads auto`` keeps heads within this AUROC of the best-separating head.
+AUTO_MARGIN = 0.05
+#: ``--heads auto`` skips heads whose CLS row is this close to uniform (entropy / log2 T).
+MAX_DIFFUSENESS = 0.9
+
+
+def head_stats(pos: AttentionScores, bg: AttentionScores, *,
+               chosen: list[tuple[int, int]] | None, min_auroc: float = 0.6
+               ) -> tuple[list[HeadStats], list[tuple[int, int]]]:
+    """Tabulate every head and pick the heads whose per-base scores make motifs.
+
+    A head's separation is the AUROC of each sequence's largest CLS score, positives over
+    background: a head that peaks on a motif peaks higher where the motif is. With ``chosen``
+    None (``--heads auto``): among the heads of any layer whose CLS row is not near uniform
+    (mean entropy below ``MAX_DIFFUSENESS`` × log2 T; a near-uniform row is a mean pool whose
+    maximum can separate the classes without pointing anywhere), those whose separation is
+    within ``AUTO_MARGIN`` of the best and at least ``min_auroc``; else the single best head.
+
+    Returns
+    -------
+    rows : one per (layer, head), layer-major
+    selected : 0-based (layer, head) pairs
+    """
+    n_layers, n_heads = pos.entropy.shape[1:]
+    sep = np.array([[auroc(pos.cls_max[:, a, b], bg.cls_max[:, a, b]) for b in range(n_heads)]
+                    for a in range(n_layers)])
+    if pos.cls is not None and pos.cls:
+        uniform = np.log2(np.array([c.shape[-1] + 1.0 for c in pos.cls]))[:, None, None]
+        diffuse = (pos.cls_entropy / uniform).mean(0)  # (layers, H)
+    else:
+        diffuse = np.zeros_like(sep)
+    if chosen is None:
+        usable = np.where(diffuse < MAX_DIFFUSENESS, sep, -np.inf)
+        best = float(usable.max())
+        cut = max(min_auroc, best - AUTO_MARGIN)
+        chosen = [(a, b) for a in range(n_layers) for b in range(n_heads) if usable[a, b] >= cut]
+        if not chosen:
+            a, b = np.unravel_index(int(np.argmax(sep)), sep.shape)
+            chosen = [(int(a), int(b))]
+    picked = set(chosen)
+
+    def mean(x: np.ndarray, a: int, b: int) -> float:
+        return float(x[:, a, b].mean()) if x.shape[0] else float("nan")
+
+    rows = [HeadStats(a + 1, b + 1, mean(pos.entropy, a, b), mean(pos.cls_entropy, a, b),
+                      mean(pos.focus, a, b), mean(bg.focus, a, b), float(sep[a, b]),
+                      float(diffuse[a, b]), (a, b) in picked)
+            for a in range(n_layers) for b in range(n_heads)]
+    return rows, sorted(picked)

@@ -1,0 +1,171 @@
+"""One ``mhsa-bio motifs`` run on disk: resolve inputs from the checkpoint, validate, run, write."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mhsa_bio.errors import InputError
+from mhsa_bio.io.fasta import Record, read_fasta
+from mhsa_bio.motifs import MotifParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MotifInputs:
+    """What the user named; ``None`` means: take it from the checkpoint."""
+
+    model: Path
+    sequences: Path | None = None
+    background: Path | None = None
+    known: Path | None = None
+    jaspar_release: str = "2024"
+    taxon: str = "vertebrates"
+    match: bool = True
+    control: str = "none"
+
+
+class Prepared:
+    """Validated inputs, ready to run."""
+
+    def __init__(self, model: Any, ckpt: dict[str, Any], positives: list[Record],
+                 background: list[Record], known: list[Any] | None, sources: dict[str, str]):
+        self.model = model
+        self.ckpt = ckpt
+        self.positives = positives
+        self.background = background
+        self.known = known
+        self.sources = sources
+
+
+def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
+               ) -> tuple[list[Record], str]:
+    from mhsa_bio.experiment import default_sequences
+
+    if inputs.sequences is not None:
+        return read_fasta(inputs.sequences, min_length=min_length), str(inputs.sequences)
+    path = default_sequences(ckpt)
+    if path is not None:
+        return read_fasta(path, min_length=min_length), path
+    files = ckpt.get("provenance", {}).get("inputs", {})
+    bed, genome = files.get("bed"), files.get("genome")
+    if bed and genome and os.path.exists(bed["path"]) and os.path.exists(genome["path"]):
+        from mhsa_bio.io.genome import read_bed_regions
+
+        return (read_bed_regions(bed["path"], genome["path"], min_length=min_length),
+                f"{bed['path']} + {genome['path']}")
+    raise InputError(f"{inputs.model}: the checkpoint's training sequences are not on this "
+                     "machine; give SEQS.fa")
+
+
+def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Record], *,
+                min_length: int, seed: int) -> tuple[list[Record], str]:
+    from mhsa_bio.shuffle import shuffle_records
+
+    if inputs.background is not None:
+        return read_fasta(inputs.background, min_length=min_length), str(inputs.background)
+    neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
+    if neg and neg.get("path") not in (None, "-"):
+        if os.path.exists(neg["path"]):
+            return read_fasta(neg["path"], min_length=min_length), neg["path"]
+        log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
+                    neg["path"])
+    return (shuffle_records(positives, n_per=1, seed=seed + 1_000_003),
+            f"dinucleotide shuffles of the sequences (seed {seed + 1_000_003})")
+
+
+def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepared:
+    """Read and validate every input before anything is written."""
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.motifs.heads import parse_heads
+    from mhsa_bio.motifs.matching import check_jaspar, load_jaspar
+
+    if params.score not in ("cls", "received", "rollout"):
+        raise InputError(f"--score {params.score}: expected cls, received or rollout")
+    if params.enrichment not in ("scan", "seqlets"):
+        raise InputError(f"--enrichment {params.enrichment}: expected scan or seqlets")
+    if inputs.control not in ("none", "shuffle"):
+        raise InputError(f"--control {inputs.control}: expected none or shuffle")
+    if not 0 < params.fdr < 1:
+        raise InputError(f"--fdr {params.fdr}: must lie between 0 and 1")
+    model, ckpt = load_model(inputs.model, device=device)
+    if model.config.n_classes != 2:
+        log.warning("%s: %d classes; motifs are read for the last class (%s)", inputs.model,
+                    model.config.n_classes, ckpt["classes"][-1])
+    parse_heads(params.heads, layers=model.config.layers, heads=model.config.heads)
+    min_length = model.config.stem_kernel
+    positives, pos_src = _sequences(inputs, ckpt, min_length)
+    background, bg_src = _background(inputs, ckpt, positives, min_length=min_length,
+                                     seed=params.seed)
+    known = None
+    known_src = "none"
+    if inputs.known is not None:
+        from mhsa_bio.io.meme import read_meme
+
+        known = read_meme(inputs.known)
+        known_src = str(inputs.known)
+    elif inputs.match:
+        rel = check_jaspar(inputs.jaspar_release, inputs.taxon)
+        known = load_jaspar(inputs.jaspar_release, inputs.taxon)
+        known_src = f"{rel} CORE {inputs.taxon} ({len(known)} motifs)"
+    return Prepared(model, ckpt, positives, background, known,
+                    {"model": str(inputs.model), "sequences": pos_src, "background": bg_src,
+                     "known_motifs": known_src})
+
+
+def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifParams,
+               device: Any, threads: int = 1, cli_params: dict[str, Any] | None = None,
+               on_progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Run the pipeline (and the control) and write every output into ``out``.
+
+    Returns the summary also stored in ``run.json``.
+    """
+    from mhsa_bio.device import seed_everything
+    from mhsa_bio.io.outputs import write_run_json
+    from mhsa_bio.motifs import find_motifs, shuffle_control
+    from mhsa_bio.motifs.write import write_results
+
+    seed_everything(params.seed)
+    result = find_motifs(prep.model, prep.positives, prep.background, params=params,
+                         device=device, known=prep.known, threads=max(threads, 1),
+                         on_progress=on_progress)
+    control: dict[str, Any] = {"kind": inputs.control}
+    if inputs.control == "shuffle":
+        ctrl = shuffle_control(prep.model, prep.positives, prep.background, params=params,
+                               device=device)
+        control.update(motifs_passing=len(ctrl.motifs), seqlets=len(ctrl.seqlets),
+                       consensus=[m.consensus for m in ctrl.motifs])
+        if ctrl.motifs:
+            log.warning("shuffle control: %d motifs passed on shuffled sequences",
+                        len(ctrl.motifs))
+    cal = result.calibration
+    summary = {
+        **prep.sources,
+        "positives": result.n_positives,
+        "background sequences": result.n_background,
+        "control": (f"shuffle: {control['motifs_passing']} motifs pass on shuffled "
+                    f"sequences ({control['seqlets']} seqlets)"
+                    if inputs.control == "shuffle" else "none"),
+    }
+    write_results(result, out, prep.positives, summary=summary)
+    record = {
+        "n_motifs": len(result.motifs),
+        "n_rejected_clusters": len(result.rejected),
+        "selected_heads": [f"{a + 1}:{b + 1}" for a, b in result.selected_heads],
+        "seqlets": {"threshold": cal.threshold, "target_fdr": cal.fdr,
+                    "estimated_fdr": cal.achieved_fdr, "positives": len(result.seqlets),
+                    "background": result.n_background_seqlets},
+        "control": control,
+        "sources": prep.sources,
+        "motifs": [{"id": m.id, "consensus": m.consensus, "q": m.q_value,
+                    "best_match": (f"{m.matches[0].target_id} {m.matches[0].target_name}"
+                                   if m.matches else None)} for m in result.motifs],
+    }
+    write_run_json(out, "motifs", cli_params or {}, motif_params=params.to_dict(),
+                   result=record, device=str(device))
+    return record

@@ -1,0 +1,96 @@
+"""Pairs of motif sites in one sequence and their canonical key: (A, B, spacing, orientation).
+
+Conventions (also in the README):
+
+* **A/B order** is canonical: A is the motif that comes first in the motif file (lower index).
+  For two sites of the same motif, A is the upstream one (lower centre on the given strand).
+* **spacing** is centre(B) − centre(A) in bases on the given strand, with
+  centre = start + (width − 1) / 2; it is negative when B lies upstream of A and may end in .5
+  when the widths differ in parity. Internally it is kept doubled (``spacing2``, an integer).
+  So (A at 10, B at 19) and (B at 19, A at 10) are one group, (A, B, +9).
+* **orientation** is the strand of A then the strand of B (``++ +- -+ --``): ``+`` when the motif
+  reads on the given strand. With ``strand_symmetric=True`` (unstranded data, e.g. ChIP-seq) a pair
+  and its reverse complement are one group: the representation with A on ``+`` is kept, so only
+  ``++`` (same strand) and ``+-`` (opposite strands) remain (for the same motif twice, ``--``
+  becomes ``++`` and the spacing keeps its sign).
+* Sites that overlap are never paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from mhsa_bio.pairs.scan import Hit
+
+__all__ = ["PairKey", "flip", "pair_key", "site_pairs"]
+
+_FLIP = {"+": "-", "-": "+"}
+
+
+class PairKey(NamedTuple):
+    """A group of site pairs: motif indices A <= B, doubled spacing, orientation."""
+
+    a: int
+    b: int
+    spacing2: int
+    orientation: str
+
+    @property
+    def spacing(self) -> float:
+        return self.spacing2 / 2
+
+
+def flip(orientation: str) -> str:
+    """Both strands flipped: ``+-`` → ``-+``."""
+    return "".join(_FLIP[s] for s in orientation)
+
+
+def _centre2(hit: Hit) -> int:
+    return 2 * hit.start + (hit.end - hit.start) - 1
+
+
+def pair_key(x: Hit, y: Hit, *, strand_symmetric: bool = False) -> tuple[PairKey, bool]:
+    """The canonical key of two sites of one sequence.
+
+    Returns
+    -------
+    key : PairKey
+    swapped : True when ``y`` is A of the key (so A/B are ``y``/``x``)
+    """
+    swapped = (y.motif, _centre2(y)) < (x.motif, _centre2(x))
+    a, b = (y, x) if swapped else (x, y)
+    spacing2 = _centre2(b) - _centre2(a)
+    orientation = a.strand + b.strand
+    if strand_symmetric:
+        if a.motif == b.motif:
+            # Reverse complement swaps which site is upstream and flips both strands.
+            alt = _FLIP[b.strand] + _FLIP[a.strand]
+            orientation = min(orientation, alt, key=lambda o: o.replace("+", "0"))
+        elif a.strand == "-":
+            spacing2, orientation = -spacing2, flip(orientation)
+    return PairKey(a.motif, b.motif, spacing2, orientation), swapped
+
+
+def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False
+               ) -> list[tuple[int, int, PairKey]]:
+    """Every pair of non-overlapping sites of one sequence.
+
+    Parameters
+    ----------
+    hits : the sites of one sequence
+
+    Returns
+    -------
+    list of (i, j, key)
+        ``hits[i]`` is A and ``hits[j]`` is B of ``key``; ordered by (i, j) of the input.
+    """
+    out = []
+    for i in range(len(hits)):
+        for j in range(i + 1, len(hits)):
+            x, y = hits[i], hits[j]
+            if x.start < y.end and y.start < x.end:
+                continue
+            key, swapped = pair_key(x, y, strand_symmetric=strand_symmetric)
+            out.append((j, i, key) if swapped else (i, j, key))
+    return out

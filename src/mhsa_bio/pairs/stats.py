@@ -1,0 +1,92 @@
+"""Statistics of pair groups: per-head one-sided Mann–Whitney U against a distance-matched null,
+Benjamini–Hochberg q-values and plain co-occurrence / spacing enrichment."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["GroupTest", "benjamini_hochberg", "enrichment", "nearest_null", "compare_group"]
+
+
+class GroupTest(NamedTuple):
+    """One group against its null, for every head (LH = layers × heads).
+
+    p_heads : (LH,) one-sided Mann–Whitney U p-values (group > null)
+    mean : (LH,) mean co-attention of the group (one value per sequence, averaged)
+    null_mean : (LH,) mean co-attention of the matched null
+    best : index of the head with the lowest p (ties: the highest log2 ratio)
+    p : Bonferroni over heads: min(1, LH × p_heads[best])
+    """
+
+    p_heads: np.ndarray
+    mean: np.ndarray
+    null_mean: np.ndarray
+    best: int
+    p: float
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg q-values (step-up, monotone, capped at 1); NaN stays NaN."""
+    p = np.asarray(p, dtype=np.float64)
+    q = np.full_like(p, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if len(ok) == 0:
+        return q
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = len(ok)
+    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    q[order] = np.minimum(ranked, 1.0)
+    return q
+
+
+def log2_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """log2(a / b) with a floor of 1e-12 on both."""
+    return np.log2(np.maximum(a, 1e-12) / np.maximum(b, 1e-12))
+
+
+def compare_group(values: np.ndarray, null: np.ndarray) -> GroupTest:
+    """Per-head one-sided Mann–Whitney U (values > null).
+
+    Parameters
+    ----------
+    values : (n, LH) co-attention, one row per sequence of the group
+    null : (m, LH) co-attention of the matched null pairs
+    """
+    from scipy.stats import mannwhitneyu
+
+    p_heads = np.atleast_1d(mannwhitneyu(values, null, alternative="greater", axis=0).pvalue)
+    mean, null_mean = values.mean(axis=0), null.mean(axis=0)
+    ratio = log2_ratio(mean, null_mean)
+    best = int(np.lexsort((-ratio, p_heads))[0])
+    return GroupTest(p_heads, mean, null_mean, best, float(min(1.0, len(p_heads) * p_heads[best])))
+
+
+def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: int = 0
+                 ) -> np.ndarray:
+    """Indices of the null pairs a group is compared with (spacings doubled, as ``spacing2``).
+
+    The ``k`` null pairs nearest in spacing among those more than ``exclude2`` away from
+    ``spacing2`` (so the null never holds the group's own arrangement); all pairs tied with the
+    k-th are kept, so the choice does not depend on the input order.
+    """
+    dist = np.abs(null_spacing2 - spacing2)
+    candidates = np.flatnonzero(dist > exclude2)
+    if len(candidates) <= k:
+        return candidates
+    cutoff = np.partition(dist[candidates], k - 1)[k - 1]
+    return candidates[dist[candidates] <= cutoff]
+
+
+def enrichment(k_pos: int, n_pos: int, k_bg: int, n_bg: int) -> tuple[float, float]:
+    """log2 of the ratio of (k + 0.5) / (n + 1) in positives vs background, and the one-sided
+    Fisher exact p-value (positives richer)."""
+    from scipy.stats import fisher_exact
+
+    ratio = ((k_pos + 0.5) / (n_pos + 1)) / ((k_bg + 0.5) / (n_bg + 1))
+    if n_pos == 0 or n_bg == 0:
+        return float(np.log2(ratio)), float("nan")
+    p = fisher_exact([[k_pos, n_pos - k_pos], [k_bg, n_bg - k_bg]], alternative="greater").pvalue
+    return float(np.log2(ratio)), float(p)

@@ -1,0 +1,348 @@
+"""Genome scanning: slide a promoter model along whole chromosomes, both strands, in bounded memory.
+
+A chromosome of length C is cut into windows of ``window`` bp every ``step`` bp, starting at 0;
+when the last regular window stops short of the end, one more window ends exactly at C, so every
+base is inside some window. A chromosome shorter than the window is scored as one window of its
+own length (the model interpolates its positions for any length). Windows made only of N are
+skipped.
+
+Windows are read chunk by chunk through pyfaidx (``chunk_windows`` windows at a time), encoded
+and scored in batches of ``batch_size``; nothing longer than one chunk of sequence is ever held,
+so memory does not grow with the chromosome; chunk and batch size change only the last float
+bits of the probabilities (tested).
+
+Outputs
+-------
+``scores.bedGraph``
+    One line per scored window: the probability of the chosen class, the maximum over the
+    scanned strands, given to the bases whose nearest window centre is this window's (bins
+    bounded by the midpoints between consecutive window centres; the first bin starts at 0, the
+    last ends at C). With the default step the bins are the ``step``-bp bins around the
+    window centres; they tile the chromosome without overlap.
+``promoters.bed``
+    BED6+2, per strand: windows whose probability on that strand is at least ``threshold``,
+    merged when they overlap or touch; name ``chrom:start-end(strand)``, score
+    ``round(1000 × max probability)``, strand, then the maximum probability and the number of
+    windows merged. Sorted by chromosome (genome order), start, end, strand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+
+import numpy as np
+
+from mhsa_bio.alphabet import COMPLEMENT_TOKENS, N_TOKEN, encode_dna
+from mhsa_bio.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
+
+    from mhsa_bio.models.promoter import PromoterTransformer
+
+log = logging.getLogger(__name__)
+
+STRANDS = ("+", "-")
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """How to slide the model.
+
+    window : window length in bp
+    step : bp between consecutive window starts (at most ``window``)
+    threshold : probability at or above which a window is called on a strand
+    strands : ``("+", "-")``, ``("+",)`` or ``("-",)``
+    class_index : which class's probability is the score
+    batch_size : windows per forward pass
+    chunk_windows : windows read from the genome at a time (bounds memory)
+    amp : mixed precision on CUDA
+    """
+
+    window: int
+    step: int
+    threshold: float = 0.9
+    strands: tuple[str, ...] = STRANDS
+    class_index: int = 1
+    batch_size: int = 256
+    chunk_windows: int = 8192
+    amp: bool = True
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise InputError(f"--window {self.window}: must be positive")
+        if not 1 <= self.step <= self.window:
+            raise InputError(f"--step {self.step}: must be between 1 and the window "
+                             f"({self.window} bp), or bases would go unscanned")
+        if not 0.0 < self.threshold <= 1.0:
+            raise InputError(f"--threshold {self.threshold}: must be in (0, 1]")
+        if not self.strands or any(s not in STRANDS for s in self.strands):
+            raise InputError(f"strands {self.strands}: expected + and/or -")
+        if self.batch_size < 1 or self.chunk_windows < 1:
+            raise InputError("batch size and chunk size must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Windows(NamedTuple):
+    """The window layout of one chromosome, computed arithmetically (no per-window arrays).
+
+    n : number of windows
+    n_regular : windows at ``k × step``; when ``n > n_regular`` the last one ends at the
+        chromosome's end
+    width : bp per window (the chromosome's length when it is shorter than the window)
+    """
+
+    length: int
+    width: int
+    step: int
+    n: int
+    n_regular: int
+
+    def starts(self, k: np.ndarray) -> np.ndarray:
+        """Start of windows ``k`` (int64)."""
+        k = np.asarray(k, dtype=np.int64)
+        return np.where(k < self.n_regular, k * self.step, self.length - self.width)
+
+    def edges(self, k: np.ndarray) -> np.ndarray:
+        """Left edge of the bin of windows ``k``; ``edges(n)`` is the chromosome's length."""
+        k = np.asarray(k, dtype=np.int64)
+        centre_here = self.starts(np.minimum(k, self.n - 1)) + self.width // 2
+        centre_before = self.starts(np.maximum(k - 1, 0)) + self.width // 2
+        mid = (centre_before + centre_here + 1) // 2
+        return np.where(k <= 0, 0, np.where(k >= self.n, self.length, mid))
+
+
+def layout(length: int, *, window: int, step: int) -> Windows:
+    """Window layout of a chromosome of ``length`` bp (see the module docstring)."""
+    if length <= window:
+        return Windows(length, length, step, 1 if length > 0 else 0, 1 if length > 0 else 0)
+    n_regular = (length - window) // step + 1
+    tail = (n_regular - 1) * step + window < length
+    return Windows(length, window, step, n_regular + int(tail), n_regular)
+
+
+class ChunkScores(NamedTuple):
+    """Scores of a run of consecutive windows of one chromosome.
+
+    starts, edges : (K,) window starts and their bins' left edges; ``end`` is the right edge of
+        the last bin
+    scored : (K,) bool, False for windows made only of N (their probabilities are NaN)
+    probs : (S, K) probability of the chosen class per scanned strand (``ScanConfig.strands``)
+    """
+
+    starts: np.ndarray
+    edges: np.ndarray
+    end: int
+    scored: np.ndarray
+    probs: np.ndarray
+
+
+def encode_genome_text(text: str, *, where: str, offset: int) -> np.ndarray:
+    """Tokens (L,) uint8 of a slice of a chromosome; a letter outside DNA/IUPAC is an error
+    naming the chromosome and 1-based position."""
+    try:
+        codes = encode_dna(text)
+    except UnicodeEncodeError as exc:
+        raise InputError(f"{where}: non-ASCII character at position {offset + exc.start + 1}"
+                         ) from None
+    bad = np.flatnonzero(codes == 255)
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"{where}: invalid DNA letter '{text[i]}' at position {offset + i + 1}")
+    return codes
+
+
+def score_tokens(model: PromoterTransformer, tokens: np.ndarray, *, config: ScanConfig,
+                 device: torch.device) -> np.ndarray:
+    """Probability of ``config.class_index`` for each row of ``tokens`` (K, W) uint8 → (K,)."""
+    import torch
+
+    from mhsa_bio.device import autocast
+
+    out = np.empty(tokens.shape[0], dtype=np.float64)
+    width = tokens.shape[1]
+    with torch.no_grad():
+        for i in range(0, tokens.shape[0], config.batch_size):
+            t = torch.from_numpy(np.ascontiguousarray(tokens[i : i + config.batch_size]))
+            t = t.to(device, non_blocking=True).long()
+            lengths = torch.full((t.shape[0],), width, dtype=torch.long, device=device)
+            with autocast(device, enabled=config.amp):
+                logits = model(t, lengths).logits
+            probs = torch.softmax(logits.float(), dim=-1)[:, config.class_index]
+            out[i : i + t.shape[0]] = probs.cpu().numpy()
+    return out
+
+
+def scan_chromosome(model: PromoterTransformer, fetch: Callable[[int, int], str], *, name: str,
+                    length: int, config: ScanConfig, device: torch.device
+                    ) -> Iterator[ChunkScores]:
+    """Score every window of one chromosome, yielding one chunk of windows at a time.
+
+    Parameters
+    ----------
+    fetch : ``fetch(start, end)`` returns the chromosome's bases ``[start, end)`` as text
+    name, length : the chromosome
+    """
+    model.eval()
+    lay = layout(length, window=config.window, step=config.step)
+    for k0 in range(0, lay.n, config.chunk_windows):
+        k = np.arange(k0, min(k0 + config.chunk_windows, lay.n), dtype=np.int64)
+        starts = lay.starts(k)
+        a, b = int(starts[0]), int(starts[-1]) + lay.width
+        seq = encode_genome_text(fetch(a, b), where=f"chromosome '{name}'", offset=a)
+        if seq.size != b - a:
+            raise InputError(f"chromosome '{name}': read {seq.size} bp at {a}-{b}, expected "
+                             f"{b - a} (a truncated genome or a stale .fai index?)")
+        windows = np.lib.stride_tricks.sliding_window_view(seq, lay.width)[starts - a]  # (K, W)
+        scored = ~(windows == N_TOKEN).all(axis=1)
+        probs = np.full((len(config.strands), k.size), np.nan)
+        kept = windows[scored]
+        if kept.shape[0]:
+            for s, strand in enumerate(config.strands):
+                tokens = kept if strand == "+" else \
+                    COMPLEMENT_TOKENS.astype(np.uint8)[kept[:, ::-1]]
+                probs[s, scored] = score_tokens(model, tokens, config=config, device=device)
+        yield ChunkScores(starts, lay.edges(k), int(lay.edges(np.array(k[-1] + 1))), scored,
+                          probs)
+
+
+@dataclass
+class _Calls:
+    """Running merge of called windows on one strand of one chromosome."""
+
+    strand: str
+    current: list[float] | None = None  # [start, end, max prob, windows]
+    done: list[tuple[int, int, float, int]] = field(default_factory=list)
+
+    def add(self, start: int, end: int, prob: float) -> None:
+        cur = self.current
+        if cur is not None and start <= cur[1]:
+            cur[1] = max(cur[1], end)
+            cur[2] = max(cur[2], prob)
+            cur[3] += 1
+            return
+        self.flush()
+        self.current = [start, end, prob, 1]
+
+    def flush(self) -> None:
+        if self.current is not None:
+            s, e, p, n = self.current
+            self.done.append((int(s), int(e), float(p), int(n)))
+            self.current = None
+
+
+class ScanSummary(NamedTuple):
+    """What a scan did: per chromosome, windows scored, all-N windows skipped, promoters called."""
+
+    chromosomes: list[dict[str, Any]]
+    bases: int
+    windows: int
+    skipped: int
+    promoters: int
+
+
+def write_chunk_bedgraph(handle: TextIO, chrom: str, chunk: ChunkScores) -> None:
+    """bedGraph lines of one chunk: the maximum over strands in each scored window's bin."""
+    best = np.zeros(chunk.scored.size)
+    best[chunk.scored] = chunk.probs[:, chunk.scored].max(axis=0)
+    right = np.r_[chunk.edges[1:], chunk.end]
+    lines = [f"{chrom}\t{lo}\t{hi}\t{p:.6g}\n"
+             for lo, hi, p, ok in zip(chunk.edges.tolist(), right.tolist(), best.tolist(),
+                                      chunk.scored.tolist())
+             if ok and hi > lo]
+    handle.writelines(lines)
+
+
+def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_dir: Path, *,
+                config: ScanConfig, device: torch.device, chroms: Sequence[str] | None = None,
+                on_chunk: Callable[[str, int, int], None] | None = None) -> ScanSummary:
+    """Scan chromosomes of a genome FASTA and write ``scores.bedGraph`` and ``promoters.bed``.
+
+    Parameters
+    ----------
+    model : a promoter model in eval mode on ``device``
+    genome : FASTA (plain or bgzip, one or many records), indexed with pyfaidx
+    out_dir : existing folder; both files are written atomically (nothing on error)
+    chroms : chromosome names to scan, in this order (default: all, in genome order)
+    on_chunk : called with (chromosome, bases done, chromosome length) after each chunk
+
+    Raises
+    ------
+    InputError
+        Not a genome FASTA, an unknown chromosome, invalid letters (naming chromosome and
+        position), a bad configuration.
+    """
+    from mhsa_bio.io.genome import _open_genome
+    from mhsa_bio.io.outputs import atomic_open
+
+    fasta = _open_genome(genome)
+    try:
+        names = list(fasta.keys())
+        if chroms is not None:
+            unknown = [c for c in chroms if c not in fasta]
+            if unknown:
+                known = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+                raise InputError(f"{genome}: chromosome '{unknown[0]}' is not in the genome "
+                                 f"(it has {known})")
+            names = list(dict.fromkeys(chroms))
+        stats: list[dict[str, Any]] = []
+        with contextlib.ExitStack() as stack:
+            graph = stack.enter_context(atomic_open(out_dir / "scores.bedGraph"))
+            bed = stack.enter_context(atomic_open(out_dir / "promoters.bed"))
+            graph.write(f'track type=bedGraph name="mhsa-bio scan" description="P(class '
+                        f'{config.class_index}), max over strands {",".join(config.strands)}, '
+                        f'window {config.window} step {config.step}"\n')
+            for name in names:
+                record = fasta[name]
+                length = len(record)
+                row = {"chrom": name, "length": length, "windows": 0, "skipped_n": 0,
+                       "promoters": 0}
+                if length < model.config.stem_kernel:
+                    log.warning("%s: chromosome '%s' of %d bp is shorter than the model's "
+                                "%d bp stem; skipped", genome, name, length,
+                                model.config.stem_kernel)
+                    stats.append(row)
+                    continue
+                calls = [_Calls(s) for s in config.strands]
+
+                def fetch(a: int, b: int, _r: Any = record) -> str:
+                    return str(_r[a:b])
+
+                for chunk in scan_chromosome(model, fetch, name=name, length=length,
+                                             config=config, device=device):
+                    write_chunk_bedgraph(graph, name, chunk)
+                    width = min(config.window, length)
+                    for s, strand_calls in enumerate(calls):
+                        hit = np.flatnonzero(chunk.scored & (chunk.probs[s] >= config.threshold))
+                        for i in hit.tolist():
+                            start = int(chunk.starts[i])
+                            strand_calls.add(start, start + width, float(chunk.probs[s, i]))
+                    row["windows"] += int(chunk.scored.sum())
+                    row["skipped_n"] += int((~chunk.scored).sum())
+                    if on_chunk is not None:
+                        on_chunk(name, min(int(chunk.starts[-1]) + width, length), length)
+                regions = []
+                for strand_calls in calls:
+                    strand_calls.flush()
+                    regions += [(s, e, strand_calls.strand, p, n)
+                                for s, e, p, n in strand_calls.done]
+                regions.sort(key=lambda r: (r[0], r[1], r[2]))
+                bed.writelines(
+                    f"{name}\t{s}\t{e}\t{name}:{s}-{e}({strand})\t{min(1000, round(1000 * p))}"
+                    f"\t{strand}\t{p:.4f}\t{n}\n" for s, e, strand, p, n in regions)
+                row["promoters"] = len(regions)
+                stats.append(row)
+                log.info("%s: %d windows, %d all-N skipped, %d promoters", name,
+                         row["windows"], row["skipped_n"], row["promoters"])
+    finally:
+        fasta.close()
+    return ScanSummary(stats, sum(r["length"] for r in stats), sum(r["windows"] for r in stats),
+                       sum(r["skipped_n"] for r in stats), sum(r["promoters"] for r in stats))

@@ -1,0 +1,124 @@
+"""``mhsa-bio motifs`` through Typer's CliRunner: outputs, checkpoint defaults, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from motif_fixtures import MOTIF, planted, revcomp, save_tiny_checkpoint, write_fasta
+from typer.testing import CliRunner
+
+from mhsa_bio.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    torch.set_num_threads(1)
+    d = tmp_path_factory.mktemp("motifs_cli")
+    pos, neg, _ = planted()
+    fa = write_fasta(d / "pos.fa", pos)
+    bg = write_fasta(d / "neg.fa", neg)
+    ckpt = save_tiny_checkpoint(d / "model.pt", fasta=fa, negatives=bg)
+    return {"dir": d, "fa": fa, "bg": bg, "model": ckpt}
+
+
+@pytest.fixture(scope="module")
+def run(files: dict[str, Path]) -> Path:
+    out = files["dir"] / "out"
+    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(out),
+                              "--no-match", "--threads", "1", "--control", "shuffle"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_sequences_and_background_come_from_the_checkpoint(run: Path, files) -> None:  # type: ignore[no-untyped-def]
+    rec = json.loads((run / "run.json").read_text())
+    assert rec["command"] == "motifs"
+    assert rec["result"]["sources"]["sequences"] == str(files["fa"].resolve())
+    assert rec["result"]["sources"]["background"] == str(files["bg"].resolve())
+    assert rec["result"]["control"]["motifs_passing"] == 0
+    assert rec["motif_params"]["fdr"] == 0.05 and rec["params"]["seed"] == 0
+
+
+def test_every_output_is_written_and_readable(run: Path) -> None:
+    for name in ("motifs.meme", "motifs.tsv", "sites.bed", "heads.tsv", "report.html",
+                 "run.json", "logos/M1.png"):
+        assert (run / name).is_file(), name
+    from Bio import motifs as bio_motifs
+    from memelite.io import read_meme
+
+    with open(run / "motifs.meme") as handle:
+        parsed = list(bio_motifs.parse(handle, "minimal"))
+    assert len(parsed) >= 1
+    cons = str(parsed[0].consensus)
+    assert MOTIF[1:7] in cons or revcomp(MOTIF)[1:7] in cons
+    assert len(read_meme(str(run / "motifs.meme"))) == len(parsed)
+    rows = (run / "motifs.tsv").read_text().splitlines()
+    assert rows[0].startswith("id\tconsensus\twidth\tsites\tpositives_with_site")
+    assert len(rows) == len(parsed) + 1
+    bed = [line.split("\t") for line in (run / "sites.bed").read_text().splitlines()]
+    assert bed and all(b[0].startswith("p") and int(b[2]) - int(b[1]) == int(rows[1].split(
+        "\t")[2]) for b in bed if b[3] == "M1")
+    assert {b[5] for b in bed} <= {"+", "-"} and len({b[5] for b in bed}) == 2
+    heads = (run / "heads.tsv").read_text().splitlines()
+    assert heads[0].split("\t")[:3] == ["layer", "head", "entropy_bits"] and len(heads) == 3
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "M1" in html
+
+
+def test_existing_out_dir_is_refused(run: Path, files) -> None:  # type: ignore[no-untyped-def]
+    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(run),
+                              "--no-match"])
+    assert res.exit_code != 0 and "--force" in res.output
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--heads", "3:1"], "outside this model"),
+    (["--score", "grad"], "--score"),
+    (["--jaspar-release", "1999"], "unknown"),
+    (["--taxon", "martians"], "--taxon"),
+    (["--control", "maybe"], "--control"),
+])
+def test_bad_options(files, tmp_path: Path, extra: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(out),
+                              *extra])
+    assert res.exit_code != 0
+    assert message in res.output
+    assert not out.exists()  # nothing written before validation
+
+
+def test_bad_fasta_and_model(files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">a\nACGTXACGTACGTACGT\n")
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["motifs", str(bad), "--model", str(files["model"]), "--out",
+                              str(out), "--no-match"])
+    assert res.exit_code != 0 and "bad.fa" in res.output and not out.exists()
+    res = runner.invoke(app, ["motifs", str(files["fa"]), "--model", str(bad), "--out",
+                              str(out), "--no-match"])
+    assert res.exit_code != 0 and "checkpoint" in res.output and not out.exists()
+
+
+def test_known_meme_file_is_used(files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from mhsa_bio.io.meme import MemeMotif, write_meme
+    from mhsa_bio.motifs import pwm
+
+    rng = np.random.default_rng(0)
+    known = [MemeMotif(f"R{i}", "random", rng.dirichlet(np.ones(4), size=8)) for i in range(30)]
+    known.append(MemeMotif("PLANTED", "gata_like", pwm.probabilities(
+        pwm.count_matrix([pwm.tokens(MOTIF)] * 50, width=len(MOTIF)))))
+    write_meme(tmp_path / "known.meme", known)
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["motifs", str(files["fa"]), "--model", str(files["model"]),
+                              "--background", str(files["bg"]), "--known",
+                              str(tmp_path / "known.meme"), "--out", str(out), "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    row = (out / "motifs.tsv").read_text().splitlines()[1].split("\t")
+    assert row[12] == "PLANTED" and float(row[14]) < 0.05

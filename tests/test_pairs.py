@@ -1,0 +1,189 @@
+"""Pairs: geometry of site pairs, co-attention pooling, the null, BH, the group test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pairs_fixtures import ToyAttentionModel, random_seq
+
+from mhsa_bio.io.fasta import Record
+from mhsa_bio.pairs.coattention import head_labels, pool_sites, site_coattention
+from mhsa_bio.pairs.geometry import PairKey, pair_key, site_pairs
+from mhsa_bio.pairs.null import reembed_sites
+from mhsa_bio.pairs.scan import Hit
+from mhsa_bio.pairs.stats import benjamini_hochberg, compare_group, enrichment, nearest_null
+
+
+def hit(motif: int, start: int, width: int, strand: str = "+", seq: int = 0) -> Hit:
+    return Hit(seq, motif, start, start + width, strand, 10.0, 1e-5)
+
+
+def test_spacing_is_centre_to_centre_and_order_is_canonical() -> None:
+    a = hit(0, 10, 8)  # centre 13.5
+    b = hit(1, 25, 7)  # centre 28
+    key, swapped = pair_key(a, b)
+    assert key == PairKey(0, 1, 29, "++") and key.spacing == 14.5 and not swapped
+    key2, swapped2 = pair_key(b, a)
+    assert key2 == key and swapped2
+    # B upstream of A: negative spacing; strands follow A then B.
+    key3, _ = pair_key(hit(1, 0, 7, "-"), hit(0, 20, 8, "+"))
+    assert key3 == PairKey(0, 1, -41, "+-") and key3.spacing == 3 - 23.5
+    assert pair_key(hit(0, 20, 8, "+"), hit(1, 0, 7, "-"))[0] == key3
+
+
+def test_same_motif_pairs_and_strand_symmetry() -> None:
+    x, y = hit(0, 30, 6, "-"), hit(0, 10, 6, "+")
+    key, swapped = pair_key(x, y)
+    assert key == PairKey(0, 0, 40, "+-") and swapped
+    # Reverse complement of a 100 bp sequence: starts 100 - end, strands flipped.
+    def rc(h: Hit) -> Hit:
+        return Hit(h.seq, h.motif, 100 - h.end, 100 - h.start, "+" if h.strand == "-" else "-",
+                   h.score, h.pvalue)
+
+    cases = [(hit(0, 10, 8, "+"), hit(1, 40, 7, "+")), (hit(0, 10, 8, "-"), hit(1, 40, 7, "+")),
+             (hit(0, 50, 8, "+"), hit(1, 5, 7, "-")), (hit(0, 10, 6, "-"), hit(0, 40, 6, "-")),
+             (hit(0, 10, 6, "+"), hit(0, 40, 6, "-"))]
+    for x, y in cases:
+        k1, _ = pair_key(x, y, strand_symmetric=True)
+        k2, _ = pair_key(rc(x), rc(y), strand_symmetric=True)
+        assert k1 == k2
+        assert k1.orientation in ("++", "+-") or k1.a == k1.b
+        # Without symmetry the reverse complement is a different group (stranded promoters).
+        assert pair_key(x, y)[0] != pair_key(rc(x), rc(y))[0] or x.motif == y.motif
+    k, _ = pair_key(hit(0, 10, 8, "-"), hit(1, 40, 7, "-"), strand_symmetric=True)
+    assert k.orientation == "++" and k.spacing == -(43 - 13.5)
+
+
+def test_site_pairs_skip_overlaps_and_keep_a_first() -> None:
+    hits = [hit(1, 0, 7), hit(0, 3, 8), hit(0, 20, 8)]
+    got = site_pairs(hits)
+    assert [(i, j) for i, j, _ in got] == [(2, 0), (1, 2)]
+    assert all(hits[i].motif <= hits[j].motif for i, j, _ in got)
+
+
+def test_pool_sites_by_hand() -> None:
+    att = np.zeros((1, 6, 6))
+    # Site X = bases 0-1, Y = bases 4-5.
+    att[0, 0, 4], att[0, 0, 5] = 0.2, 0.1   # base 0 pays 0.3 to Y
+    att[0, 1, 5] = 0.5                      # base 1 pays 0.5 to Y → X→Y = 0.4
+    att[0, 4, 0] = 0.6                      # Y→X = (0.6 + 0) / 2 = 0.3
+    att[0, 2, 4] = 0.9                      # outside both sites: ignored
+    co = pool_sites(att, [(0, 2), (4, 6)])
+    assert co.shape == (1, 2, 2)
+    assert co[0, 0, 1] == pytest.approx((0.4 + 0.3) / 2)
+    assert co[0, 1, 0] == pytest.approx(co[0, 0, 1])
+
+
+def test_site_coattention_matches_pool_sites_with_a_toy_model() -> None:
+    import torch
+
+    rng = np.random.default_rng(0)
+    seqs = [random_seq(rng, 30), random_seq(rng, 24), random_seq(rng, 30)]
+    maps = {s: rng.dirichlet(np.ones(len(s)), size=(4, len(s))) for s in seqs}  # LH = 2 x 2
+    model = ToyAttentionModel(maps, layers=2, heads=2)
+    hits = [[hit(0, 2, 5), hit(1, 10, 4), hit(0, 20, 5)], [hit(1, 1, 4), hit(0, 15, 5)], [hit(0, 3, 5)]]
+    pairs = [site_pairs(h) for h in hits]
+    inst = site_coattention(model, seqs, hits, pairs, device=torch.device("cpu"), batch_size=2)
+    assert inst.values.shape == (4, 4)
+    assert inst.seq.tolist() == [0, 0, 0, 1]
+    row = 0
+    for k in range(3):
+        co = pool_sites(maps[seqs[k]], [(h.start, h.end) for h in hits[k]])
+        for i, j, key in pairs[k]:
+            np.testing.assert_allclose(inst.values[row], co[:, i, j], rtol=1e-5)
+            assert inst.keys[row] == key
+            row += 1
+    assert head_labels(2, 2) == ["L1H1", "L1H2", "L2H1", "L2H2"]
+
+
+def test_null_keeps_sites_and_breaks_spacing() -> None:
+    rng = np.random.default_rng(1)
+    records, hits = [], []
+    for k in range(200):
+        seq = random_seq(rng, 80)
+        records.append(Record(f"s{k}", seq, f"s{k}"))
+        hits.append([hit(0, 10, 8, seq=k), hit(1, 24, 7, seq=k)])
+    null = reembed_sites(records, hits, n_per=2, seed=5)
+    assert len(null.records) == 400 and null.source.tolist()[:4] == [0, 0, 1, 1]
+    spacings, strands = set(), set()
+    for m, (rec, hs) in enumerate(zip(null.records, null.hits, strict=True)):
+        src = null.source[m]
+        assert len(rec.seq) == 80
+        assert sorted(h.motif for h in hs) == [0, 1]
+        for h in hs:
+            orig = hits[src][h.motif]
+            site = records[src].seq[orig.start:orig.end]
+            from mhsa_bio.alphabet import reverse_complement
+
+            got = rec.seq[h.start:h.end]
+            assert got == (site if h.strand == orig.strand else reverse_complement(site))
+            strands.add(h.strand)
+        (_, _, key), = site_pairs(hs)
+        spacings.add(key.spacing2)
+    assert len(spacings) > 30 and strands == {"+", "-"}
+    again = reembed_sites(records, hits, n_per=2, seed=5)
+    assert [r.seq for r in again.records] == [r.seq for r in null.records]
+
+
+def test_benjamini_hochberg_by_hand() -> None:
+    p = np.array([0.01, 0.04, 0.03, 0.20, np.nan])
+    # m = 4: sorted 0.01 0.03 0.04 0.20 → 0.04, 0.06, 0.0533, 0.20 → monotone 0.04 .0533 .0533 .2
+    q = benjamini_hochberg(p)
+    np.testing.assert_allclose(q[:4], [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.2])
+    assert np.isnan(q[4])
+    assert benjamini_hochberg(np.array([0.5, 0.9])).tolist() == [0.9, 0.9]
+
+
+def test_group_statistic_and_null_matching() -> None:
+    rng = np.random.default_rng(2)
+    null = rng.normal(1.0, 0.1, size=(200, 3))
+    values = rng.normal(1.0, 0.1, size=(30, 3))
+    values[:, 2] += 0.3
+    t = compare_group(values, null)
+    assert t.best == 2 and t.p < 1e-6 and t.p == pytest.approx(3 * t.p_heads[2])
+    flat = compare_group(rng.normal(1.0, 0.1, size=(30, 3)), null)
+    assert flat.p > 0.01
+    # The group's own spacing (10) is never in its null.
+    idx = nearest_null(np.array([40, 2, 10, 12, 8, 100]), 10, k=3)
+    assert idx.tolist() == [1, 3, 4]
+    # Excluding the group's own spacing (± 2 in doubled units): 12 and 8 are out, 2 and 40 are
+    # the nearest left, with a tie at distance 8 kept.
+    idx = nearest_null(np.array([40, 2, 10, 12, 8, 100, 18]), 10, k=2, exclude2=2)
+    assert idx.tolist() == [1, 6]
+    enr, p = enrichment(50, 100, 10, 100)
+    assert enr == pytest.approx(np.log2(50.5 / 10.5)) and p < 1e-6
+
+
+def test_no_sites_gives_an_empty_table_and_a_header_only_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import torch
+    from pairs_fixtures import motifs
+
+    from mhsa_bio.pairs import COLUMNS, find_pairs
+    from mhsa_bio.pairs.io import write_pairs_tsv
+    from mhsa_bio.pairs.plots import spacing_plots
+
+    records = [Record(f"s{k}", "C" * 40, f"s{k}") for k in range(5)]
+    model = ToyAttentionModel({}, layers=1, heads=2)
+    res = find_pairs(model, records, motifs(), background=records, device=torch.device("cpu"))
+    assert len(res.table) == 0 and res.summary["sites"] == 0
+    write_pairs_tsv(res, tmp_path / "pairs.tsv")
+    assert (tmp_path / "pairs.tsv").read_text() == "\t".join(COLUMNS) + "\n"
+    assert spacing_plots(res, tmp_path) == []
+
+
+def test_null_with_kept_background_only_moves_the_sites() -> None:
+    rng = np.random.default_rng(4)
+    seq = random_seq(rng, 60)
+    hits = [[hit(0, 5, 8), hit(1, 30, 8), hit(0, 33, 8)]]  # the last two overlap: one block
+    null = reembed_sites([Record("s", seq, "s")], hits, n_per=3, seed=1, shuffle=False)
+    background = seq[:5] + seq[13:30] + seq[41:]
+    for rec, hs in zip(null.records, null.hits, strict=True):
+        keep = np.ones(60, dtype=bool)
+        for h in hs:
+            keep[h.start:h.end] = False
+        assert "".join(np.asarray(list(rec.seq))[keep]) == background
+        assert len(hs) == 3
+        b_site = [h for h in hs if h.motif == 1][0]
+        # The overlapping pair moved together: still overlapping by the same 5 bases.
+        other = [h for h in hs if h.motif == 0 and abs(h.start - b_site.start) == 3]
+        assert other
