@@ -103,12 +103,13 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
                  device: Any, resume: bool = False, params: dict[str, Any] | None = None,
                  on_epoch: Callable[..., None] | None = None,
                  on_step: Callable[[int, int, float], None] | None = None,
-                 dist: Any = None) -> dict[str, Any]:
+                 dist: Any = None, data: tuple[Any, ...] | None = None) -> dict[str, Any]:
     """Train and write ``model.pt``, ``last.pt``, ``train_log.tsv``, ``metrics.json``,
     ``learning_curve.png`` and ``run.json`` into ``out``. Returns the metrics dict.
 
     Under torchrun pass the ``DistContext`` as ``dist``: every rank trains, only rank 0 writes
     (and calls ``on_epoch``); the other ranks return the same metrics and write nothing.
+    ``data`` is what ``read_inputs`` returned, when the caller has already read the inputs.
     """
     from dataclasses import replace
 
@@ -117,8 +118,9 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     from mhsa_bio.plots import learning_curve
     from mhsa_bio.training import Trainer, check_lengths, make_split
 
-    positives, negatives, labels, classes = read_inputs(inputs,
-                                                        min_length=model_config.stem_kernel)
+    if data is None:
+        data = read_inputs(inputs, min_length=model_config.stem_kernel)
+    positives, negatives, labels, classes = data
     longest = max(len(r.seq) for r in positives + (negatives or []))
     if model_config.max_len <= 0:
         model_config = replace(model_config, max_len=longest)

@@ -117,7 +117,7 @@ def train(
         from mhsa_bio.experiment import read_inputs
 
         # Validate every input before anything is written.
-        read_inputs(inputs, min_length=stem_kernel)
+        data = read_inputs(inputs, min_length=stem_kernel)
         if ctx.active:
             params["world_size"] = ctx.world_size
         if ctx.is_main:
@@ -134,10 +134,10 @@ def train(
                 from mhsa_bio.experiment import run_training
 
                 run_training(inputs, out, model_config=model_config, train_config=train_config,
-                             device=dev, resume=resume, params=params, dist=ctx)
+                             device=dev, resume=resume, params=params, dist=ctx, data=data)
                 return
             metrics = _train_with_progress(inputs, out, model_config, train_config, dev,
-                                           resume, params, ctx)
+                                           resume, params, ctx, data)
         keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
                 if k in metrics]
         summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
@@ -145,7 +145,8 @@ def train(
         console.print(f"wrote {out / 'model.pt'}")
 
 
-def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx):  # type: ignore[no-untyped-def]
+def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,  # type: ignore[no-untyped-def]
+                         data):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mhsa_bio.experiment import run_training
@@ -169,4 +170,4 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
 
         return run_training(inputs, out, model_config=model_config, train_config=train_config,
                             device=dev, resume=resume, params=params, on_epoch=on_epoch,
-                            on_step=on_step, dist=ctx)
+                            on_step=on_step, dist=ctx, data=data)
