@@ -39,27 +39,16 @@ def main(
 
 
 def _register() -> None:
-    from mhsa_bio.cli import contacts, predict, train
-
-    app.command("train")(train.train)
-    app.command("predict")(predict.predict)
-    app.command("contacts")(contacts.contacts)
-
-    from mhsa_bio.cli import simulate
+    """Add the subcommands in pipeline order (each module imports its heavy parts lazily)."""
+    from mhsa_bio.cli import contacts, motifs, pairs, predict, scan, simulate, train
 
     app.command("simulate")(simulate.simulate)
-
-    from mhsa_bio.cli import motifs
-
-    app.command("motifs")(motifs.motifs)
-
-    from mhsa_bio.cli import pairs
-
-    app.command("pairs")(pairs.pairs)
-
-    from mhsa_bio.cli import scan
-
+    app.command("train")(train.train)
+    app.command("predict")(predict.predict)
     app.command("scan")(scan.scan)
+    app.command("motifs")(motifs.motifs)
+    app.command("pairs")(pairs.pairs)
+    app.command("contacts")(contacts.contacts)
 
 
 _register()
