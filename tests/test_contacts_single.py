@@ -190,3 +190,26 @@ def test_cli_model_path_and_bad_checkpoint(tmp_path):
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "esm2_bad.pt" in result.output
     assert not (tmp_path / "o2").exists() or not any((tmp_path / "o2").iterdir())
+
+
+class _Payload:
+    def __reduce__(self):
+        return (open, (str(Path("/tmp") / "mhsa_bio_esm_pwned"), "w"))
+
+
+def test_esm_checkpoint_with_arbitrary_objects_is_refused_not_executed(tmp_path):
+    import torch
+
+    from mhsa_bio.contacts.esm import _torch_load
+    from mhsa_bio.errors import InputError
+
+    marker = Path("/tmp") / "mhsa_bio_esm_pwned"
+    marker.unlink(missing_ok=True)
+    path = tmp_path / "evil.pt"
+    torch.save({"model": {}, "cfg": _Payload()}, path)
+    with pytest.raises(InputError, match="weights_only=True"):
+        _torch_load(path)
+    assert not marker.exists()
+    ok = tmp_path / "ok.pt"
+    torch.save({"model": {"w": torch.zeros(2)}, "args": Namespace(layers=1)}, ok)
+    assert _torch_load(ok)["args"].layers == 1

@@ -17,28 +17,25 @@ log = logging.getLogger(__name__)
 
 
 def _torch_load(path: Path) -> Any:
-    """Load a fair-esm checkpoint: with ``weights_only`` when its config allows it."""
+    """Load a fair-esm checkpoint with ``weights_only=True``: tensors, plain types and
+    ``argparse.Namespace`` configs only. A file that needs anything else is refused, never
+    unpickled fully (that could execute code from it)."""
     import argparse
-    import pickle
 
     import torch
 
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Weights only load failed" not in str(exc):
-            raise InputError(f"{path}: cannot read as a torch checkpoint ({exc})") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise InputError(f"{path}: cannot read as a torch checkpoint ({exc})") from None
-    # fairseq-era checkpoints pickle other config objects; fair-esm itself loads them fully.
-    log.warning(
-        "%s: holds Python objects beyond tensors; loading it fully (only use checkpoints you trust)", path
-    )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # any unpickling failure is a bad file
-        raise InputError(f"{path}: cannot read as a torch checkpoint ({exc})") from None
+    except Exception as exc:  # any failure to unpickle safely means we do not read the file
+        if "Weights only load failed" in str(exc):
+            raise InputError(
+                f"{path}: holds Python objects other than tensors and plain configs; mhsa-bio "
+                "only loads checkpoints with weights_only=True (re-save it as a dict of "
+                "'model' state dict and an argparse.Namespace or dict config)"
+            ) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read as a torch checkpoint ({first[:160]})") from None
 
 
 def load_esm(path: str | os.PathLike[str]):
