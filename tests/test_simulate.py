@@ -167,6 +167,28 @@ def test_pair_spacing_and_orientation(orientation: str) -> None:
     assert len(spacings) > 20  # negatives really vary the spacing
 
 
+@pytest.mark.parametrize("orientation", ["++", "-+"])
+def test_pair_negatives_differ_from_positives_only_in_spacing(orientation: str) -> None:
+    a, b = toy_pwm("AACCGGTT", "MA"), toy_pwm("GATTACAGA", "MB")
+    result = simulate([], pair=(a, b), spacing=9, orientation=orientation,
+                      pair_negatives="spacing", n=150, length=80, seed=5)
+    seqs = {r.id: r.seq for r in result.positives + result.negatives}
+    neg = [s for s in result.truth if s.sequence.startswith("neg_")]
+    assert len(neg) == 300
+    gaps = set()
+    for first, second in zip(neg[::2], neg[1::2], strict=True):
+        assert seqs[first.sequence][first.start : first.end] == first.site
+        assert first.sequence == second.sequence
+        assert (first.motif_id, second.motif_id) == ("MA", "MB")  # A upstream of B
+        assert first.strand + second.strand == orientation  # the positives' strands
+        gap = second.start - first.end
+        assert gap >= 0 and gap != 9
+        gaps.add(gap)
+    assert len(gaps) > 20
+    with pytest.raises(InputError, match="--pair-negatives"):
+        simulate([], pair=(a, b), pair_negatives="same")
+
+
 def test_pair_bad_options() -> None:
     a, b = toy_pwm("AACCGGTT", "MA"), toy_pwm("GATTACAGA", "MB")
     with pytest.raises(InputError, match="--orientation"):

@@ -199,6 +199,7 @@ def simulate(
     pair: tuple[PWM, PWM] | None = None,
     spacing: int = 9,
     orientation: str = "++",
+    pair_negatives: str = "random",
     gc: float = 0.42,
     p_site: float = 0.8,
     n_negatives: int | None = None,
@@ -222,6 +223,9 @@ def simulate(
     the same two motifs on random strands at random non-overlapping positions, drawn again
     whenever they happen to form the positive arrangement or its reverse complement (B then A,
     same gap, both strands flipped); so only the spacing and orientation tell the classes apart.
+    With ``pair_negatives="spacing"`` every negative instead holds A upstream of B on the
+    positives' strands, at a gap drawn uniformly from every gap that fits except ``spacing``: only
+    the spacing tells the classes apart, with no orientation or order shortcut for a model.
     ``positions`` must be ``random``.
 
     Parameters
@@ -229,7 +233,7 @@ def simulate(
     motifs : the motifs to plant in motif mode
     n : number of positives
     length : sequence length L
-    positions, pair, spacing, orientation, p_site : see above
+    positions, pair, spacing, orientation, pair_negatives, p_site : see above
     gc : G+C fraction of the background, in (0, 1)
     n_negatives : number of negatives (default ``n``)
     seed : everything is drawn from ``numpy.random.default_rng(seed)``
@@ -274,6 +278,8 @@ def simulate(
             raise InputError(f"--orientation: '{orientation}' is not one of ++ +- -+ --")
         if spacing < 0:
             raise InputError(f"--spacing: cannot be negative ({spacing})")
+        if pair_negatives not in ("random", "spacing"):
+            raise InputError(f"--pair-negatives: '{pair_negatives}' is not random or spacing")
         width_a, width_b = len(pair[0].probs), len(pair[1].probs)
         if width_a + spacing + width_b > length:
             raise InputError(
@@ -283,7 +289,10 @@ def simulate(
         pos_rows = _background(rng, n, length, gc)
         truth = _plant_pairs(rng, pos_rows, pos_ids, pair, spacing, orientation)
         neg_rows = _background(rng, n_neg, length, gc)
-        neg_truth = _plant_unpaired(rng, neg_rows, neg_ids, pair, spacing, orientation)
+        if pair_negatives == "spacing":
+            neg_truth = _plant_other_gaps(rng, neg_rows, neg_ids, pair, spacing, orientation)
+        else:
+            neg_truth = _plant_unpaired(rng, neg_rows, neg_ids, pair, spacing, orientation)
     log.info(
         "simulated %d positives, %d negatives, %d sites", n, n_neg, len(truth) + len(neg_truth)
     )
@@ -339,6 +348,31 @@ def _plant_pairs(
     for row, seq_id in zip(rows, ids, strict=True):
         start_a = int(rng.integers(0, length - (width_a + spacing + width_b) + 1))
         start_b = start_a + width_a + spacing
+        truth.append(_plant(row, seq_id, a, start_a, orientation[0], rng))
+        truth.append(_plant(row, seq_id, b, start_b, orientation[1], rng))
+    return truth
+
+
+def _plant_other_gaps(
+    rng: np.random.Generator,
+    rows: np.ndarray,
+    ids: list[str],
+    pair: tuple[PWM, PWM],
+    spacing: int,
+    orientation: str,
+) -> list[Site]:
+    """A upstream of B on the positives' strands, at any gap that fits other than ``spacing``."""
+    a, b = pair
+    width_a, width_b = len(a.probs), len(b.probs)
+    length = rows.shape[1]
+    gaps = [g for g in range(length - width_a - width_b + 1) if g != spacing]
+    if not gaps:
+        raise InputError(f"--length: {length} bp leaves no other gap for the negatives")
+    truth: list[Site] = []
+    for row, seq_id in zip(rows, ids, strict=True):
+        gap = int(gaps[int(rng.integers(len(gaps)))])
+        start_a = int(rng.integers(0, length - (width_a + gap + width_b) + 1))
+        start_b = start_a + width_a + gap
         truth.append(_plant(row, seq_id, a, start_a, orientation[0], rng))
         truth.append(_plant(row, seq_id, b, start_b, orientation[1], rng))
     return truth

@@ -45,6 +45,15 @@ def simulate(
     orientation: Annotated[
         str, typer.Option("--orientation", help="With --pair: strands of A and B (++ +- -+ --).")
     ] = "++",
+    pair_negatives: Annotated[
+        str,
+        typer.Option(
+            "--pair-negatives",
+            help="With --pair: 'random' negatives hold A and B at random places and strands; "
+            "'spacing' negatives hold A upstream of B on the positives' strands at any other "
+            "gap, so only the spacing separates the classes.",
+        ),
+    ] = "random",
     gc: Annotated[float, typer.Option("--gc", help="G+C fraction of the background.")] = 0.42,
     p_site: Annotated[
         float,
@@ -100,6 +109,7 @@ def simulate(
             pair=pair_motifs,
             spacing=spacing,
             orientation=orientation,
+            pair_negatives=pair_negatives,
             gc=gc,
             p_site=p_site,
             n_negatives=n_negatives,
@@ -122,6 +132,7 @@ def simulate(
             "pair": pair is not None,
             "spacing": spacing,
             "orientation": orientation,
+            "pair_negatives": pair_negatives,
             "gc": gc,
             "p_site": p_site,
             "jaspar_release": jaspar_release,
