@@ -287,10 +287,11 @@ def simulate(
                 f"{width_b} bp)"
             )
         pos_rows = _background(rng, n, length, gc)
-        truth = _plant_pairs(rng, pos_rows, pos_ids, pair, spacing, orientation)
+        truth = _plant_pairs(rng, pos_rows, pos_ids, pair, [spacing], orientation)
         neg_rows = _background(rng, n_neg, length, gc)
         if pair_negatives == "spacing":
-            neg_truth = _plant_other_gaps(rng, neg_rows, neg_ids, pair, spacing, orientation)
+            gaps = _other_gaps(pair, length, spacing)
+            neg_truth = _plant_pairs(rng, neg_rows, neg_ids, pair, gaps, orientation)
         else:
             neg_truth = _plant_unpaired(rng, neg_rows, neg_ids, pair, spacing, orientation)
     log.info(
@@ -338,44 +339,31 @@ def _plant_pairs(
     rows: np.ndarray,
     ids: list[str],
     pair: tuple[PWM, PWM],
-    spacing: int,
+    gaps: Sequence[int],
     orientation: str,
 ) -> list[Site]:
+    """A upstream of B on strands ``orientation``, at a gap drawn from ``gaps`` per sequence
+    (no draw when there is one gap, so positives are the same as before negatives had gaps)."""
     a, b = pair
     width_a, width_b = len(a.probs), len(b.probs)
     length = rows.shape[1]
     truth: list[Site] = []
     for row, seq_id in zip(rows, ids, strict=True):
-        start_a = int(rng.integers(0, length - (width_a + spacing + width_b) + 1))
-        start_b = start_a + width_a + spacing
-        truth.append(_plant(row, seq_id, a, start_a, orientation[0], rng))
-        truth.append(_plant(row, seq_id, b, start_b, orientation[1], rng))
-    return truth
-
-
-def _plant_other_gaps(
-    rng: np.random.Generator,
-    rows: np.ndarray,
-    ids: list[str],
-    pair: tuple[PWM, PWM],
-    spacing: int,
-    orientation: str,
-) -> list[Site]:
-    """A upstream of B on the positives' strands, at any gap that fits other than ``spacing``."""
-    a, b = pair
-    width_a, width_b = len(a.probs), len(b.probs)
-    length = rows.shape[1]
-    gaps = [g for g in range(length - width_a - width_b + 1) if g != spacing]
-    if not gaps:
-        raise InputError(f"--length: {length} bp leaves no other gap for the negatives")
-    truth: list[Site] = []
-    for row, seq_id in zip(rows, ids, strict=True):
-        gap = int(gaps[int(rng.integers(len(gaps)))])
+        gap = int(gaps[0] if len(gaps) == 1 else gaps[int(rng.integers(len(gaps)))])
         start_a = int(rng.integers(0, length - (width_a + gap + width_b) + 1))
         start_b = start_a + width_a + gap
         truth.append(_plant(row, seq_id, a, start_a, orientation[0], rng))
         truth.append(_plant(row, seq_id, b, start_b, orientation[1], rng))
     return truth
+
+
+def _other_gaps(pair: tuple[PWM, PWM], length: int, spacing: int) -> list[int]:
+    """Every gap between A and B that fits in ``length`` except ``spacing``."""
+    room = length - len(pair[0].probs) - len(pair[1].probs)
+    gaps = [g for g in range(room + 1) if g != spacing]
+    if not gaps:
+        raise InputError(f"--length: {length} bp leaves no other gap for the negatives")
+    return gaps
 
 
 def _is_positive_arrangement(
