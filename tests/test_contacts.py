@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from contacts_fixtures import ONE_TO_THREE, one_thread  # noqa: F401 (autouse fixture)
 from typer.testing import CliRunner
 
 from mhsa_bio.cli.main import app
@@ -20,17 +21,6 @@ from mhsa_bio.io.msa import MSA_ALPHABET
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "contacts"
 runner = CliRunner()
 AA = MSA_ALPHABET[:20]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny fits run fastest on one thread (and do not fight other tests for cores)."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---------------------------------------------------------------- read-out and evaluation
@@ -190,35 +180,13 @@ def _write_a3m(path: Path, seqs: list[str]) -> Path:
 
 def _line_pdb(path: Path, query: str, close: tuple[tuple[int, int], ...]) -> Path:
     """A fake chain: residues far apart on a line, except planted pairs put 4 Å apart."""
-    three = {
-        "A": "ALA",
-        "C": "CYS",
-        "D": "ASP",
-        "E": "GLU",
-        "F": "PHE",
-        "G": "GLY",
-        "H": "HIS",
-        "I": "ILE",
-        "K": "LYS",
-        "L": "LEU",
-        "M": "MET",
-        "N": "ASN",
-        "P": "PRO",
-        "Q": "GLN",
-        "R": "ARG",
-        "S": "SER",
-        "T": "THR",
-        "V": "VAL",
-        "W": "TRP",
-        "Y": "TYR",
-    }
     xyz = np.array([[20.0 * k, 0.0, 0.0] for k in range(len(query))])
     for i, j in close:
         xyz[j] = xyz[i] + [0.0, 4.0, 0.0]
     lines = []
     for k, (aa, p) in enumerate(zip(query, xyz, strict=True)):
         lines.append(
-            f"ATOM  {k + 1:5d}  CA  {three[aa]} A{k + 1:4d}    "
+            f"ATOM  {k + 1:5d}  CA  {ONE_TO_THREE[aa]} A{k + 1:4d}    "
             f"{p[0]:8.3f}{p[1]:8.3f}{p[2]:8.3f}  1.00  0.00           C\n"
         )
     path.write_text("".join(lines) + "END\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from typer.testing import CliRunner
 
 from mhsa_bio.cli.main import app
@@ -15,16 +16,6 @@ from mhsa_bio.io.msa import MSA_ALPHABET
 
 runner = CliRunner()
 AA = MSA_ALPHABET[:20]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _family(seed: int = 0, length: int = 90, n: int = 12):

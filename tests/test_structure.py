@@ -6,25 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from contacts_fixtures import ONE_TO_THREE
 
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.structure import align_to_query, query_structure, read_chain
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "contacts"
-ONE_TO_THREE = {
-    "A": "ALA",
-    "C": "CYS",
-    "D": "ASP",
-    "E": "GLU",
-    "F": "PHE",
-    "G": "GLY",
-    "H": "HIS",
-    "K": "LYS",
-    "L": "LEU",
-    "M": "MET",
-    "W": "TRP",
-    "Y": "TYR",
-}
 
 
 def _atom(
