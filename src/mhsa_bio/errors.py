@@ -10,12 +10,3 @@ class InputError(Exception):
     as it is and exits non-zero, without a traceback.
     """
 
-
-def where(path: object, record: str | None = None, position: int | None = None) -> str:
-    """Format the location part of an error message: ``file: record 'id' position 12``."""
-    parts = [str(path)]
-    if record is not None:
-        parts.append(f"record '{record}'")
-    if position is not None:
-        parts.append(f"position {position}")
-    return ": ".join(parts[:1]) + (": " + " ".join(parts[1:]) if len(parts) > 1 else "")

@@ -75,6 +75,3 @@ def setup_threads(threads: int) -> None:
 
         torch.set_num_threads(threads)
 
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
