@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,3 +35,9 @@ def table(rows: list[dict[str, object]]) -> str:
     lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(fmt(r[k]) for k in keys) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def run_worker(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run a benchmark worker subprocess; its last stdout line is a JSON dict of results."""
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])

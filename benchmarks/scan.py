@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb, table
+from _common import peak_rss_mb, run_worker, table
 
 
 def make_chromosome(path: Path, megabases: float, *, seed: int = 0) -> int:
@@ -108,8 +107,7 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--worker", str(genome), str(model_path),
                    "--step", str(args.step), "--batch", str(args.batch),
                    "--threads", str(args.threads), "--device", args.device]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = run_worker(cmd)
             rows.append({"chromosome": f"{size:g} Mb", "windows × strands": 2 * r["windows"],
                          "seconds": f"{r['seconds']:.1f}",
                          "bases/s": f"{r['bases'] / r['seconds']:,.0f}",

@@ -218,3 +218,23 @@ def test_genome_without_write_access_for_its_index(tmp_path, monkeypatch):
     result = invoke("train", "--bed", bed, "--genome", genome, "--out", tmp_path / "run", *SMALL)
     assert_clean_error(result, str(genome), "cannot write index")
     assert not (tmp_path / "run").exists()
+
+
+def test_cli_defaults_are_the_library_defaults():
+    """`mhsa-bio train` repeats TrainConfig's and PromoterConfig's defaults (the CLI module must
+    not import torch to read them): keep both in step."""
+    import inspect
+
+    from mhsa_bio.cli.train import train
+    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.training import TrainConfig
+
+    cli = inspect.signature(train).parameters
+    tc, pc = TrainConfig(), PromoterConfig()
+    pairs = {"epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
+             "weight_decay": tc.weight_decay, "patience": tc.patience,
+             "val_fraction": tc.val_fraction, "shuffles": tc.shuffles_per_positive,
+             "rc_augment": tc.rc_augment, "amp": tc.amp, "seed": tc.seed,
+             "stem_kernel": pc.stem_kernel, "dropout": pc.dropout}
+    for name, library in pairs.items():
+        assert cli[name].default == library, name

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,22 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("snakemake") is None,
 HAS_SLURM_PLUGIN = importlib.util.find_spec("snakemake_executor_plugin_slurm") is not None
 
 
-def tiny_config(tmp_path: Path, rows: list[dict[str, str]], *, gpu: int = 0) -> Path:
+def known_meme(path: Path) -> Path:
+    """GATA1 and TAL1::TCF3 from JASPAR as a MEME file, written by hand (MEME minimal)."""
+    from mhsa_bio.simulate import load_jaspar_motifs
+
+    lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
+             "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
+    for m in load_jaspar_motifs(["MA0035.4", "MA0091.1"]):
+        lines += [f"MOTIF {m.id} {m.name}",
+                  f"letter-probability matrix: alength= 4 w= {len(m.probs)} nsites= 20 E= 0",
+                  *(" ".join(f"{p:.4f}" for p in row) for row in m.probs), ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def tiny_config(tmp_path: Path, rows: list[dict[str, str]], *, gpu: int = 0,
+                pair_motifs: Path | None = None) -> Path:
     """A sample sheet and a config with tiny epochs/steps, everything under ``tmp_path``."""
     columns = ["sample", "type", "fasta", "negatives", "bed", "genome", "msa", "pdb", "chain"]
     sheet = tmp_path / "samples.tsv"
@@ -40,7 +56,7 @@ seed: 1
 simulate: {{n: 40, length: 60, extra: "--motifs MA0035.4"}}
 train: {{epochs: 2, device: cpu, extra: "--dim 16 --heads 2 --layers 1 --batch-size 16"}}
 motifs: {{device: cpu, extra: "--no-match"}}
-pairs: {{device: cpu, extra: "--null-copies 1 --top-plots 0"}}
+pairs: {{device: cpu, motifs: "{pair_motifs or ''}", extra: "--null-copies 1 --top-plots 0"}}
 contacts: {{device: cpu, extra: "--steps 20"}}
 resources:
   train: {{threads: 1, mem_mb: 1000, runtime: 5, gpu: {gpu}}}
@@ -74,11 +90,13 @@ def bed_sample(tmp_path: Path) -> dict[str, str]:
 
 
 def test_workflow_runs_end_to_end(tmp_path):
+    # pairs of known motifs (pairs.motifs in the config): the real `mhsa-bio pairs` runs in every
+    # promoter sample, whether or not the tiny models found motifs of their own
     config = tiny_config(tmp_path, [
         {"sample": "sim1", "type": "simulate"},
         bed_sample(tmp_path),
         {"sample": "fam1", "type": "protein", "msa": str(TINY_MSA)},
-    ])
+    ], pair_motifs=known_meme(tmp_path / "known.meme"))
     done = snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     out = tmp_path / "results"
@@ -91,11 +109,12 @@ def test_workflow_runs_end_to_end(tmp_path):
             assert (out / sample / step / "run.json").is_file()
         for step in ("train", "motifs", "pairs"):
             assert (out / "logs" / step / f"{sample}.log").is_file()
-        # pairs ran, or said why not (tiny models often find no motif)
-        has_motifs = "MOTIF" in (out / sample / "motifs" / "motifs.meme").read_text()
-        pairs = (out / sample / "pairs" / "pairs.tsv").read_text()
-        assert (out / sample / "pairs" / "run.json").is_file() if has_motifs else \
-            pairs.startswith("# no motifs")
+        # the real pairs command ran on the known motifs
+        pairs_run = json.loads((out / sample / "pairs" / "run.json").read_text())
+        assert "MA0035.4" in json.dumps(pairs_run)
+        header = [line for line in (out / sample / "pairs" / "pairs.tsv").read_text().splitlines()
+                  if not line.startswith("#")][0]
+        assert "spacing" in header and "q" in header.split("\t")
     assert (out / "sim1" / "simulate" / "truth.tsv").is_file()
     regions = (out / "bedset" / "regions" / "regions.fa").read_text()
     assert regions.count(">") == 30 and "chr1:100-160(+)" in regions

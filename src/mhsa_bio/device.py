@@ -37,11 +37,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The mixed-precision type on ``device``: bfloat16 where the GPU has it, else float16;
+    float32 (no mixed precision) off CUDA."""
+    import torch
+
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def autocast(device: torch.device, *, enabled: bool) -> Any:
     """Mixed precision on CUDA (bfloat16 where supported, else float16); a no-op elsewhere."""
     import torch
 
     if device.type == "cuda" and enabled:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.autocast("cuda", dtype=dtype)
+        return torch.autocast("cuda", dtype=amp_dtype(device))
     return torch.autocast(device.type, enabled=False)

@@ -280,10 +280,10 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
         Not a genome FASTA, an unknown chromosome, invalid letters (naming chromosome and
         position), a bad configuration.
     """
-    from mhsa_bio.io.genome import _open_genome
+    from mhsa_bio.io.genome import open_genome
     from mhsa_bio.io.outputs import atomic_open
 
-    fasta = _open_genome(genome)
+    fasta = open_genome(genome)
     try:
         names = list(fasta.keys())
         if chroms is not None:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
-from mhsa_bio.device import autocast
+from mhsa_bio.device import amp_dtype, autocast
 from mhsa_bio.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
@@ -215,6 +215,9 @@ class Trainer:
         warmup = max(1, int(config.warmup_fraction * total))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
                                                            _lr_lambda(total, warmup))
+        # float16 autocast (GPUs without bfloat16) needs loss scaling; bfloat16 and CPU do not
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=config.amp and amp_dtype(device) == torch.float16)
         self.state = TrainState()
         self.class_weight = self._class_weights()
         self._class_weight_np = (None if self.class_weight is None
@@ -234,6 +237,8 @@ class Trainer:
         self.model.load_state_dict(saved["state_dict"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
+        if saved.get("scaler"):
+            self.scaler.load_state_dict(saved["scaler"])
         t = saved["train_state"]
         self.state = TrainState(epoch=t["epoch"], best_epoch=t["best_epoch"],
                                 best_auprc=t["best_auprc"], best_state=saved["best_state_dict"],
@@ -246,6 +251,7 @@ class Trainer:
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
             "best_state_dict": s.best_state,
             "train_state": {"epoch": s.epoch, "best_epoch": s.best_epoch,
                             "best_auprc": s.best_auprc, "best_metrics": s.best_metrics,
@@ -272,11 +278,7 @@ class Trainer:
             with autocast(self.device, enabled=self.config.amp):
                 logits = self.model(tokens, lengths).logits
             loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.optimizer.step()
-            self.scheduler.step()
+            self._step(loss)
             total += loss.item() * idx.size
             count += idx.size
             if on_step is not None:
@@ -308,12 +310,18 @@ class Trainer:
         per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight,
                                   reduction="none")
         loss = per_row.sum() * scale
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
-        self.scheduler.step()
+        self._step(loss)
         return float(all_reduce_sum(loss.detach() / world, self.dist).item())
+
+    def _step(self, loss: torch.Tensor) -> None:
+        """Backward (loss-scaled under float16), clip the gradient norm to 1, step, schedule."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
 
     def evaluate(self) -> tuple[float, dict[str, Any]]:
         val = self.split.val

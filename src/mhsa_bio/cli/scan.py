@@ -53,7 +53,7 @@ def scan(
         from mhsa_bio.checkpoint import load_model, sha256
         from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.errors import InputError
-        from mhsa_bio.io.genome import _check_genome
+        from mhsa_bio.io.genome import check_genome
         from mhsa_bio.io.outputs import prepare_out_dir, write_run_json
         from mhsa_bio.scan import ScanConfig
 
@@ -76,7 +76,7 @@ def scan(
                             strands=strands, class_index=classes.index(wanted),
                             batch_size=batch_size, amp=amp)
         chroms = [c for c in chrom.split(",") if c] if chrom else None
-        _check_genome(genome)
+        check_genome(genome)
         existed = out.exists()
         out = prepare_out_dir(out, force=force)
         try:

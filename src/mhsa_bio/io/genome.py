@@ -145,7 +145,7 @@ def _parse_bed(path: Path) -> list[tuple[int, Region]]:
     return regions
 
 
-def _check_genome(path: Path) -> bool:
+def check_genome(path: Path) -> bool:
     """Check the genome file before pyfaidx opens it; return whether it is BGZF-compressed."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -175,11 +175,14 @@ def _index_is_current(genome: Path, index: Path) -> bool:
     return index.exists() and index.stat().st_mtime >= genome.stat().st_mtime
 
 
-def _open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
+def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
+    """The genome as a ``pyfaidx.Fasta`` (raw strings, case kept), indexing it (``.fai``, and
+    ``.gzi`` for BGZF) when the index is missing or older than the genome; every failure is an
+    ``InputError`` that names the file."""
     import pyfaidx
 
     path = Path(genome_path)
-    bgzf = _check_genome(path)
+    bgzf = check_genome(path)
     indexes = [Path(f"{path}.fai")] + ([Path(f"{path}.gzi")] if bgzf else [])
     stale = [index for index in indexes if not _index_is_current(path, index)]
     writable = os.access(path.parent if str(path.parent) else ".", os.W_OK)
@@ -242,7 +245,7 @@ def read_bed_regions(
     bed = Path(bed_path)
     genome = Path(genome_path)
     regions = _parse_bed(bed)
-    fasta = _open_genome(genome)
+    fasta = open_genome(genome)
     try:
         lengths = {name: len(fasta[name]) for name in fasta.keys()}
         out: list[Record] = []
