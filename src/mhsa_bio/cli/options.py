@@ -26,3 +26,5 @@ Force = Annotated[
 ]
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Sequences per batch.")]
+Amp = Annotated[bool, typer.Option(
+    "--amp/--no-amp", help="Mixed precision on CUDA (bfloat16, else float16); no effect on CPU.")]

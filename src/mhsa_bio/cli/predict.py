@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import setup_threads, user_errors
-from mhsa_bio.cli.options import BatchSize, Device, Force, Threads, Verbose
+from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, Threads, Verbose
 
 
 def predict(
@@ -19,6 +19,7 @@ def predict(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="TSV file to write (default: stdout).")] = None,
     batch_size: BatchSize = 128,
+    amp: Amp = True,
     device: Device = "auto",
     threads: Threads = 0,
     force: Force = False,
@@ -42,7 +43,7 @@ def predict(
             check_out_file(output, force=force)
         net, ckpt = load_model(model, device=dev)
         records = read_fasta(fasta, min_length=net.config.stem_kernel)
-        probs = predict_proba(net, records, device=dev, batch_size=batch_size)
+        probs = predict_proba(net, records, device=dev, batch_size=batch_size, amp=amp)
         classes = ckpt["classes"]
         lines = [f"# mhsa-bio {__version__} predict --model {Path(model).resolve()} "
                  f"(sha256 {sha256(model)[:16]})\n",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import console, setup_threads, user_errors
-from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 
 def scan(
@@ -35,7 +35,7 @@ def scan(
         "--class", help="Class whose probability is the score (default: 'positive', else the "
         "last class).", show_default=False)] = None,
     batch_size: BatchSize = 256,
-    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on CUDA.")] = True,
+    amp: Amp = True,
     seed: Seed = 0,
     device: Device = "auto",
     threads: Threads = 0,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import console, setup_threads, user_errors
-from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
     "large (6 × 8, d 256; for a GPU)."
@@ -59,7 +59,7 @@ def train(
     rc_augment: Annotated[bool, typer.Option(
         "--rc-augment/--no-rc-augment", help="Reverse-complement half of each batch. Off by "
         "default: promoters are stranded and their elements sit at fixed positions.")] = False,
-    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Mixed precision on CUDA.")] = True,
+    amp: Amp = True,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue an interrupted run in --out from its last.pt.")] = False,
     seed: Seed = 0,
