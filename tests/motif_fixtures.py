@@ -70,16 +70,18 @@ def tiny_model(seed: int = 0, epochs: int = 8):  # -> PromoterTransformer
 
 
 def save_tiny_checkpoint(path: Path, *, fasta: Path | None = None,
-                         negatives: Path | None = None) -> Path:
-    """Write the tiny model as an mhsa-bio checkpoint whose provenance names the FASTA files."""
+                         negatives: Path | None = None, bed: Path | None = None,
+                         genome: Path | None = None) -> Path:
+    """Write the tiny model as an mhsa-bio checkpoint whose provenance names the input files."""
     from mhsa_bio.checkpoint import make_checkpoint, save_checkpoint
 
     model = tiny_model()
     inputs = {}
     if fasta is not None:
         inputs["fasta"] = {"path": str(fasta.resolve()), "sha256": ""}
-    if negatives is not None:
-        inputs["negatives"] = {"path": str(negatives.resolve()), "sha256": ""}
+    for key, file in (("negatives", negatives), ("bed", bed), ("genome", genome)):
+        if file is not None:
+            inputs[key] = {"path": str(file.resolve()), "sha256": ""}
     ckpt = make_checkpoint(model, model_type="promoter", config=model.config.to_dict(),
                            alphabet="ACGTN", classes=["background", "positive"],
                            provenance={"inputs": inputs,

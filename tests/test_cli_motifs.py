@@ -82,6 +82,7 @@ def test_existing_out_dir_is_refused(run: Path, files) -> None:  # type: ignore[
     (["--jaspar-release", "1999"], "unknown"),
     (["--taxon", "martians"], "--taxon"),
     (["--control", "maybe"], "--control"),
+    (["--enrichment", "everywhere"], "expected auto, scan, window, seqlets"),
 ])
 def test_bad_options(files, tmp_path: Path, extra: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "o"
@@ -120,5 +121,52 @@ def test_known_meme_file_is_used(files, tmp_path: Path) -> None:  # type: ignore
                               "--background", str(files["bg"]), "--known",
                               str(tmp_path / "known.meme"), "--out", str(out), "--threads", "1"])
     assert res.exit_code == 0, res.output
-    row = (out / "motifs.tsv").read_text().splitlines()[1].split("\t")
-    assert row[12] == "PLANTED" and float(row[14]) < 0.05
+    header, first = ((out / "motifs.tsv").read_text().splitlines()[i].split("\t")
+                     for i in (0, 1))
+    row = dict(zip(header, first))
+    assert row["best_match"] == "PLANTED" and float(row["best_match_q"]) < 0.05
+
+
+def test_sites_bed_has_genome_coordinates_for_bed_and_genome_input(  # type: ignore[no-untyped-def]
+        run: Path, files, tmp_path: Path) -> None:
+    """The same positives cut from a genome (half of them from the minus strand) give the same
+    sites, written in genome coordinates whose bases, read on the BED strand, are the site's."""
+    import numpy as np
+
+    pos, _, _ = planted()
+    rng = np.random.default_rng(5)
+    chroms: dict[str, str] = {"chr1": "", "chr2": ""}
+    bed = []
+    for i, r in enumerate(pos):
+        chrom = "chr1" if i % 2 == 0 else "chr2"
+        spacer = "".join(rng.choice(list("ACGT"), size=7))
+        start = len(chroms[chrom]) + len(spacer)
+        chroms[chrom] += spacer + (r.seq if chrom == "chr1" else revcomp(r.seq))
+        bed.append(f"{chrom}\t{start}\t{start + len(r.seq)}\t{r.id}\t0\t"
+                   f"{'+' if chrom == 'chr1' else '-'}\n")
+    genome = tmp_path / "genome.fa"
+    genome.write_text("".join(f">{c}\n{s}\n" for c, s in chroms.items()))
+    bed_file = tmp_path / "pos.bed"
+    bed_file.write_text("".join(bed))
+    ckpt = save_tiny_checkpoint(tmp_path / "model.pt", negatives=files["bg"], bed=bed_file,
+                                genome=genome)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["motifs", "--model", str(ckpt), "--out", str(out),
+                              "--no-match", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    seq_rows = [ln.split("\t") for ln in (run / "sites.bed").read_text().splitlines()]
+    gen_rows = [ln.split("\t") for ln in (out / "sites.bed").read_text().splitlines()]
+    assert gen_rows and len(gen_rows) == len(seq_rows)
+    by_id = {r.id: r.seq for r in pos}
+
+    def oriented(seq: str, a: int, b: int, strand: str) -> str:
+        s = seq[int(a):int(b)]
+        return s if strand == "+" else revcomp(s)
+
+    for s, g in zip(seq_rows, gen_rows):
+        motif_id, rec_id = g[3].split(":")
+        assert (motif_id, rec_id) == (s[3], s[0]) and g[0] == ("chr1" if int(
+            rec_id[1:]) % 2 == 0 else "chr2")
+        assert oriented(chroms[g[0]], g[1], g[2], g[5]) == oriented(by_id[rec_id], s[1], s[2],
+                                                                   s[5])
+        assert (g[5] == s[5]) == (g[0] == "chr1")  # strand flips on minus-strand regions

@@ -126,8 +126,8 @@ def _reduce_batch(attn: torch.Tensor, lengths: torch.Tensor, kinds: Sequence[str
 
 def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
                       device: torch.device | str = "cpu", batch_size: int = 64,
-                      kinds: Sequence[str] = ("cls",), on_batch: Callable[[int], None] | None = None
-                      ) -> AttentionScores:
+                      kinds: Sequence[str] = ("cls",), on_batch: Callable[[int], None] | None = None,
+                      amp: bool = False) -> AttentionScores:
     """Run the model over ``records`` and reduce its attention as it goes.
 
     Parameters
@@ -138,6 +138,7 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
     batch_size : sequences per batch (length-sorted batches, also capped by B × L² cells)
     kinds : which per-base scores to keep (any of ``SCORE_KINDS``); head statistics always
     on_batch : called with the number of sequences done after each batch
+    amp : mixed precision on CUDA (the weights are reduced in float32); no effect elsewhere
 
     Returns
     -------
@@ -146,6 +147,7 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
     import torch
 
     from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.device import autocast
     from mhsa_bio.predict import length_batches
 
     unknown = set(kinds) - set(SCORE_KINDS)
@@ -163,7 +165,8 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
         tokens = torch.from_numpy(tokens_np).to(device)
         lengths = torch.from_numpy(lengths_np).to(device)
         with torch.no_grad():
-            attn = model(tokens, lengths, return_attention=True).attention
+            with autocast(device, enabled=amp):
+                attn = model(tokens, lengths, return_attention=True).attention
             red = _reduce_batch(attn.float(), lengths, kinds)
         for key in stats:
             arr = red[key].cpu().numpy().astype(np.float32)

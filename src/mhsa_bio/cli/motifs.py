@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import console, setup_threads, user_errors
-from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 HEADS_HELP = (
     "Heads whose per-base scores make the seqlets: 'auto' (default) keeps, from any layer, the "
@@ -56,10 +56,14 @@ def motifs(
                                       "(both strands) that seed clusters; 5 suits degenerate "
                                       "elements such as the sigma70 -10 box.")] = 6,
     enrichment: Annotated[str, typer.Option(
-        "--enrichment", help="'scan': count sequences with a site anywhere (default); "
-        "'seqlets': only sites inside attention seqlets, in positives and background alike - "
-        "for elements at fixed positions (promoter boxes) that also occur elsewhere by chance."
-    )] = "scan",
+        "--enrichment", help="How a motif's enrichment over background is tested (one-sided "
+        "Fisher, BH over motifs). 'auto' (default): the better of 'scan' and 'window', its p "
+        "doubled for the two tests; 'scan': sequences with a site anywhere; 'window': "
+        "sequences with a site starting where the motif's attention sites concentrate (their "
+        "start quartiles +- 2 bp), positives and background at the same positions - for "
+        "elements at fixed positions (promoter boxes) whose consensus also occurs elsewhere "
+        "by chance; 'seqlets': only sites inside attention seqlets, in positives and "
+        "background alike.")] = "auto",
     jaspar_release: Annotated[str, typer.Option(
         "--jaspar-release", help="JASPAR release shipped with pyjaspar (offline), e.g. 2024."
     )] = "2024",
@@ -74,6 +78,7 @@ def motifs(
         "--control", help="'shuffle' reruns the pipeline on dinucleotide-shuffled sequences "
         "and reports how many motifs survive (should be none).")] = "none",
     batch_size: BatchSize = 64,
+    amp: Amp = True,
     seed: Seed = 0,
     device: Device = "auto",
     threads: Threads = 0,
@@ -85,7 +90,10 @@ def motifs(
     Attention is reduced batch by batch to per-base scores; windows scoring above a threshold
     calibrated on background sequences (target FDR) become seqlets; seqlets are clustered by
     aligned similarity on both strands into count matrices; clusters enriched in the sequences
-    over background (one-sided Fisher test, BH) are reported and matched to JASPAR with Tomtom.
+    over background - anywhere, or at the positions where their sites concentrate (one-sided
+    Fisher test, BH) - are reported and matched to JASPAR with Tomtom. A positional pass reads
+    the window the model attends to in half of the positives (when the other half attends there
+    more than the background) and tests its motifs on the other half: promoter boxes.
 
     Writes OUT/motifs.meme, motifs.tsv, sites.bed, logos/<id>.png, heads.tsv, report.html and
     run.json.
@@ -103,7 +111,7 @@ def motifs(
                                    window=window, flank=flank, min_width=min_width,
                                    min_sites=min_sites, max_motifs=max_motifs, k=kmer,
                                    enrichment=enrichment,
-                                   batch_size=batch_size, seed=seed)
+                                   batch_size=batch_size, amp=amp, seed=seed)
         inputs = MotifInputs(model=model, sequences=fasta, background=background, known=known,
                              jaspar_release=jaspar_release, taxon=taxon, match=match,
                              control=control)

@@ -43,9 +43,14 @@ class MotifParams:
     k : seed k-mer length; min_width : narrowest motif kept after trimming
     min_sites : fewest seqlets that make a motif; max_motifs : at most this many clusters
     p_site : a sequence holds a motif site when a window scores at this p-value (enrichment)
-    enrichment : ``scan`` (sites anywhere in the sequences) or ``seqlets`` (sites inside the
-        attention seqlets only: for elements at fixed positions, such as promoter boxes)
+    enrichment : ``auto`` (default: the better of ``scan`` and ``window``, p doubled for the
+        two tests), ``scan`` (sequences with a site anywhere), ``window`` (sequences with a site
+        starting where the motif's attention sites concentrate: between their start quartiles
+        ± 2 bp; for elements at fixed positions, such as promoter boxes) or ``seqlets`` (sites
+        inside the attention seqlets only, positives and background alike)
     min_ic : flank columns under this information (bits) are trimmed
+    positional_k : seed k-mer length of the positional pass (``auto`` and ``window``; see
+        :func:`positional_pass`)
     """
 
     score: str = "cls"
@@ -60,9 +65,11 @@ class MotifParams:
     min_sites: int = 10
     max_motifs: int = 10
     p_site: float = 1e-4
-    enrichment: str = "scan"
+    enrichment: str = "auto"
+    positional_k: int = 5
     min_ic: float = 0.3
     batch_size: int = 64
+    amp: bool = True
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +110,9 @@ class MotifResult(NamedTuple):
     score: str
     n_positives: int
     n_background: int
+    positional_window: tuple[int, int] | None = None  # [start, end) of the attended window
+    positional_test: tuple[float, float] | None = None  # its held-out (AUROC, Mann-Whitney p)
+    positional_seqlets: tuple[Seqlet, ...] = ()  # sites' seqlet indices continue past seqlets
 
 
 def _profile(scores: Sequence[np.ndarray]) -> np.ndarray:
@@ -121,6 +131,25 @@ def _per_base(att: Any, kind: str, heads: list[tuple[int, int]]) -> list[np.ndar
     if kind in ("cls", "received"):
         return combine_heads(getattr(att, kind), heads)
     return list(getattr(att, kind))
+
+
+def _enrichment(cluster: Any, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray],
+                params: MotifParams) -> Enrichment:
+    """Whole-sequence (``scan``), positional (``window``) or the better of both (``auto``)."""
+    from mhsa_bio.motifs.enrichment import (
+        best_evidence,
+        motif_enrichment,
+        site_window,
+        window_enrichment,
+    )
+
+    if params.enrichment != "window":
+        whole = motif_enrichment(cluster.counts, pos, bg, p_site=params.p_site)[0]
+        if params.enrichment == "scan":
+            return whole
+    window = site_window([s.start for s in cluster.sites], cluster.counts.shape[0])
+    positional = window_enrichment(cluster.counts, pos, bg, window, p_site=params.p_site)
+    return positional if params.enrichment == "window" else best_evidence(whole, positional)
 
 
 def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
@@ -148,7 +177,7 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     from mhsa_bio.attention import collect_attention
     from mhsa_bio.motifs import pwm
     from mhsa_bio.motifs.cluster import cluster_seqlets
-    from mhsa_bio.motifs.enrichment import benjamini_hochberg, motif_enrichment, seqlet_enrichment
+    from mhsa_bio.motifs.enrichment import benjamini_hochberg, seqlet_enrichment
     from mhsa_bio.motifs.heads import head_stats, parse_heads
     from mhsa_bio.motifs.matching import tomtom_matches
     from mhsa_bio.motifs.seqlets import call_seqlets
@@ -159,7 +188,7 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     def run(records: Sequence[Record], stage: str) -> Any:
         cb = (lambda done: on_progress(stage, done, len(records))) if on_progress else None
         return collect_attention(model, records, device=device, batch_size=params.batch_size,
-                                 kinds=kinds, on_batch=cb)
+                                 kinds=kinds, on_batch=cb, amp=params.amp)
 
     att_pos = run(positives, "positives")
     att_bg = run(background, "background")
@@ -185,8 +214,13 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
         bs = [(s.seq_index, s.start, s.end) for s in bg_seqlets]
         enr = [seqlet_enrichment(c.counts, pos_tok, bg_tok, ps, bs) for c in clusters]
     else:
-        enr = [motif_enrichment(c.counts, pos_tok, bg_tok, p_site=params.p_site)[0]
-               for c in clusters]
+        enr = [_enrichment(c, pos_tok, bg_tok, params) for c in clusters]
+    window, gate, pos_seqlets = None, None, []
+    if params.enrichment in ("auto", "window"):
+        window, gate, pos_seqlets, extra, extra_enr = positional_pass(
+            pos_scores, bg_scores, pos_tok, bg_tok, params=params, first_index=len(seqlets),
+            known=[c.counts for c in clusters])
+        clusters, enr = clusters + extra, enr + extra_enr
     q = benjamini_hochberg([e.p_value for e in enr])
     order = sorted(range(len(clusters)), key=lambda i: (enr[i].p_value, -len(clusters[i].sites),
                                                         i))
@@ -207,7 +241,74 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     rejected = [motif(i, f"R{n + 1}") for n, i in enumerate(failing)]
     return MotifResult(motifs, rejected, heads, selected, cal, seqlets, len(bg_seqlets),
                        _profile(pos_scores), _profile(bg_scores), params.score,
-                       len(positives), len(background))
+                       len(positives), len(background), window, gate, tuple(pos_seqlets))
+
+
+def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.ndarray],
+                    pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], *, params: MotifParams,
+                    first_index: int, known: Sequence[np.ndarray] = ()
+                    ) -> tuple[tuple[int, int] | None, tuple[float, float] | None, list[Seqlet],
+                               list[Any], list[Enrichment]]:
+    """Motifs at the position the model attends to in the positives (promoter boxes).
+
+    A positional element draws the attention to the same bases in most positives, but not
+    more strongly than attention goes somewhere in a background sequence, so few of its windows
+    pass the calibrated seqlet threshold. The positives are split in two halves (even and odd
+    indices). On the first half, the window of ``params.window`` bases with the largest mean
+    score is chosen. The pass goes on only when, on the second half, that window's score is
+    larger in positives than in background (one-sided Mann-Whitney p ≤ ``params.fdr``): an
+    untrained model, or a model that attends wherever a motif happens to be, stops here. Then
+    the window plus ``params.flank`` on each side is a seqlet in every positive of the first
+    half; their clusters (``positional_k``-mer seeds) are tested on the second half against the
+    background with :func:`window_enrichment` at the clusters' own site window. The half that
+    chose the window and made a matrix never tests it, so the p-values are not inflated by
+    those choices. Clusters similar to ``known`` (the calibrated seqlets' clusters) are dropped.
+
+    Returns
+    -------
+    window : [start, end) of the attended window (``None`` when too few sequences)
+    test : (AUROC, p) of the window's score, held-out positives vs background
+    seqlets : the positional seqlets; their indices in the sites start at ``first_index``
+    clusters, enrichments : one per cluster, evidence ``held-out window``
+    """
+    from scipy.stats import mannwhitneyu
+
+    from mhsa_bio.motifs.cluster import cluster_seqlets, similarity
+    from mhsa_bio.motifs.enrichment import site_window, window_enrichment
+    from mhsa_bio.motifs.heads import auroc
+    from mhsa_bio.motifs.seqlets import Seqlet, window_sums
+
+    profile = np.nan_to_num(_profile(pos_scores[0::2]))
+    if len(pos_scores) < 2 * params.min_sites or profile.size < params.window or not bg_scores:
+        return None, None, [], [], []
+    j = int(np.argmax(window_sums(profile, params.window)))
+    window = (j, j + params.window)
+    held = np.array([s[j: j + params.window].sum() for s in pos_scores[1::2]])
+    other = np.array([s[j: j + params.window].sum() for s in bg_scores])
+    gate = (auroc(held, other), float(mannwhitneyu(held, other, alternative="greater").pvalue))
+    log.info("positional pass: window %d-%d, held-out AUROC %.3f, p %.3g", *window, *gate)
+    if not gate[1] <= params.fdr:
+        return window, gate, [], [], []
+    build = range(0, len(pos), 2)
+    test = [pos[i] for i in range(1, len(pos), 2)]
+    seqlets = [Seqlet(i, max(0, j - params.flank), min(pos[i].size, j + params.window +
+                                                        params.flank),
+                      float(pos_scores[i][j: j + params.window].sum()), j)
+               for i in build if pos[i].size >= j + params.window]
+    clusters = cluster_seqlets(seqlets, pos, bg, k=params.positional_k, ext=params.flank,
+                               min_sites=params.min_sites, max_motifs=params.max_motifs,
+                               min_ic=params.min_ic, min_width=params.min_width,
+                               seed=params.seed)
+    clusters = [c for c in clusters
+                if all(similarity(c.counts, k) < 0.85 for k in known)]
+    clusters = [c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
+                for c in clusters]
+    enr = [window_enrichment(c.counts, test, bg, site_window([s.start for s in c.sites],
+                                                              c.counts.shape[0]),
+                             p_site=params.p_site)._replace(evidence="held-out window")
+           for c in clusters]
+    log.info("positional pass: %d seqlets, %d clusters", len(seqlets), len(clusters))
+    return window, gate, seqlets, clusters, enr
 
 
 def shuffle_control(model: torch.nn.Module, positives: Sequence[Record],

@@ -77,7 +77,8 @@ def score_threshold(lo: np.ndarray, *, p_value: float, resolution: float = 0.01,
 
     The exact score distribution under an i.i.d. background is built by dynamic programming on
     scores rounded to ``resolution`` (as FIMO does). When even the best score is more frequent
-    than ``p_value`` (short motifs), the best score itself is returned.
+    than ``p_value`` (short motifs), the best score itself is returned (unrounded: rounding
+    each column up could put the threshold above every real site).
     """
     bg = np.full(4, 0.25) if background is None else np.asarray(background, dtype=np.float64)
     ints = np.round(lo / resolution).astype(np.int64)  # (W, 4)
@@ -96,8 +97,9 @@ def score_threshold(lo: np.ndarray, *, p_value: float, resolution: float = 0.01,
         offset += m
     tail = np.cumsum(dist[::-1])[::-1]  # P(score ≥ s)
     ok = np.flatnonzero(tail <= p_value)
-    idx = int(ok[0]) if ok.size else size - 1
-    return (idx + lo_min) * resolution - 1e-9
+    if not ok.size:
+        return float(lo.max(1).sum()) - 1e-9
+    return (int(ok[0]) + lo_min) * resolution - 1e-9
 
 
 def scan_scores(lo: np.ndarray, seq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

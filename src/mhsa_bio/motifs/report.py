@@ -7,6 +7,7 @@ import html
 from typing import Any
 
 from mhsa_bio.motifs import MotifResult
+from mhsa_bio.motifs.enrichment import describe
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -39,12 +40,20 @@ def render_report(result: MotifResult, *, logos: dict[str, bytes], profile: byte
         f"{cal.achieved_fdr:.3g} at target {cal.fdr:g}); {len(result.seqlets)} seqlets in "
         f"{result.n_positives} positives, {result.n_background_seqlets} in "
         f"{result.n_background} background sequences</li>"
-        f"<li><b>motifs passing</b>: {len(result.motifs)}; clusters rejected: "
+        + (f"<li><b>positional pass</b>: bases {result.positional_window[0]}-"
+           f"{result.positional_window[1] - 1} (largest mean score over half the positives); "
+           f"on the other half AUROC {result.positional_test[0]:.3f} vs background "
+           f"(Mann-Whitney p {result.positional_test[1]:.2g}); "
+           f"{len(result.positional_seqlets)} seqlets, motifs tested on the other half "
+           "(evidence 'held-out window')</li>"
+           if result.positional_window and result.positional_test else "")
+        + f"<li><b>motifs passing</b>: {len(result.motifs)}; clusters rejected: "
         f"{len(result.rejected)}</li></ul>")
     if result.motifs:
         parts.append("<h2>Motifs</h2><table><tr><th>id</th><th>logo</th><th>sites</th>"
                      "<th>positives with site</th><th>background with site</th>"
-                     "<th>log2 enrichment</th><th>p</th><th>q</th><th>known matches "
+                     "<th>counted</th><th>log2 enrichment</th><th>p</th><th>q</th>"
+                     "<th>known matches "
                      "(Tomtom q)</th></tr>")
         for m in result.motifs:
             en = m.enrichment
@@ -56,7 +65,7 @@ def render_report(result: MotifResult, *, logos: dict[str, bytes], profile: byte
                 f"<td>{len(m.sites)}</td>"
                 f"<td>{en.positives_with_site}/{en.n_positives}</td>"
                 f"<td>{en.background_with_site}/{en.n_background}</td>"
-                f"<td>{en.log2_enrichment:.2f}</td><td>{en.p_value:.2g}</td>"
+                f"<td>{describe(en)}</td><td>{en.log2_enrichment:.2f}</td><td>{en.p_value:.2g}</td>"
                 f"<td>{m.q_value:.2g}</td><td>{matches}</td></tr>")
         parts.append("</table>")
     else:

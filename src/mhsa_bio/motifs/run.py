@@ -15,6 +15,8 @@ from mhsa_bio.motifs import MotifParams
 
 log = logging.getLogger(__name__)
 
+ENRICHMENT = ("auto", "scan", "window", "seqlets")
+
 
 @dataclass(frozen=True)
 class MotifInputs:
@@ -87,8 +89,8 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
 
     if params.score not in ("cls", "received", "rollout"):
         raise InputError(f"--score {params.score}: expected cls, received or rollout")
-    if params.enrichment not in ("scan", "seqlets"):
-        raise InputError(f"--enrichment {params.enrichment}: expected scan or seqlets")
+    if params.enrichment not in ENRICHMENT:
+        raise InputError(f"--enrichment {params.enrichment}: expected {', '.join(ENRICHMENT)}")
     if inputs.control not in ("none", "shuffle"):
         raise InputError(f"--control {inputs.control}: expected none or shuffle")
     if not 0 < params.fdr < 1:
@@ -160,6 +162,11 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
         "seqlets": {"threshold": cal.threshold, "target_fdr": cal.fdr,
                     "estimated_fdr": cal.achieved_fdr, "positives": len(result.seqlets),
                     "background": result.n_background_seqlets},
+        "positional_pass": ({"window": list(result.positional_window),
+                             "held_out_auroc": result.positional_test[0],
+                             "held_out_p": result.positional_test[1],
+                             "seqlets": len(result.positional_seqlets)}
+                            if result.positional_test else None),
         "control": control,
         "sources": prep.sources,
         "motifs": [{"id": m.id, "consensus": m.consensus, "q": m.q_value,

@@ -13,12 +13,13 @@ from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.meme import MemeMotif, write_meme
 from mhsa_bio.io.outputs import atomic_open
 from mhsa_bio.motifs import Motif, MotifResult, pwm
+from mhsa_bio.motifs.enrichment import describe
 
 log = logging.getLogger(__name__)
 
 TSV_COLUMNS = ["id", "consensus", "width", "sites", "positives_with_site", "n_positives",
                "background_with_site", "n_background", "log2_enrichment", "p_value", "q_value",
-               "seed_kmer", "best_match", "best_match_name", "best_match_q", "matches"]
+               "evidence", "seed_kmer", "best_match", "best_match_name", "best_match_q", "matches"]
 
 
 def _fmt(v: float) -> str:
@@ -36,7 +37,9 @@ def motif_rows(motifs: Sequence[Motif]) -> list[dict[str, Any]]:
             "sites": len(m.sites), "positives_with_site": e.positives_with_site,
             "n_positives": e.n_positives, "background_with_site": e.background_with_site,
             "n_background": e.n_background, "log2_enrichment": _fmt(e.log2_enrichment),
-            "p_value": _fmt(e.p_value), "q_value": _fmt(m.q_value), "seed_kmer": m.seed,
+            "p_value": _fmt(e.p_value), "q_value": _fmt(m.q_value),
+            "evidence": describe(e),
+            "seed_kmer": m.seed,
             "best_match": best.target_id if best else "",
             "best_match_name": best.target_name if best else "",
             "best_match_q": _fmt(best.q_value) if best else "",
@@ -62,11 +65,12 @@ def site_records(result: MotifResult, positives: Sequence[Record]) -> list[BedRe
     from mhsa_bio.io.genome import region_of
 
     out = []
+    seqlets = [*result.seqlets, *result.positional_seqlets]
     for m in result.motifs:
         width = m.counts.shape[0]
         for s in m.sites:
             rec = positives[s.seq_index]
-            score = result.seqlets[s.seqlet].score
+            score = seqlets[s.seqlet].score
             region = region_of(rec)
             if region is None:
                 out.append(BedRecord(rec.id, s.start, s.start + width, m.id, score, s.strand))
