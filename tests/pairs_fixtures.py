@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.io.fasta import Record
-from mhsa_bio.pairs.meme_reader import Motif
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from mhsa_bio.io.meme import MemeMotif
 
 # Two sharp, non-palindromic 8 bp motifs and one 6 bp palindrome.
 CONSENSUS = {"MA": "TTGACAGT", "MB": "TATAATGC", "PAL": "GATATC"}
 
 
-def onehot_motif(ident: str, name: str, consensus: str, *, purity: float = 0.94) -> Motif:
+def onehot_motif(ident: str, name: str, consensus: str, *, purity: float = 0.94) -> MemeMotif:
     """A motif whose consensus base has probability ``purity`` at every position."""
     probs = np.full((len(consensus), 4), (1 - purity) / 3)
     for k, base in enumerate(consensus):
         probs[k, "ACGT".index(base)] = purity
-    return Motif(ident, name, probs, 20.0)
+    return MemeMotif(ident, name, probs, 20)
 
 
-def motifs(names: tuple[str, ...] = ("MA", "MB")) -> list[Motif]:
+def motifs(names: tuple[str, ...] = ("MA", "MB")) -> list[MemeMotif]:
     return [onehot_motif(f"M{k + 1}", n, CONSENSUS[n]) for k, n in enumerate(names)]
 
 
-def meme_text(motif_list: list[Motif]) -> str:
+def meme_text(motif_list: list[MemeMotif]) -> str:
     """MEME minimal format text of ``motif_list``."""
     lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
              "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]

@@ -54,6 +54,33 @@ def test_same_motif_pairs_and_strand_symmetry() -> None:
     assert k.orientation == "++" and k.spacing == -(43 - 13.5)
 
 
+def test_palindromic_motif_has_no_strand() -> None:
+    # Motif 1 is a palindrome with shift 2: a site on - at s + 2 is the site on + at s.
+    pal = {1: 2}
+    a = hit(0, 10, 8, "+")
+    k_plus, _ = pair_key(a, hit(1, 30, 12, "+"), palindromes=pal)
+    k_minus, _ = pair_key(a, hit(1, 32, 12, "-"), palindromes=pal)
+    assert k_plus == k_minus == PairKey(0, 1, 2 * (35.5 + 1 - 13.5), "+.")
+    # Strand-symmetric: the first defined strand goes on +; two palindromes: |spacing|.
+    def rc(h: Hit) -> Hit:
+        return Hit(h.seq, h.motif, 100 - h.end, 100 - h.start, "+" if h.strand == "-" else "-",
+                   h.score, h.pvalue)
+
+    pals = {0: 0, 1: 2}
+    cases = [((a, hit(1, 30, 12, "-")), pal), ((hit(0, 10, 8, "-"), hit(1, 30, 12, "+")), pal),
+             ((hit(0, 50, 8, "+"), hit(1, 20, 12, "-")), pals),
+             ((hit(1, 10, 12, "+"), hit(1, 40, 12, "-")), pal)]
+    for (x, y), p in cases:
+        k1, _ = pair_key(x, y, strand_symmetric=True, palindromes=p)
+        k2, _ = pair_key(rc(x), rc(y), strand_symmetric=True, palindromes=p)
+        assert k1 == k2 and k1.orientation in ("++", "+-", "+.", ".+", "..")
+    k, _ = pair_key(hit(0, 10, 8, "-"), hit(1, 40, 12, "+"), strand_symmetric=True,
+                    palindromes={1: 0})
+    assert k.orientation == "+." and k.spacing == -(45.5 - 13.5)
+    k, _ = pair_key(hit(0, 50, 8), hit(1, 20, 12), strand_symmetric=True, palindromes=pals)
+    assert k.orientation == ".." and k.spacing == 53.5 - (25.5 + 1)
+
+
 def test_site_pairs_skip_overlaps_and_keep_a_first() -> None:
     hits = [hit(1, 0, 7), hit(0, 3, 8), hit(0, 20, 8)]
     got = site_pairs(hits)
@@ -187,3 +214,16 @@ def test_null_with_kept_background_only_moves_the_sites() -> None:
         # The overlapping pair moved together: still overlapping by the same 5 bases.
         other = [h for h in hs if h.motif == 0 and abs(h.start - b_site.start) == 3]
         assert other
+
+
+def test_report_section_is_inserted_once_before_body_end() -> None:
+    from mhsa_bio.pairs.report import MARK_END, MARK_START, insert_section
+
+    section = f"{MARK_START}\n<h2>pairs</h2>\n{MARK_END}\n"
+    page = "<html><body><p>a</p></BODY></html>"
+    once = insert_section(page, section)
+    assert once == "<html><body><p>a</p>" + section + "</BODY></html>"
+    assert insert_section(once, section) == once
+    newer = section.replace("pairs", "pairs v2")
+    assert insert_section(once, newer) == "<html><body><p>a</p>" + newer + "</BODY></html>"
+    assert insert_section("<p>no body</p>", section) == "<p>no body</p>" + section

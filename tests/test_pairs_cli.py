@@ -89,7 +89,7 @@ def test_cli_bad_inputs_fail_cleanly(run_inputs: dict[str, Path], problem: str) 
     args = _args(run_inputs, out)
     if problem == "no_meme":
         args[args.index("--motifs") + 1] = str(tmp / "nothing.meme")
-        expect = "no such motif file"
+        expect = "no such MEME file"
     elif problem == "bad_meme":
         (tmp / "bad.meme").write_text("MEME version 4\nMOTIF X\nletter-probability matrix: w= 2\n"
                                       "0.25 0.25 0.25 0.25\n")
@@ -117,3 +117,32 @@ def test_cli_bad_inputs_fail_cleanly(run_inputs: dict[str, Path], problem: str) 
     assert expect in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_cli_adds_a_pairs_section_to_the_motifs_report(run_inputs: dict[str, Path]) -> None:
+    from mhsa_bio.pairs.report import MARK_END, MARK_START
+
+    report = run_inputs["motifs"] / "report.html"
+    page = "<!doctype html><html><body><h1>motifs</h1><p>logos</p></body></html>\n"
+    report.write_text(page)
+    out = run_inputs["tmp"] / "pairs"
+    for extra in ((), ("--force", "--top-plots", "1")):  # the re-run replaces the section
+        result = runner.invoke(app, _args(run_inputs, out, *extra))
+        assert result.exit_code == 0, result.output
+        text = report.read_text()
+        assert text.count(MARK_START) == text.count(MARK_END) == 1
+        before, section = text.split(MARK_START)
+        assert before == page.split("</body>")[0]  # the motifs page is kept as it was
+        section, after = section.split(MARK_END)
+        assert after == "\n</body></html>\n"
+        assert "Co-attended motif pairs" in section and "<td>MA</td><td>MB</td>" in section
+        assert section.count("data:image/png;base64,") == len(
+            json.loads((out / "run.json").read_text())["plots"])
+    assert section.count("data:image/png;base64,") == 1
+    assert json.loads((out / "run.json").read_text())["motifs_report"] == str(report)
+    # A MEME file (no motifs folder) touches no report.
+    args = _args(run_inputs, run_inputs["tmp"] / "p2")
+    args[args.index("--motifs") + 1] = str(run_inputs["motifs"] / "motifs.meme")
+    before_run = report.read_text()
+    assert runner.invoke(app, args).exit_code == 0
+    assert report.read_text() == before_run

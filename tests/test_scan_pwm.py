@@ -1,4 +1,4 @@
-"""PWM scanning: exact p-value thresholds, both strands, non-overlapping hits, the MEME reader."""
+"""PWM scanning: exact p-value thresholds, both strands, non-overlapping hits, palindromes."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import itertools
 
 import numpy as np
 import pytest
-from pairs_fixtures import CONSENSUS, SHARED_DATA, meme_text, motifs, onehot_motif, plant, random_seq
+from pairs_fixtures import CONSENSUS, motifs, onehot_motif, plant, random_seq
 
 from mhsa_bio.alphabet import reverse_complement
-from mhsa_bio.errors import InputError
-from mhsa_bio.pairs.meme_reader import Motif, read_meme, resolve_meme_path
+from mhsa_bio.io.meme import MemeMotif
+from mhsa_bio.pairs.geometry import site_pairs
 from mhsa_bio.pairs.scan import (
     background_frequencies,
+    palindrome_shift,
     prepare_motif,
     scan,
     score_distribution,
@@ -34,7 +35,7 @@ def test_score_distribution_matches_enumeration() -> None:
     rng = np.random.default_rng(3)
     probs = rng.dirichlet(np.ones(4), size=5)
     bg = np.array([0.3, 0.2, 0.2, 0.3])
-    sm = prepare_motif(Motif("X", "X", probs, 20.0), index=0, background=bg, pvalue=0.01)
+    sm = prepare_motif(MemeMotif("X", "X", probs, 20), index=0, background=bg, pvalue=0.01)
     brute = _brute_tail(sm.matrix, bg)
     for score, tail in brute.items():
         assert sm.pvalue(score) == pytest.approx(tail, rel=1e-9, abs=1e-15)
@@ -48,7 +49,7 @@ def test_threshold_is_lowest_score_with_p_below(pvalue: float) -> None:
     rng = np.random.default_rng(11)
     probs = rng.dirichlet(np.ones(4) * 0.5, size=5)
     bg = np.array([0.25, 0.25, 0.25, 0.25])
-    sm = prepare_motif(Motif("X", "X", probs, 20.0), index=0, background=bg, pvalue=pvalue)
+    sm = prepare_motif(MemeMotif("X", "X", probs, 20), index=0, background=bg, pvalue=pvalue)
     brute = _brute_tail(sm.matrix, bg)
     allowed = [s for s, tail in brute.items() if tail <= pvalue]
     assert sm.threshold == min(allowed)
@@ -90,6 +91,56 @@ def test_palindrome_gives_one_hit_and_n_windows_are_skipped() -> None:
     assert [(h.start, h.strand) for h in hits] == [(10, "+")]
 
 
+#: A near-palindrome: its 10 bp core GTCAGCTGAC is its own reverse complement, the TT is not, so
+#: a site read on + at s also reads on - at s - 2 (as TAL1::TCF3's E-box, shift +2 there).
+NEAR_PAL = "GTCAGCTGACTT"
+
+
+def test_palindrome_shift() -> None:
+    bg = np.full(4, 0.25)
+
+    def shift(consensus: str, pvalue: float = 1e-3) -> int | None:
+        return prepare_motif(onehot_motif("x", "x", consensus), index=0, background=bg,
+                             pvalue=pvalue).palindrome
+
+    assert shift(CONSENSUS["PAL"]) == 0
+    assert shift(CONSENSUS["MA"]) is None and shift(CONSENSUS["MB"]) is None
+    assert shift(NEAR_PAL) == -2
+    assert shift(reverse_complement(NEAR_PAL)) == 2
+    # The rule is the expectation the docstring states: recompute it for the best shift.
+    sm = prepare_motif(onehot_motif("x", "x", NEAR_PAL), index=0, background=bg, pvalue=1e-3)
+    rc = sm.matrix[::-1][:, [3, 2, 1, 0]]
+    probs = sm.motif.probs
+    expected = sum((probs[j - 2] @ rc[j]) if j >= 2 else (bg @ rc[j]) for j in range(12))
+    assert expected >= sm.threshold
+    # A stricter threshold than a shifted reading can reach: not a palindrome there.
+    assert palindrome_shift(sm.matrix, probs, bg, int(expected) + 1) is None
+
+
+def test_near_palindrome_site_is_one_site_on_either_strand() -> None:
+    """The flanks decide which strand the scan calls a near-palindromic site on; the pair key
+    (spacing, orientation) is the same either way, with the palindrome's strand undefined."""
+    bg = np.full(4, 0.25)
+    sms = [prepare_motif(m, index=k, background=bg, pvalue=1e-3) for k, m in
+           enumerate([onehot_motif("A", "MA", CONSENSUS["MA"]), onehot_motif("P", "NP", NEAR_PAL)])]
+    core = NEAR_PAL[:10]
+    left = "C" * 6 + CONSENSUS["MA"] + "C" * 10
+    plus = left + "CC" + core + "TT" + "C" * 8  # + reading complete, - reading misses its AA
+    minus = left + "AA" + core + "CC" + "C" * 8  # - reading complete at 2 bp upstream
+    hits = scan([plus, minus], sms)
+    pal = [h for h in hits if h.motif == 1]
+    assert [(h.seq, h.start, h.strand) for h in pal] == [(0, 26, "+"), (1, 24, "-")]
+    keys = [site_pairs([h for h in hits if h.seq == k], palindromes={1: sms[1].palindrome})
+            for k in (0, 1)]
+    assert len(keys[0]) == len(keys[1]) == 1
+    assert keys[0][0][2] == keys[1][0][2]
+    assert keys[0][0][2].orientation == "+." and keys[0][0][2].spacing == 26 + 5.5 - 1 - (6 + 3.5)
+    # Without the rule the one site gives two groups, 2 bp apart, on two orientations.
+    raw = [site_pairs([h for h in hits if h.seq == k])[0][2] for k in (0, 1)]
+    assert raw[0].orientation == "++" and raw[1].orientation == "+-"
+    assert raw[1].spacing - raw[0].spacing == -2
+
+
 def test_best_non_overlapping_hits_per_motif() -> None:
     # Two overlapping matches of the same motif: only the better one is kept; another motif may
     # overlap it.
@@ -108,57 +159,3 @@ def test_background_is_strand_symmetric() -> None:
     assert bg[0] == pytest.approx(bg[3])
     assert bg[1] == pytest.approx(bg[2])
     assert bg.sum() == pytest.approx(1.0)
-
-
-def test_read_meme_round_trip_and_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    ms = motifs(("MA", "MB", "PAL"))
-    (tmp_path / "motifs.meme").write_text(meme_text(ms))
-    got, bg = read_meme(tmp_path)
-    assert [m.id for m in got] == ["M1", "M2", "M3"]
-    assert [m.name for m in got] == ["MA", "MB", "PAL"]
-    np.testing.assert_allclose(got[1].probs, ms[1].probs, atol=1e-6)
-    np.testing.assert_allclose(bg, 0.25)
-    assert resolve_meme_path(tmp_path) == tmp_path / "motifs.meme"
-
-
-@pytest.mark.parametrize("text, message", [
-    ("hello\n", "not a MEME motif file"),
-    ("MEME version 4\n\nALPHABET= ACGT\n", "no motifs"),
-    ("MEME version 4\nALPHABET= ACDEFGHIKLMNPQRSTVWY\n", "not DNA"),
-    ("MEME version 4\nMOTIF X\nletter-probability matrix: alength= 4 w= 2\n0.25 0.25 0.25 0.25\n",
-     "1 rows"),
-    ("MEME version 4\nMOTIF X\nletter-probability matrix: alength= 4 w= 1\n0.5 0.5 -1 1\n",
-     "non-negative"),
-    ("MEME version 4\nMOTIF X\nletter-probability matrix: w= 1\n1 0 0 0\n\n"
-     "MOTIF X\nletter-probability matrix: w= 1\n1 0 0 0\n", "duplicate"),
-])
-def test_read_meme_bad_input(tmp_path, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "bad.meme"
-    path.write_text(text)
-    with pytest.raises(InputError, match=message):
-        read_meme(path)
-    with pytest.raises(InputError, match="no motifs.meme"):
-        read_meme(tmp_path)
-
-
-def test_read_jaspar_file() -> None:
-    path = SHARED_DATA / "motifs" / "JASPAR2024_CORE_vertebrates_latest.meme"
-    if not path.is_file():
-        pytest.skip("shared JASPAR file not present")
-    got, _ = read_meme(path)
-    assert len(got) == 879
-    names = {m.id: m.name for m in got}
-    assert names["MA0035.5"] == "GATA1"
-    assert all(abs(m.probs.sum(axis=1) - 1).max() < 1e-9 for m in got)
-
-
-def test_reads_what_the_motifs_command_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    meme = pytest.importorskip("mhsa_bio.io.meme")
-    if not hasattr(meme, "write_meme") or not hasattr(meme, "MemeMotif"):
-        pytest.skip("mhsa_bio.io.meme has no write_meme")
-    ms = motifs(("MA", "MB"))
-    meme.write_meme(tmp_path / "motifs.meme",
-                    [meme.MemeMotif(m.id, m.name, m.probs, 12, 1e-5) for m in ms])
-    got, _ = read_meme(tmp_path)
-    assert [(m.id, m.name, m.nsites) for m in got] == [("M1", "MA", 12.0), ("M2", "MB", 12.0)]
-    np.testing.assert_allclose(got[0].probs, ms[0].probs, atol=1e-4)

@@ -15,7 +15,8 @@ def pairs(
     model: Annotated[Path, typer.Option("--model", "-m", help="Trained checkpoint (model.pt).")],
     motifs: Annotated[Path, typer.Option(
         "--motifs", help="MEME motif file, or a 'mhsa-bio motifs' output folder (its "
-        "motifs.meme). Motif order sets the A/B order of pairs.")],
+        "motifs.meme; its report.html gets a pairs section). Motif order sets the A/B order "
+        "of pairs.")],
     out: OutDir = Path("runs/pairs"),
     sequences: Annotated[Path | None, typer.Option(
         "--sequences", help="Sequences to analyse (FASTA). Default: the training FASTA recorded "
@@ -63,7 +64,9 @@ def pairs(
     Writes OUT/pairs.tsv (one row per (A, B, spacing, orientation) group: co-attention vs a
     null of the same sites moved to random places and strands, Mann-Whitney U p, BH q, top
     heads, plain co-occurrence enrichment vs background), OUT/sites.tsv, OUT/spacing_*.png,
-    OUT/summary.json and OUT/run.json.
+    OUT/summary.json and OUT/run.json. When --motifs is a 'mhsa-bio motifs' folder with
+    report.html, a pairs section (top pairs, spacing plots) is put into that report (replaced on
+    re-runs).
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with user_errors(verbose):
@@ -79,8 +82,9 @@ def pairs(
         from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.experiment import default_sequences
         from mhsa_bio.io.fasta import read_fasta
+        from mhsa_bio.io.meme import read_meme
         from mhsa_bio.io.outputs import prepare_out_dir, write_json, write_run_json
-        from mhsa_bio.pairs import find_pairs, read_meme
+        from mhsa_bio.pairs import find_pairs
         from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
         from mhsa_bio.pairs.plots import spacing_plots
         from mhsa_bio.shuffle import shuffle_records
@@ -89,7 +93,7 @@ def pairs(
         dev = resolve_device(device)
         seed_everything(seed)
         # Validate every input before anything is written.
-        motif_list, _ = read_meme(motifs)
+        motif_list = read_meme(motifs)
         net, ckpt = load_model(model, device=dev)
         if sequences is None:
             found = default_sequences(ckpt)
@@ -123,9 +127,19 @@ def pairs(
         write_sites_tsv(result, records, result.motifs, out_dir / "sites.tsv")
         plots = spacing_plots(result, out_dir, top=top_plots)
         write_json(out_dir / "summary.json", result.summary)
+        report = None
+        if motifs.is_dir() and (motifs / "report.html").is_file():
+            import os
+
+            from mhsa_bio.pairs.report import pairs_section, update_motifs_report
+
+            section = pairs_section(result.table, result.summary, plots,
+                                    pairs_dir=os.path.relpath(out_dir, motifs))
+            report = update_motifs_report(motifs, section)
         write_run_json(out_dir, "pairs", params, sequences=str(sequences),
                        background=bg_source, device=str(dev), summary=result.summary,
-                       plots=[p.name for p in plots])
+                       plots=[p.name for p in plots],
+                       motifs_report=str(report) if report else None)
         console.print(f"{result.summary['groups_tested']} pair groups tested, "
                       f"{result.summary['significant_q05']} at q < 0.05")
         if len(result.table):
@@ -134,3 +148,5 @@ def pairs(
                           f"{top['orientation']} in {top['n_sequences']} sequences, log2 ratio "
                           f"{top['log2_ratio']:.2f}, q {top['q']:.2g}")
         console.print(f"wrote {out_dir / 'pairs.tsv'}")
+        if report:
+            console.print(f"added a pairs section to {report}")

@@ -1,10 +1,16 @@
-"""MEME minimal motif format: writer and reader (Biopython and memelite read what we write)."""
+"""MEME motif files (DNA): the one reader and writer of the package.
+
+``write_meme`` writes MEME minimal format version 4 (Biopython and memelite read it);
+``read_meme`` / ``read_meme_file`` read minimal or full MEME DNA files, or the ``motifs.meme`` of
+a ``mhsa-bio motifs`` output folder, with the ``Background letter frequencies`` line.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
-import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -12,15 +18,35 @@ import numpy as np
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.outputs import atomic_open
 
+log = logging.getLogger(__name__)
+
+__all__ = ["MemeFile", "MemeMotif", "read_meme", "read_meme_file", "resolve_meme_path",
+           "write_meme"]
+
 
 class MemeMotif(NamedTuple):
-    """One motif: id, optional name, (W, 4) letter probabilities (A C G T), sites, E-value."""
+    """One motif.
+
+    id : the first word after ``MOTIF``
+    name : the rest of that line (the alternate name, e.g. the JASPAR TF name); "" when absent
+    probs : (W, 4) base probabilities, columns A C G T, rows sum to 1
+    nsites : the ``nsites=`` of the matrix header (0 when absent)
+    evalue : the ``E=`` of the matrix header (0 when absent)
+    """
 
     id: str
     name: str
     probs: np.ndarray
     nsites: int = 0
     evalue: float = 0.0
+
+
+class MemeFile(NamedTuple):
+    """What ``read_meme_file`` returns: the motifs in file order and the (4,) A C G T background
+    of the ``Background letter frequencies`` line (None when absent or unreadable)."""
+
+    motifs: list[MemeMotif]
+    background: np.ndarray | None
 
 
 def write_meme(path: str | os.PathLike[str], motifs: Sequence[MemeMotif], *,
@@ -43,68 +69,151 @@ def write_meme(path: str | os.PathLike[str], motifs: Sequence[MemeMotif], *,
             out.write("\n")
 
 
-_MATRIX = re.compile(r"letter-probability matrix:.*?w=\s*(\d+)")
-_NSITES = re.compile(r"nsites=\s*(\d+)")
+def resolve_meme_path(path: str | os.PathLike[str]) -> Path:
+    """A MEME file itself, or the ``motifs.meme`` inside a ``mhsa-bio motifs`` output folder."""
+    path = Path(path)
+    if path.is_dir():
+        inside = path / "motifs.meme"
+        if not inside.is_file():
+            raise InputError(f"{path}: folder has no motifs.meme (give a MEME file or a "
+                             "'mhsa-bio motifs' output folder)")
+        return inside
+    if not path.is_file():
+        raise InputError(f"{path}: no such MEME file or folder")
+    return path
 
 
 def read_meme(path: str | os.PathLike[str]) -> list[MemeMotif]:
-    """Read every motif of a MEME (minimal or full) DNA file.
+    """Every motif of a MEME DNA file (or of a motifs folder's ``motifs.meme``), in file order.
+    See ``read_meme_file``."""
+    return read_meme_file(path).motifs
+
+
+def read_meme_file(path: str | os.PathLike[str]) -> MemeFile:
+    """Read a MEME (minimal or full) DNA motif file.
+
+    Parameters
+    ----------
+    path : a MEME file or a folder holding ``motifs.meme``
+
+    Returns
+    -------
+    MemeFile
+        Matrix rows are normalised to sum to exactly 1.
 
     Raises
     ------
     InputError
-        A missing file, no motif, a matrix row with other than 4 numbers or rows not summing
-        to about 1, or a non-DNA alphabet.
+        A missing or binary file, no ``MEME version`` line, no motif, a non-DNA alphabet, a
+        duplicate motif id, a matrix row that is not 4 non-negative numbers or does not sum to
+        1 (± 0.02), or a row count other than the header's ``w=``.
     """
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: no such MEME file")
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
+    path = resolve_meme_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: binary or non-UTF-8 file, not a MEME motif file") from None
+    lines = text.splitlines()
+    if not any(line.startswith("MEME version") for line in lines[:50]):
+        raise InputError(f"{path}: not a MEME motif file (no 'MEME version' line)")
+    background = None
     motifs: list[MemeMotif] = []
+    seen: set[str] = set()
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if line.startswith("ALPHABET") and "ACGT" not in line.replace(" ", "").upper():
-            raise InputError(f"{path}: line {i + 1}: only DNA (ACGT) MEME files are supported")
-        if not line.startswith("MOTIF"):
+        line = lines[i].strip()
+        if line.startswith("ALPHABET"):
+            alphabet = line.split("=", 1)[-1].strip()
+            if alphabet and alphabet.upper() not in ("ACGT", "DNA"):
+                raise InputError(f"{path}: line {i + 1}: alphabet '{alphabet}' is not DNA (ACGT)")
+        elif line.startswith("Background letter frequencies") and i + 1 < len(lines):
+            background = _background(lines[i + 1], path, i + 2)
+        elif line.startswith("MOTIF"):
+            words = line.split()
+            if len(words) < 2:
+                raise InputError(f"{path}: line {i + 1}: MOTIF without an id")
+            motif_id = words[1]
+            if motif_id in seen:
+                raise InputError(f"{path}: motif '{motif_id}': duplicate id")
+            seen.add(motif_id)
+            i, motif = _matrix(lines, i + 1, path, motif_id, " ".join(words[2:]))
+            motifs.append(motif)
+            continue
+        i += 1
+    if not motifs:
+        raise InputError(f"{path}: no motifs (no 'MOTIF' with a letter-probability matrix)")
+    log.info("%s: %d motifs", path, len(motifs))
+    return MemeFile(motifs, background)
+
+
+def _background(line: str, path: Path, lineno: int) -> np.ndarray | None:
+    words = line.split()
+    try:
+        freq = {words[k].upper(): float(words[k + 1]) for k in range(0, len(words) - 1, 2)}
+        bg = np.array([freq[b] for b in "ACGT"], dtype=np.float64)
+    except (KeyError, ValueError):
+        log.warning("%s: line %d: unreadable background frequencies, ignored", path, lineno)
+        return None
+    if np.any(bg <= 0):
+        return None
+    return bg / bg.sum()
+
+
+def _header_value(line: str, key: str) -> float | None:
+    words = line.replace("=", " = ").split()
+    for k, word in enumerate(words[:-2]):
+        if word == key and words[k + 1] == "=":
+            try:
+                return float(words[k + 2])
+            except ValueError:
+                return None
+    return None
+
+
+def _matrix(lines: list[str], i: int, path: Path, motif_id: str, name: str
+            ) -> tuple[int, MemeMotif]:
+    """The letter-probability matrix of one motif from line ``i`` on; returns the next line."""
+    while i < len(lines) and not lines[i].strip().startswith("letter-probability"):
+        if lines[i].strip().startswith("MOTIF"):
+            break
+        i += 1
+    if i >= len(lines) or not lines[i].strip().startswith("letter-probability"):
+        raise InputError(f"{path}: motif '{motif_id}': no letter-probability matrix")
+    header = lines[i]
+    width = _header_value(header, "w")
+    alength = _header_value(header, "alength")
+    nsites = _header_value(header, "nsites") or 0.0
+    evalue = _header_value(header, "E") or 0.0
+    if alength is not None and int(alength) != 4:
+        raise InputError(f"{path}: motif '{motif_id}': alength {int(alength)} is not 4 (DNA)")
+    rows: list[list[float]] = []
+    i += 1
+    while i < len(lines):
+        words = lines[i].split()
+        if not words:
+            if rows:
+                break
             i += 1
             continue
-        words = line.split()
-        if len(words) < 2:
-            raise InputError(f"{path}: line {i + 1}: MOTIF without an id")
-        mid, name = words[1], " ".join(words[2:])
-        j = i + 1
-        while j < len(lines) and not _MATRIX.search(lines[j]):
-            if lines[j].startswith("MOTIF"):
-                raise InputError(f"{path}: motif '{mid}': no letter-probability matrix")
-            j += 1
-        if j == len(lines):
-            raise InputError(f"{path}: motif '{mid}': no letter-probability matrix")
-        width = int(_MATRIX.search(lines[j]).group(1))  # type: ignore[union-attr]
-        ns = _NSITES.search(lines[j])
-        rows = []
-        k = j + 1
-        while len(rows) < width and k < len(lines):
-            text = lines[k].strip()
-            k += 1
-            if not text:
-                continue
-            try:
-                vals = [float(v) for v in text.split()]
-            except ValueError:
-                raise InputError(f"{path}: line {k}: motif '{mid}': not a matrix row") from None
-            if len(vals) != 4:
-                raise InputError(f"{path}: line {k}: motif '{mid}': expected 4 numbers, got "
-                                 f"{len(vals)}")
-            rows.append(vals)
-        if len(rows) < width:
-            raise InputError(f"{path}: motif '{mid}': {len(rows)} of {width} matrix rows")
-        probs = np.array(rows)
-        if (probs < 0).any() or np.abs(probs.sum(1) - 1).max() > 0.02:
-            raise InputError(f"{path}: motif '{mid}': matrix rows must be probabilities summing "
-                             "to 1")
-        motifs.append(MemeMotif(mid, name, probs, int(ns.group(1)) if ns else 0))
-        i = k
-    if not motifs:
-        raise InputError(f"{path}: no MOTIF found (not a MEME file?)")
-    return motifs
+        if width is not None and len(rows) == int(width):
+            break
+        try:
+            values = [float(w) for w in words]
+        except ValueError:
+            break
+        if len(values) != 4 or min(values) < 0:
+            raise InputError(f"{path}: line {i + 1}: motif '{motif_id}': matrix row is not 4 "
+                             "non-negative numbers")
+        if abs(sum(values) - 1.0) > 0.02:
+            raise InputError(f"{path}: line {i + 1}: motif '{motif_id}': matrix row sums to "
+                             f"{sum(values):.3g}; letter probabilities must be summing to 1")
+        rows.append(values)
+        i += 1
+    if not rows:
+        raise InputError(f"{path}: motif '{motif_id}': empty letter-probability matrix")
+    if width is not None and len(rows) != int(width):
+        raise InputError(f"{path}: motif '{motif_id}': matrix has {len(rows)} rows, header says "
+                         f"w= {int(width)}")
+    probs = np.asarray(rows, dtype=np.float64)
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    return i, MemeMotif(motif_id, name, probs, int(round(nsites)), float(evalue))

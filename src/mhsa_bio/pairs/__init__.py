@@ -1,7 +1,7 @@
 """Co-attended TF motif pairs: which motifs the heads connect, at which spacing, and is it real.
 
-``find_pairs`` runs the whole analysis; the modules are its steps: ``meme_reader`` (motifs),
-``scan`` (PWM sites with exact p-values), ``geometry`` (pair keys), ``coattention`` (per head),
+``find_pairs`` runs the whole analysis (motifs come from ``mhsa_bio.io.meme``); the modules are
+its steps: ``scan`` (PWM sites with exact p-values), ``geometry`` (pair keys), ``coattention`` (per head),
 ``null`` (sites re-embedded in shuffles), ``stats`` (tests, BH, enrichment), ``plots``, ``io``
 (``pairs.tsv``). Nothing here imports torch at import time.
 """
@@ -9,6 +9,5 @@
 from __future__ import annotations
 
 from mhsa_bio.pairs.find import COLUMNS, PairResult, find_pairs
-from mhsa_bio.pairs.meme_reader import Motif, read_meme
 
-__all__ = ["COLUMNS", "Motif", "PairResult", "find_pairs", "read_meme"]
+__all__ = ["COLUMNS", "PairResult", "find_pairs"]

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from mhsa_bio.io.fasta import Record
+from mhsa_bio.io.meme import MemeMotif
 from mhsa_bio.pairs.geometry import PairKey, site_pairs
-from mhsa_bio.pairs.meme_reader import Motif
 from mhsa_bio.pairs.scan import Hit, ScoredMotif
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def _key_counts(pairs: Sequence[Sequence[tuple[int, int, PairKey]]]
     return keys, ab
 
 
-def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Sequence[Motif], *,
+def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Sequence[MemeMotif], *,
                background: Sequence[Record], device: torch.device, pvalue: float = 1e-4,
                n_null: int = 8, min_sequences: int = 10, null_exclude: float = 2.0,
                null_neighbours: int = 100,
@@ -119,17 +119,20 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     seqs = [r.seq for r in records]
     bg = background_frequencies(seqs)
     scored = [prepare_motif(m, index=k, background=bg, pvalue=pvalue) for k, m in enumerate(motifs)]
+    pal = {m.index: m.palindrome for m in scored if m.palindrome is not None}
     hits = scan(seqs, scored)
     by_seq = group_hits(hits, len(seqs))
-    pairs = [site_pairs(h, strand_symmetric=strand_symmetric) for h in by_seq]
+    pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal) for h in by_seq]
     bg_seqs = [r.seq for r in background]
     bg_hits = group_hits(scan(bg_seqs, scored), len(bg_seqs))
-    bg_pairs = [site_pairs(h, strand_symmetric=strand_symmetric) for h in bg_hits]
+    bg_pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal)
+                for h in bg_hits]
     log.info("%d sites in %d sequences, %d in %d background sequences", len(hits), len(seqs),
              sum(map(len, bg_hits)), len(bg_seqs))
 
     null = reembed_sites(records, by_seq, n_per=n_null, seed=seed, shuffle=null_shuffle)
-    null_pairs = [site_pairs(h, strand_symmetric=strand_symmetric) for h in null.hits]
+    null_pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal)
+                  for h in null.hits]
     cfg = model.config
     heads = head_labels(cfg.layers, cfg.heads)
     pos = site_coattention(model, seqs, by_seq, pairs, device=device, batch_size=batch_size)
@@ -173,7 +176,8 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         co_enr, _ = enrichment(pos_ab[ab], n_pos, bg_ab.get(ab, 0), n_bg)
         ma, mb = motifs[key.a], motifs[key.b]
         rows.append({
-            "motif_a": ma.id, "name_a": ma.name, "motif_b": mb.id, "name_b": mb.name,
+            "motif_a": ma.id, "name_a": ma.name or ma.id, "motif_b": mb.id,
+            "name_b": mb.name or mb.id,
             "spacing": key.spacing, "orientation": key.orientation,
             "n_sequences": len(per_seq),
             "mean_coattention": float(test.mean[test.best]),
@@ -206,7 +210,10 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         "null_site_pairs": len(nul.keys), "groups": len(groups),
         "groups_tested": int(len(table)), "groups_with_too_small_null": untested,
         "significant_q05": int((table["q"] < 0.05).sum()) if len(table) else 0,
+        "null_exclude_bp": null_exclude, "null_copies": n_null,
+        "null_neighbours": null_neighbours,
         "thresholds_bits": {m.motif.id: m.threshold / 100 for m in scored},
+        "palindromes": {motifs[k].id: d for k, d in pal.items()},
     }
     log.info("%d groups, %d tested, %d at q < 0.05", len(groups), len(table),
              summary["significant_q05"])

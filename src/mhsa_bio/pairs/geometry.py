@@ -13,19 +13,27 @@ Conventions (also in the README):
   and its reverse complement are one group: the representation with A on ``+`` is kept, so only
   ``++`` (same strand) and ``+-`` (opposite strands) remain (for the same motif twice, ``--``
   becomes ``++`` and the spacing keeps its sign).
+* **(near-)palindromic motifs** (``scan.palindrome_shift``: a typical site of the motif is also
+  a site on the other strand, ``d`` bp off) have no orientation: their strand is written ``.``
+  (``+.``, ``.-``, ``..``), and their centre is that of the palindromic core, midway between the
+  site's ``+`` reading and its ``-`` reading (start + (width − 1)/2 + d/2 when read on ``+``,
+  − d/2 on ``-``). So one site gives one spacing whichever strand the scan called it on, and
+  reverse-complementing the sequence mirrors it. With ``strand_symmetric=True`` the first
+  defined strand is put on ``+``; with two different palindromes (``..``) the spacing is
+  given without sign.
 * Sites that overlap are never paired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from mhsa_bio.pairs.scan import Hit
 
 __all__ = ["PairKey", "flip", "pair_key", "site_pairs"]
 
-_FLIP = {"+": "-", "-": "+"}
+_FLIP = {"+": "-", "-": "+", ".": "."}
 
 
 class PairKey(NamedTuple):
@@ -46,39 +54,58 @@ def flip(orientation: str) -> str:
     return "".join(_FLIP[s] for s in orientation)
 
 
-def _centre2(hit: Hit) -> int:
-    return 2 * hit.start + (hit.end - hit.start) - 1
+def _centre2(hit: Hit, palindromes: Mapping[int, int]) -> int:
+    """Doubled centre of a site; for a palindrome, that of its palindromic core."""
+    centre2 = 2 * hit.start + (hit.end - hit.start) - 1
+    if hit.motif in palindromes:
+        centre2 += palindromes[hit.motif] if hit.strand == "+" else -palindromes[hit.motif]
+    return centre2
 
 
-def pair_key(x: Hit, y: Hit, *, strand_symmetric: bool = False) -> tuple[PairKey, bool]:
+def _strand(hit: Hit, palindromes: Mapping[int, int]) -> str:
+    return "." if hit.motif in palindromes else hit.strand
+
+
+def pair_key(x: Hit, y: Hit, *, strand_symmetric: bool = False,
+             palindromes: Mapping[int, int] | None = None) -> tuple[PairKey, bool]:
     """The canonical key of two sites of one sequence.
+
+    Parameters
+    ----------
+    palindromes : motif index -> shift d of the (near-)palindromic motifs (see module doc)
 
     Returns
     -------
     key : PairKey
     swapped : True when ``y`` is A of the key (so A/B are ``y``/``x``)
     """
-    swapped = (y.motif, _centre2(y)) < (x.motif, _centre2(x))
-    a, b = (y, x) if swapped else (x, y)
-    spacing2 = _centre2(b) - _centre2(a)
-    orientation = a.strand + b.strand
+    pal = palindromes or {}
+    cx, cy = _centre2(x, pal), _centre2(y, pal)
+    swapped = (y.motif, cy) < (x.motif, cx)
+    (a, ca), (b, cb) = ((y, cy), (x, cx)) if swapped else ((x, cx), (y, cy))
+    spacing2 = cb - ca
+    orientation = _strand(a, pal) + _strand(b, pal)
     if strand_symmetric:
         if a.motif == b.motif:
             # Reverse complement swaps which site is upstream and flips both strands.
-            alt = _FLIP[b.strand] + _FLIP[a.strand]
+            alt = _FLIP[orientation[1]] + _FLIP[orientation[0]]
             orientation = min(orientation, alt, key=lambda o: o.replace("+", "0"))
-        elif a.strand == "-":
+        elif orientation[0] == "-" or (orientation[0] == "." and orientation[1] == "-"):
+            # The first defined strand is put on +.
             spacing2, orientation = -spacing2, flip(orientation)
+        elif orientation == "..":
+            spacing2 = abs(spacing2)  # neither strand defined: B up- or downstream is one group
     return PairKey(a.motif, b.motif, spacing2, orientation), swapped
 
 
-def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False
-               ) -> list[tuple[int, int, PairKey]]:
+def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False,
+               palindromes: Mapping[int, int] | None = None) -> list[tuple[int, int, PairKey]]:
     """Every pair of non-overlapping sites of one sequence.
 
     Parameters
     ----------
     hits : the sites of one sequence
+    palindromes : motif index -> shift d of the (near-)palindromic motifs
 
     Returns
     -------
@@ -91,6 +118,7 @@ def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False
             x, y = hits[i], hits[j]
             if x.start < y.end and y.start < x.end:
                 continue
-            key, swapped = pair_key(x, y, strand_symmetric=strand_symmetric)
+            key, swapped = pair_key(x, y, strand_symmetric=strand_symmetric,
+                                    palindromes=palindromes)
             out.append((j, i, key) if swapped else (i, j, key))
     return out

@@ -38,5 +38,5 @@ def write_sites_tsv(result: PairResult, records: Sequence[Record],
         handle.write("sequence\tmotif\tname\tstart\tend\tstrand\tscore_bits\tp\n")
         for h in result.hits:
             m = motifs[h.motif].motif
-            handle.write(f"{records[h.seq].id}\t{m.id}\t{m.name}\t{h.start}\t{h.end}\t"
+            handle.write(f"{records[h.seq].id}\t{m.id}\t{m.name or m.id}\t{h.start}\t{h.end}\t"
                          f"{h.strand}\t{h.score:.2f}\t{h.pvalue:.3g}\n")

@@ -21,8 +21,8 @@ __all__ = ["plot_name", "spacing_plots"]
 
 
 def plot_name(rank: int, row: Any) -> str:
-    """File name of a pair's plot: ``spacing_01_GATA1_TAL1_++.png`` (safe characters only)."""
-    orient = row["orientation"].replace("+", "p").replace("-", "m")
+    """File name of a pair's plot: ``spacing_01_GATA1_TAL1_pp.png``; ``.`` (no strand) is ``u``."""
+    orient = row["orientation"].replace("+", "p").replace("-", "m").replace(".", "u")
     name = f"spacing_{rank:02d}_{row['name_a']}_{row['name_b']}_{orient}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".png"
 

@@ -9,12 +9,12 @@ from typing import NamedTuple
 import numpy as np
 
 from mhsa_bio.alphabet import encode_dna
-from mhsa_bio.pairs.meme_reader import Motif
+from mhsa_bio.io.meme import MemeMotif
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hit", "ScoredMotif", "background_frequencies", "prepare_motif", "scan",
-           "score_distribution"]
+__all__ = ["Hit", "ScoredMotif", "background_frequencies", "palindrome_shift", "prepare_motif",
+           "scan", "score_distribution"]
 
 #: Integer score units per bit: log-odds are rounded to 1/100 bit, so p-values are exact for
 #: the rounded matrix (the matrix actually scanned) and within rounding of the real one.
@@ -30,14 +30,17 @@ class ScoredMotif(NamedTuple):
     tail : (S,) float64, ``tail[s]`` = P(score >= min_score + s) under the background
     min_score : the lowest possible integer score
     threshold : the integer score that a site must reach (p <= the p-value threshold)
+    palindrome : None, or the shift d of a (near-)palindrome (``palindrome_shift``): a site read
+        on ``+`` at ``s`` is typically also a site on ``-`` at ``s + d``
     """
 
     index: int
-    motif: Motif
+    motif: MemeMotif
     matrix: np.ndarray
     tail: np.ndarray
     min_score: int
     threshold: int
+    palindrome: int | None = None
 
     @property
     def width(self) -> int:
@@ -101,15 +104,17 @@ def score_distribution(matrix: np.ndarray, background: np.ndarray) -> tuple[np.n
     return pmf, int(lo.sum())
 
 
-def prepare_motif(motif: Motif, *, index: int, background: np.ndarray,
+def prepare_motif(motif: MemeMotif, *, index: int, background: np.ndarray,
                   pvalue: float = 1e-4, pseudocount: float = 0.1) -> ScoredMotif:
     """Log-odds matrix (bits, vs ``background``) rounded to 1/``SCALE`` bit and its threshold.
 
     The probabilities get a pseudocount as in FIMO: ``(p * nsites + pseudocount * bg) /
-    (nsites + pseudocount)``, so zeros never give minus infinity. The threshold is the lowest
+    (nsites + pseudocount)`` (nsites 20 when the file gives none), so zeros never give minus
+    infinity. The threshold is the lowest
     integer score ``t`` with exact P(score >= t) <= ``pvalue``.
     """
-    probs = (motif.probs * motif.nsites + pseudocount * background) / (motif.nsites + pseudocount)
+    nsites = motif.nsites if motif.nsites > 0 else 20
+    probs = (motif.probs * nsites + pseudocount * background) / (nsites + pseudocount)
     logodds = np.log2(probs / background[None, :])
     matrix = np.rint(logodds * SCALE).astype(np.int64)
     pmf, min_score = score_distribution(matrix, background)
@@ -122,7 +127,43 @@ def prepare_motif(motif: Motif, *, index: int, background: np.ndarray,
         threshold = int(matrix.max(axis=1).sum()) + 1
         log.warning("motif %s (%d bp): even its best word has p = %.2g > %g, so it has no sites; "
                     "raise --pvalue", motif.id, len(matrix), tail[-1], pvalue)
-    return ScoredMotif(index, motif, matrix, tail, min_score, threshold)
+    shift = palindrome_shift(matrix, motif.probs, background, threshold)
+    if shift is not None:
+        log.info("motif %s is a (near-)palindrome: its sites also read on the other strand %+d bp "
+                 "off; its orientation is undefined ('.')", motif.id, shift)
+    return ScoredMotif(index, motif, matrix, tail, min_score, threshold, shift)
+
+
+def palindrome_shift(matrix: np.ndarray, probs: np.ndarray, background: np.ndarray,
+                     threshold: int) -> int | None:
+    """Is the motif its own reverse complement, near enough that its sites are sites twice?
+
+    For every shift d (|d| < W) the expected score of a typical site read on the other strand
+    at ``start + d`` is computed: window columns over the site drawn from the motif
+    (``probs``), the others from ``background``. The motif counts as a (near-)palindrome when
+    the best such expectation reaches the site ``threshold``, or the expected score of a typical
+    site on its own strand when that is lower (sharp motifs, whose typical site misses the
+    threshold too): a site is then as much a site on the other strand, and which reading the
+    scan keeps depends on the flanks.
+
+    Returns
+    -------
+    The best shift d, or None for a motif that is not a palindrome at this threshold.
+    """
+    width = matrix.shape[0]
+    rc = matrix[::-1, ::-1]  # columns A C G T reversed = complement
+    bg_expected = rc @ background  # (W,) expected score of a background base per column
+    motif_expected = probs @ rc.T  # [k, j]: expected rc column j score of a motif column k
+    own = float(np.sum(probs * matrix))  # a typical site read on its own strand
+    best, best_shift = -np.inf, None
+    for d in range(-(width - 1), width):
+        total = 0.0
+        for j in range(width):
+            k = j + d
+            total += motif_expected[k, j] if 0 <= k < width else bg_expected[j]
+        if total > best:
+            best, best_shift = total, d
+    return best_shift if best >= min(threshold, own) - 1e-6 * abs(own) else None
 
 
 def _window_scores(tokens: np.ndarray, matrix: np.ndarray) -> np.ndarray:
