@@ -157,6 +157,19 @@ def test_fit_recovers_planted_pairs_and_is_seeded(model_type, steps):
     np.testing.assert_array_equal(again.couplings, fit.couplings)
 
 
+def test_factored_penalty_equals_half_sum_of_squared_couplings():
+    import torch
+
+    from mhsa_bio.contacts.factored import factored_attention
+
+    gen = torch.Generator().manual_seed(0)
+    model = factored_attention(7, 5, heads=3, head_dim=4, generator=gen)
+    with torch.no_grad():
+        model.value.normal_(generator=gen)
+        table = model.table()
+        assert float(model.penalty()) == pytest.approx(0.5 * float(table.square().sum()), rel=1e-5)
+
+
 def test_duplicated_rows_change_nothing():
     from mhsa_bio.io.msa import encode_rows
 
@@ -178,15 +191,25 @@ def _write_a3m(path: Path, seqs: list[str]) -> Path:
     return path
 
 
-def _line_pdb(path: Path, query: str, close: tuple[tuple[int, int], ...]) -> Path:
-    """A fake chain: residues far apart on a line, except planted pairs put 4 Å apart."""
+def _line_pdb(
+    path: Path, query: str, close: tuple[tuple[int, int], ...], *, chains: str = "A", extra: str = ""
+) -> Path:
+    """A fake chain: residues far apart on a line, except planted pairs put 4 Å apart.
+
+    ``extra``, when given, is written first as another chain (id ``chains[1]``) far from the first.
+    """
+    lines = []
+    for k, aa in enumerate(extra):
+        lines.append(
+            f"ATOM  {k + 1:5d}  CA  {ONE_TO_THREE[aa]} {chains[1]}{k + 1:4d}    "
+            f"{20.0 * k:8.3f}{500.0:8.3f}{0.0:8.3f}  1.00  0.00           C\n"
+        )
     xyz = np.array([[20.0 * k, 0.0, 0.0] for k in range(len(query))])
     for i, j in close:
         xyz[j] = xyz[i] + [0.0, 4.0, 0.0]
-    lines = []
     for k, (aa, p) in enumerate(zip(query, xyz, strict=True)):
         lines.append(
-            f"ATOM  {k + 1:5d}  CA  {ONE_TO_THREE[aa]} A{k + 1:4d}    "
+            f"ATOM  {len(extra) + k + 1:5d}  CA  {ONE_TO_THREE[aa]} {chains[0]}{k + 1:4d}    "
             f"{p[0]:8.3f}{p[1]:8.3f}{p[2]:8.3f}  1.00  0.00           C\n"
         )
     path.write_text("".join(lines) + "END\n")
@@ -302,6 +325,29 @@ def test_cli_bad_inputs(tmp_path):
     result = runner.invoke(app, ["contacts", str(msa), "--out", str(out), "--steps", "2"])
     assert result.exit_code != 0 and "--force" in " ".join(result.output.split())
     assert (out / "keep.txt").exists()
+
+
+def test_structure_mismatch_fails_before_the_fit(tmp_path, monkeypatch):
+    """A structure of another protein, or the wrong chain, is refused before any fitting."""
+    import mhsa_bio.contacts.predict as predict
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the fit ran before the structure was checked")
+
+    monkeypatch.setattr(predict, "fit_couplings", no_fit)
+    seqs = planted_msa(n=20)
+    msa = _write_a3m(tmp_path / "fam.a3m", seqs)
+    out = tmp_path / "out"
+    other = "W" * 12
+    wrong = _line_pdb(tmp_path / "wrong.pdb", other, ())
+    _fails([str(msa), "--pdb", str(wrong), "--chain", "A"], out, "wrong.pdb", "does not match the query")
+    # two chains: A is the query, B another protein; --chain B must fail, naming the chain
+    two = _line_pdb(tmp_path / "two.pdb", seqs[0], (), chains="AB", extra=other)
+    _fails([str(msa), "--pdb", str(two), "--chain", "B"], out, "two.pdb", "chain 'B'", "--chain")
+    _fails([str(msa), "--pdb", str(two), "--chain", "C"], out, "two.pdb")
+    # the right chain gets past the check and reaches the (stubbed) fit
+    with pytest.raises(AssertionError, match="the fit ran"):
+        predict.predict_contacts(msa, pdb=str(two), chain="A")
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")

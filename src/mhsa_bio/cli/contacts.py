@@ -50,9 +50,12 @@ def contacts(
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option("--steps", min=1, help="Most optimiser steps (default 600 factored, 60 potts)."),
+        typer.Option("--steps", min=1, help="Most optimiser steps (default 400 factored, 60 potts)."),
     ] = None,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Adam learning rate.")] = 0.02,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", min=0.0, help="Adam's peak learning rate, decayed linearly (default 0.05)."),
+    ] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", min=1, help="Sequences per step (factored; default 512).")
     ] = None,

@@ -80,13 +80,34 @@ def contacts_from_msa(
     )
 
 
-def evaluate(
-    result: ContactsResult, pdb: str | os.PathLike[str], *, chain: str | None = None, cutoff: float = 8.0
-) -> ContactsResult:
-    """Add the structure and the precision table (``metrics.json``) to a result."""
+def check_structure(
+    pdb: str | os.PathLike[str], query: str, *, chain: str | None = None, cutoff: float = 8.0
+):
+    """Read ``pdb`` and map its chain onto ``query``; raises ``InputError`` on a mismatch.
+
+    Called before any fit or search, so a wrong file, chain or query fails in seconds.
+    """
     from mhsa_bio.io.structure import query_structure
 
-    st = query_structure(pdb, result.query, chain=chain, cutoff=cutoff)
+    return query_structure(pdb, query, chain=chain, cutoff=cutoff)
+
+
+def evaluate(
+    result: ContactsResult,
+    pdb: str | os.PathLike[str],
+    *,
+    chain: str | None = None,
+    cutoff: float = 8.0,
+    structure=None,
+) -> ContactsResult:
+    """Add the structure and the precision table (``metrics.json``) to a result.
+
+    ``structure`` is a ``QueryStructure`` already mapped onto ``result.query`` (from
+    ``check_structure``); without it the file is read here.
+    """
+    st = structure
+    if st is None:
+        st = check_structure(pdb, result.query, chain=chain, cutoff=cutoff)
     metrics = {
         "structure": str(pdb),
         "chain": st.chain,
@@ -166,6 +187,7 @@ def predict_contacts(
             msa = read_msa(path, fmt=fmt, query=query)
             single = (msa.ids[msa.query_index], msa.query.replace("-", ""))
         qid, seq = single
+        structure = check_structure(pdb, seq, chain=chain) if pdb is not None else None
         scores, probs, info = contacts_from_esm(model, seq, device=device)
         result = ContactsResult(seq, qid, scores, probs, "esm", info)
     elif single is not None:
@@ -177,6 +199,7 @@ def predict_contacts(
             )
         from mhsa_bio.contacts.search import build_msa
 
+        structure = check_structure(pdb, single[1], chain=chain) if pdb is not None else None
         msa = build_msa(single[0], single[1], database, **(search_options or {}))
         if work_dir is not None:
             from mhsa_bio.contacts.search import write_a3m
@@ -195,10 +218,11 @@ def predict_contacts(
         if database is not None:
             log.warning("--database is ignored: %s is already an alignment", path)
         msa = read_msa(path, fmt=fmt, query=query)
+        structure = check_structure(pdb, msa.query, chain=chain) if pdb is not None else None
         result = contacts_from_msa(
             msa, config=config, identity=identity, device=device, seed=seed, progress=progress
         )
         result.info["msa_format"] = msa.format
     if pdb is not None:
-        result = evaluate(result, pdb, chain=chain)
+        result = evaluate(result, pdb, chain=chain, structure=structure)
     return result
