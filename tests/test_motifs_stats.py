@@ -143,6 +143,33 @@ def test_auto_heads_skip_near_uniform_heads() -> None:
     assert parse_heads("auto", layers=2, heads=2) is None
 
 
+def test_auto_heads_keep_every_specialised_head() -> None:
+    """Two heads that each detect one of two motifs (half the positives each) are both kept,
+    though each separates far below a head that sees both; a head at chance is not."""
+    from mhsa_bio.attention import AttentionScores
+    from mhsa_bio.motifs.heads import head_stats
+
+    rng = np.random.default_rng(1)
+    n, length = 200, 40
+    half = np.arange(n) < n // 2
+
+    def scores(positive: bool) -> AttentionScores:
+        cls_max = rng.random((n, 1, 4))
+        if positive:
+            cls_max[half, 0, 0] += 1.0  # motif A's head: A is in half the positives
+            cls_max[~half, 0, 1] += 1.0  # motif B's head
+            cls_max[:, 0, 2] += 1.0  # a head that fires on both
+        ent = np.full((n, 1, 4), 2.0)
+        cls = [np.ones((1, 4, length), np.float32) for _ in range(n)]
+        z = np.zeros((n, 1, 4))
+        return AttentionScores(cls, None, None, z, ent, z, cls_max)
+
+    rows, sel = head_stats(scores(True), scores(False), chosen=None)
+    assert sel == [(0, 0), (0, 1), (0, 2)]
+    assert rows[2].separation_auroc - rows[0].separation_auroc > 0.2
+    assert not rows[3].selected
+
+
 def test_seqlet_enrichment_counts_only_attended_windows() -> None:
     from mhsa_bio.motifs.enrichment import motif_enrichment, seqlet_enrichment
 

@@ -11,9 +11,9 @@ from mhsa_bio.cli.common import console, setup_threads, user_errors
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 HEADS_HELP = (
-    "Heads whose per-base scores make the seqlets: 'auto' (default) keeps, from any layer, the "
-    "heads whose largest per-sequence CLS attention separates positives from background best "
-    "(AUROC within 0.05 of the best head and >= 0.6), skipping heads whose CLS row is near "
+    "Heads whose per-base scores make the seqlets: 'auto' (default) keeps, from any layer, every "
+    "head whose largest per-sequence CLS attention separates positives from background with "
+    "AUROC >= 0.6 (heads specialise: one per motif), skipping heads whose CLS row is near "
     "uniform (entropy > 0.9 x log2 T: a mean pool, not a pointer); else the best head alone. "
     "See heads.tsv. Or 'all', or 1-based LAYER:HEAD pairs such as '1:2,2:1' ('2:*' = layer 2).")
 SCORE_HELP = (

@@ -58,8 +58,6 @@ def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] 
     return sorted(set(out))
 
 
-#: ``--heads auto`` keeps heads within this AUROC of the best-separating head.
-AUTO_MARGIN = 0.05
 #: ``--heads auto`` skips heads whose CLS row is this close to uniform (entropy / log2 T).
 MAX_DIFFUSENESS = 0.9
 
@@ -73,8 +71,11 @@ def head_stats(pos: AttentionScores, bg: AttentionScores, *,
     background: a head that peaks on a motif peaks higher where the motif is. With ``chosen``
     None (``--heads auto``): among the heads of any layer whose CLS row is not near uniform
     (mean entropy below ``MAX_DIFFUSENESS`` × log2 T; a near-uniform row is a mean pool whose
-    maximum can separate the classes without pointing anywhere), those whose separation is
-    within ``AUTO_MARGIN`` of the best and at least ``min_auroc``; else the single best head.
+    maximum can separate the classes without pointing anywhere), every head whose separation is
+    at least ``min_auroc``; else the single best head. Not only the best: heads specialise, and a
+    head that detects a motif present in a fraction f of the positives separates with an AUROC of
+    about (1 + f) / 2 at most, so on a set with several motifs each motif's head scores below
+    the best (on the TAL/GATA simulation the GATA and TAL1 heads separate at 0.68 and 0.83).
 
     Returns
     -------
@@ -91,9 +92,8 @@ def head_stats(pos: AttentionScores, bg: AttentionScores, *,
         diffuse = np.zeros_like(sep)
     if chosen is None:
         usable = np.where(diffuse < MAX_DIFFUSENESS, sep, -np.inf)
-        best = float(usable.max())
-        cut = max(min_auroc, best - AUTO_MARGIN)
-        chosen = [(a, b) for a in range(n_layers) for b in range(n_heads) if usable[a, b] >= cut]
+        chosen = [(a, b) for a in range(n_layers) for b in range(n_heads)
+                  if usable[a, b] >= min_auroc]
         if not chosen:
             a, b = np.unravel_index(int(np.argmax(sep)), sep.shape)
             chosen = [(int(a), int(b))]
