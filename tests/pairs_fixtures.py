@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -74,11 +75,13 @@ def pair_sets(n: int, *, length: int = 60, gap: int = 6, seed: int = 0
 class ToyAttentionModel:
     """Stands in for PromoterTransformer: returns a fixed attention map per sequence.
 
-    ``maps[seq]`` is (layers * heads, L, L) base-to-base attention; the CLS row/column is 0.
+    ``maps[seq]`` (a dict) or ``maps(seq)`` (a function, for sequences made on the way such as
+    null copies) is (layers * heads, L, L) base-to-base attention; the CLS row/column is 0.
     """
 
-    def __init__(self, maps: dict[str, np.ndarray], *, layers: int, heads: int) -> None:
-        self.maps = maps
+    def __init__(self, maps: dict[str, np.ndarray] | Callable[[str], np.ndarray], *, layers: int,
+                 heads: int) -> None:
+        self.maps = maps.__getitem__ if isinstance(maps, dict) else maps
         self.config = SimpleNamespace(layers=layers, heads=heads, n_classes=2)
 
     def eval(self) -> ToyAttentionModel:
@@ -95,7 +98,7 @@ class ToyAttentionModel:
         att = torch.zeros(n, lh, width + 1, width + 1)
         for b in range(n):
             seq = decode(tokens[b].numpy())
-            m = torch.as_tensor(self.maps[seq], dtype=torch.float32)
+            m = torch.as_tensor(self.maps(seq), dtype=torch.float32)
             att[b, :, 1:len(seq) + 1, 1:len(seq) + 1] = m
         att = att.reshape(n, self.config.layers, self.config.heads, width + 1, width + 1)
         return PromoterOutput(torch.zeros(n, 2), att if return_attention else None)

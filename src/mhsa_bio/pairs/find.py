@@ -27,7 +27,8 @@ __all__ = ["COLUMNS", "PairResult", "find_pairs", "group_hits"]
 #: Columns of ``pairs.tsv``, in order.
 COLUMNS = [
     "motif_a", "name_a", "motif_b", "name_b", "spacing", "orientation", "n_sequences",
-    "mean_coattention", "null_mean", "log2_ratio", "p", "q", "n_null", "best_head", "top_heads",
+    "mean_coattention", "null_mean", "log2_ratio", "p", "q", "p_null", "p_spacing", "n_null",
+    "other_spacings_mean", "n_other_spacings", "best_head", "top_heads",
     "frac_pos", "frac_bg", "spacing_log2_enrichment", "spacing_fisher_p", "cooc_frac_pos",
     "cooc_frac_bg", "cooc_log2_enrichment",
 ]
@@ -99,6 +100,12 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         spacings around it (a spacing-specific peak), with the distance decay of attention
         roughly matched. Matching the orientation matters because even an untrained model
         attends differently between A and B and between A and the reverse complement of B.
+        The same window picks the group's *spacing contrast*: the per-sequence values of the
+        same two motifs in the same orientation at the ``null_neighbours`` other spacings
+        nearest to the group's (beyond ``null_exclude``) in the analysed sequences themselves.
+        When they come from at least 10 sequences, a head must beat both the null and the
+        contrast (p = max of the two one-sided p-values, an intersection–union test); so a
+        head that co-attends the pair more than moved sites at *every* spacing claims none.
     strand_symmetric : one group for a pair and its reverse complement (unstranded data)
     null_shuffle : dinucleotide-shuffle the null copies' background (SATORI) instead of keeping
         its order (the default: only the sites move, so the context is the real one)
@@ -114,7 +121,14 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     from mhsa_bio.pairs.coattention import head_labels, site_coattention
     from mhsa_bio.pairs.null import reembed_sites
     from mhsa_bio.pairs.scan import background_frequencies, prepare_motif, scan
-    from mhsa_bio.pairs.stats import benjamini_hochberg, compare_group, enrichment, log2_ratio, nearest_null
+    from mhsa_bio.pairs.stats import (
+        MIN_COMPARISON,
+        benjamini_hochberg,
+        compare_group,
+        enrichment,
+        log2_ratio,
+        nearest_null,
+    )
 
     seqs = [r.seq for r in records]
     bg = background_frequencies(seqs)
@@ -151,22 +165,37 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     bg_counts, bg_ab = _key_counts(bg_pairs)
     n_pos, n_bg = len(seqs), len(bg_seqs)
 
-    rows: list[dict[str, Any]] = []
     seq_values: dict[PairKey, np.ndarray] = {}
-    untested = 0
+    # Per (A, B, orientation): every group's per-sequence values, with spacing and sequence.
+    real_by_abo: dict[tuple[int, int, str], list[tuple[int, int, np.ndarray]]] = defaultdict(list)
     for key in sorted(groups):
         per_seq = groups[key]
-        values = np.stack([pos.values[per_seq[k]].mean(axis=0) for k in sorted(per_seq)])
-        seq_values[key] = values
+        seq_values[key] = np.stack([pos.values[per_seq[k]].mean(axis=0) for k in sorted(per_seq)])
+        real_by_abo[(key.a, key.b, key.orientation)] += [
+            (key.spacing2, k, v) for k, v in zip(sorted(per_seq), seq_values[key], strict=True)]
+    exclude2 = int(round(2 * null_exclude))
+
+    rows: list[dict[str, Any]] = []
+    untested = 0
+    for key in sorted(groups):
+        per_seq, values = groups[key], seq_values[key]
         if len(per_seq) < min_sequences:
             continue
-        pool = np.asarray(null_by_abo.get((key.a, key.b, key.orientation), []), dtype=np.int64)
+        abo = (key.a, key.b, key.orientation)
+        pool = np.asarray(null_by_abo.get(abo, []), dtype=np.int64)
         chosen = pool[nearest_null(null_s2[pool], key.spacing2, k=null_neighbours,
-                                   exclude2=int(round(2 * null_exclude)))] if len(pool) else pool
-        if len(chosen) < 10:
+                                   exclude2=exclude2)] if len(pool) else pool
+        if len(chosen) < MIN_COMPARISON:
             untested += 1
             continue
-        test = compare_group(values, nul.values[chosen])
+        # The spacing contrast: the same pair at the nearest other spacings, real sequences.
+        real = real_by_abo[abo]
+        near = nearest_null(np.array([r[0] for r in real], dtype=np.int64), key.spacing2,
+                            k=null_neighbours, exclude2=exclude2)
+        n_other = len({real[i][1] for i in near.tolist()})
+        other = np.stack([real[i][2] for i in near.tolist()]) \
+            if n_other >= MIN_COMPARISON else None
+        test = compare_group(values, nul.values[chosen], other_spacings=other)
         ratio = log2_ratio(test.mean, test.null_mean)
         order = np.lexsort((-ratio, test.p_heads))
         top = [f"{heads[h]}:{ratio[h]:.2f}" for h in order[:3]
@@ -183,7 +212,9 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
             "mean_coattention": float(test.mean[test.best]),
             "null_mean": float(test.null_mean[test.best]),
             "log2_ratio": float(ratio[test.best]), "p": test.p, "q": np.nan,
-            "n_null": len(chosen), "best_head": heads[test.best],
+            "p_null": test.p_null, "p_spacing": test.p_spacing,
+            "n_null": len(chosen), "other_spacings_mean": float(test.other_mean[test.best]),
+            "n_other_spacings": n_other, "best_head": heads[test.best],
             "top_heads": ",".join(top) if top else "-",
             "frac_pos": pos_counts[key] / max(n_pos, 1),
             "frac_bg": bg_counts.get(key, 0) / max(n_bg, 1),
@@ -209,6 +240,7 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         "site_pairs": len(pos.keys), "null_sequences": len(null.records),
         "null_site_pairs": len(nul.keys), "groups": len(groups),
         "groups_tested": int(len(table)), "groups_with_too_small_null": untested,
+        "groups_with_spacing_contrast": int(table["p_spacing"].notna().sum()) if len(table) else 0,
         "significant_q05": int((table["q"] < 0.05).sum()) if len(table) else 0,
         "null_exclude_bp": null_exclude, "null_copies": n_null,
         "null_neighbours": null_neighbours,
