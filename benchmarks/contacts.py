@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import SHARED_DATA, shared
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "contacts"
+DATA = SHARED_DATA / "contacts"
 FAMILIES = {
     "1atzA": {
         "msa": DATA / "1atzA" / "1atzA.fas",
@@ -166,8 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--json", type=Path, help="Also write the table as JSON here.")
     args = parser.parse_args(argv)
-    if not DATA.is_dir():
-        sys.exit(f"data not found: {DATA}")
+    shared("contacts")  # exits 0 with a note when ../shared/data is not here
     from mhsa_bio.contacts.evaluate import precision_table
     from mhsa_bio.io.structure import query_structure
 

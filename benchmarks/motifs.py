@@ -25,8 +25,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
+from _common import SHARED_DATA, shared
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "motifs"
+DATA = SHARED_DATA / "motifs"
 CLI = [sys.executable, "-c", "from mhsa_bio.cli.main import app; app()"]
 ROWS: list[dict[str, str]] = []
 GLAM2 = True  # --no-glam2 skips it (it reads the positives only, no model)
@@ -415,6 +416,8 @@ def main() -> None:
     args = parser.parse_args()
     global GLAM2
     GLAM2 = not args.no_glam2
+    if set(args.parts.split(",")) - {"speed"}:
+        shared("motifs")  # exits 0 with a note when ../shared/data is not here
     args.runs.mkdir(parents=True, exist_ok=True)
     print("part\tmetric\tmhsa-bio\t8-mer\tglam2\ttarget")
     for part in args.parts.split(","):
