@@ -26,6 +26,52 @@ def planted_set(n: int = 120, length: int = 60, *, motif: str = "TATAATGC", pos:
     return pos_recs, neg_recs
 
 
+def fit_toy(model, pos, neg, *, epochs: int, lr: float, seed: int) -> float:
+    """Train ``model`` in place on positives (class 1) vs negatives (records with ``.seq``):
+    AdamW, batches of 64 in a seeded order, no schedule. Leaves it in eval mode and returns its
+    accuracy on the training sequences."""
+    import torch
+    import torch.nn.functional as F
+
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, lengths = encode_batch([r.seq for r in pos + neg])
+    x, n = torch.from_numpy(tokens), torch.from_numpy(lengths)
+    y = torch.tensor([1] * len(pos) + [0] * len(neg))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(y), generator=gen)
+        for start in range(0, len(y), 64):
+            rows = order[start:start + 64]
+            loss = F.cross_entropy(model(x[rows], n[rows]).logits, y[rows])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        return (model(x, n).logits.argmax(1) == y).float().mean().item()
+
+
+def invoke(*args):
+    """Run ``mhsa-bio ARGS`` in process (paths and numbers as strings)."""
+    from typer.testing import CliRunner
+
+    from mhsa_bio.cli.main import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def assert_clean_error(result, *needles):
+    """A user error: non-zero exit, no traceback, every needle in the (re-wrapped) message."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    for needle in needles:
+        assert needle in text, result.output
+
+
 def write_fasta(path: Path, records: list[tuple[str, str]]) -> Path:
     path.write_text("".join(f">{i}\n{s}\n" for i, s in records))
     return path

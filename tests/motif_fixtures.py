@@ -43,30 +43,16 @@ def planted(n: int = 300, seed: int = 0) -> tuple[list[Record], list[Record], li
 def tiny_model(seed: int = 0, epochs: int = 8):  # -> PromoterTransformer
     """A 1-layer, 2-head model trained for a few seconds to tell positives from background."""
     import torch
-    import torch.nn.functional as F
+    from conftest import fit_toy
 
-    from mhsa_bio.alphabet import encode_batch
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
     torch.manual_seed(seed)
     pos, neg, _ = planted()
     model = PromoterTransformer(PromoterConfig(dim=32, heads=2, layers=1, stem_kernel=9,
                                                max_len=LENGTH, dropout=0.0))
-    tokens, lengths = encode_batch([r.seq for r in pos + neg])
-    x, n = torch.from_numpy(tokens), torch.from_numpy(lengths)
-    y = torch.from_numpy(np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.int64))
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    g = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(y), generator=g)
-        for i in range(0, len(y), 64):
-            idx = perm[i: i + 64]
-            loss = F.cross_entropy(model(x[idx], n[idx]).logits, y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    return model.eval()
+    fit_toy(model, pos, neg, epochs=epochs, lr=3e-3, seed=seed)
+    return model
 
 
 def save_tiny_checkpoint(path: Path, *, fasta: Path | None = None,

@@ -108,29 +108,12 @@ def train_tiny(pos: list[Record], neg: list[Record], *, epochs: int = 30, seed: 
                dim: int = 32, heads: int = 2, layers: int = 2, lr: float = 3e-3):  # type: ignore[no-untyped-def]
     """A small promoter Transformer trained for a few seconds on positives vs negatives."""
     import torch
+    from conftest import fit_toy
 
-    from mhsa_bio.alphabet import encode_batch
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
     torch.manual_seed(seed)
     length = max(len(r.seq) for r in pos + neg)
     model = PromoterTransformer(PromoterConfig(dim=dim, heads=heads, layers=layers, stem_kernel=7,
                                                max_len=length, dropout=0.0))
-    tokens, lengths = encode_batch([r.seq for r in pos + neg])
-    x, n = torch.from_numpy(tokens), torch.from_numpy(lengths)
-    y = torch.tensor([1] * len(pos) + [0] * len(neg))
-    opt = torch.optim.AdamW(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(y), generator=gen)
-        for start in range(0, len(y), 64):
-            rows = order[start:start + 64]
-            loss = torch.nn.functional.cross_entropy(model(x[rows], n[rows]).logits, y[rows])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    model.eval()
-    with torch.no_grad():
-        acc = (model(x, n).logits.argmax(1) == y).float().mean().item()
-    return model, acc
+    return model, fit_toy(model, pos, neg, epochs=epochs, lr=lr, seed=seed)

@@ -6,25 +6,9 @@ import sys
 
 import pytest
 import torch
-from conftest import planted_set, random_dna, write_fasta
-from typer.testing import CliRunner
+from conftest import assert_clean_error, invoke, planted_set, random_dna, write_fasta
 
-from mhsa_bio.cli.main import app
-
-runner = CliRunner()
 SMALL = ["--epochs", "1", "--dim", "16", "--heads", "2", "--layers", "1", "--device", "cpu"]
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def assert_clean_error(result, *needles):
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    text = " ".join(result.output.split())
-    for needle in needles:
-        assert needle in text, result.output
 
 
 def test_help_does_not_import_torch():

@@ -10,20 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import planted_set, write_fasta
-from typer.testing import CliRunner
-
-from mhsa_bio.cli.main import app
+from conftest import invoke, planted_set, write_fasta
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MSA = ROOT / "workflows" / "example" / "tiny_family.fasta"
-runner = CliRunner()
 
 
-def invoke(*args) -> None:
-    result = runner.invoke(app, [str(a) for a in args])
+def ok(*args) -> None:
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
 
 
@@ -39,7 +35,7 @@ def cuda_run(tmp_path_factory) -> tuple[Path, Path]:
     pos, neg = planted_set()
     p = write_fasta(root / "pos.fa", pos)
     q = write_fasta(root / "neg.fa", neg)
-    invoke("train", p, "--negatives", q, "--out", root / "run", "--epochs", "6", "--dim", "32",
+    ok("train", p, "--negatives", q, "--out", root / "run", "--epochs", "6", "--dim", "32",
            "--heads", "2", "--lr", "3e-3", "--batch-size", "16", "--device", "cuda", "--seed", "1")
     return root / "run", p
 
@@ -52,7 +48,7 @@ def test_train_on_cuda_learns_and_predict_agrees_with_cpu(cuda_run, tmp_path):
     out = {}
     for n, device in enumerate(("cpu", "cuda")):
         out[device] = tmp_path / f"scores{n}.tsv"
-        invoke("predict", fasta, "--model", run / "model.pt", "--device", device,
+        ok("predict", fasta, "--model", run / "model.pt", "--device", device,
                "--output", out[device])
     # bfloat16/float16 autocast on the GPU against float32 on the CPU
     np.testing.assert_allclose(scores(out["cuda"]), scores(out["cpu"]), atol=3e-2)
@@ -60,7 +56,7 @@ def test_train_on_cuda_learns_and_predict_agrees_with_cpu(cuda_run, tmp_path):
 
 def test_motifs_on_cuda_runs_and_records_the_device(cuda_run, tmp_path):
     run, fasta = cuda_run
-    invoke("motifs", fasta, "--model", run / "model.pt", "--out", tmp_path / "m",
+    ok("motifs", fasta, "--model", run / "model.pt", "--out", tmp_path / "m",
            "--device", "cuda", "--no-match")
     assert (tmp_path / "m" / "heads.tsv").is_file()
     assert "cuda" in (tmp_path / "m" / "run.json").read_text()
@@ -69,7 +65,7 @@ def test_motifs_on_cuda_runs_and_records_the_device(cuda_run, tmp_path):
 def test_contacts_on_cuda_match_the_cpu_ranking(tmp_path):
     maps = {}
     for n, device in enumerate(("cpu", "cuda")):
-        invoke("contacts", TINY_MSA, "--out", tmp_path / f"c{n}", "--device", device,
+        ok("contacts", TINY_MSA, "--out", tmp_path / f"c{n}", "--device", device,
                "--steps", "50", "--seed", "3")
         maps[device] = np.load(tmp_path / f"c{n}" / "contact_map.npy")
     upper = np.triu_indices_from(maps["cpu"], k=6)

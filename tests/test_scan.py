@@ -9,24 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import planted_set, random_dna
-from typer.testing import CliRunner
+from conftest import assert_clean_error, invoke, planted_set, random_dna
 
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.checkpoint import load_model
-from mhsa_bio.cli.main import app
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.predict import predict_proba
 from mhsa_bio.scan import ScanConfig, layout, scan_chromosome, scan_genome
 
-runner = CliRunner()
 CPU = torch.device("cpu")
 MOTIF = "TATAATGC"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def write_genome(path: Path, chroms: dict[str, str], width: int = 60) -> Path:
@@ -278,14 +271,6 @@ def test_bgzip_genome_gives_the_same_output(trained_run, tmp_path):
         assert result.exit_code == 0, result.output
         texts.append((out / "scores.bedGraph").read_text())
     assert texts[0] == texts[1] and texts[0].count("\n") > 20
-
-
-def assert_clean_error(result, *needles):
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    text = " ".join(result.output.split())
-    for needle in needles:
-        assert needle in text, result.output
 
 
 def test_bad_input_is_refused_without_outputs(trained_run, tmp_path):

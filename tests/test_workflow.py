@@ -25,16 +25,12 @@ HAS_SLURM_PLUGIN = importlib.util.find_spec("snakemake_executor_plugin_slurm") i
 
 
 def known_meme(path: Path) -> Path:
-    """GATA1 and TAL1::TCF3 from JASPAR as a MEME file, written by hand (MEME minimal)."""
+    """GATA1 and TAL1::TCF3 from JASPAR as a MEME file."""
+    from mhsa_bio.io.meme import MemeMotif, write_meme
     from mhsa_bio.simulate import load_jaspar_motifs
 
-    lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
-             "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
-    for m in load_jaspar_motifs(["MA0035.4", "MA0091.1"]):
-        lines += [f"MOTIF {m.id} {m.name}",
-                  f"letter-probability matrix: alength= 4 w= {len(m.probs)} nsites= 20 E= 0",
-                  *(" ".join(f"{p:.4f}" for p in row) for row in m.probs), ""]
-    path.write_text("\n".join(lines))
+    write_meme(path, [MemeMotif(m.id, m.name, m.probs, 20, 0.0)
+                      for m in load_jaspar_motifs(["MA0035.4", "MA0091.1"])])
     return path
 
 

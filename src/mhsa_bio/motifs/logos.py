@@ -11,6 +11,14 @@ from mhsa_bio.io.outputs import atomic_path
 from mhsa_bio.motifs.pwm import information
 
 
+def _png_bytes(fig, dpi: int) -> bytes:  # fig: matplotlib Figure
+    """The figure, laid out, as PNG bytes."""
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
 def logo_png(probs: np.ndarray, *, title: str = "", dpi: int = 100) -> bytes:
     """PNG of the information-content logo of a (W, 4) probability matrix."""
     import logomaker
@@ -34,12 +42,9 @@ def logo_png(probs: np.ndarray, *, title: str = "", dpi: int = 100) -> bytes:
             ax.set_title(title, fontsize=9)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
+        return _png_bytes(fig, dpi)
     finally:
         plt.close(fig)
-    return buf.getvalue()
 
 
 def write_logo(path: str | os.PathLike[str], probs: np.ndarray, *, title: str = "") -> bytes:
@@ -66,9 +71,6 @@ def profile_png(positive: np.ndarray, background: np.ndarray, *, score: str,
         ax.set_xlabel("position (0-based)")
         ax.set_ylabel(f"mean {score} score")
         ax.legend(frameon=False, fontsize=8)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi)
+        return _png_bytes(fig, dpi)
     finally:
         plt.close(fig)
-    return buf.getvalue()
