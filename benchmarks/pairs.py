@@ -146,8 +146,9 @@ def planted(out: Path, *, spacing: int, seed: int, n: int, length: int, epochs: 
     return {"case": case.name, "expected_spacing": expected, "orientation": want,
             "auroc": auroc(case / "model"), "top": {k: top.get(k) for k in (
                 "name_a", "name_b", "spacing", "orientation", "n_sequences", "mean_coattention",
-                "null_mean", "other_spacings_mean", "log2_ratio", "q", "p_null", "p_spacing",
-                "n_other_spacings", "best_head", "top_heads", "spacing_log2_enrichment",
+                "null_mean", "other_spacings_mean", "log2_ratio", "q", "p_null", "q_null",
+                "p_spacing_attention", "p_spacing_occurrence", "n_other_spacings", "best_head",
+                "top_heads", "spacing_log2_enrichment",
                 "cooc_log2_enrichment")},
             "planted_rank": rank, "significant": n_sig(rows), "pass": ok,
             **timing(t_train, t_pairs)}

@@ -140,13 +140,15 @@ def pairs(
                        background=bg_source, device=str(dev), summary=result.summary,
                        plots=[p.name for p in plots],
                        motifs_report=str(report) if report else None)
-        console.print(f"{result.summary['groups_tested']} pair groups tested, "
-                      f"{result.summary['significant_q05']} at q < 0.05")
-        if len(result.table):
-            top = result.table.iloc[0]
-            console.print(f"top: {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
-                          f"{top['orientation']} in {top['n_sequences']} sequences, log2 ratio "
-                          f"{top['log2_ratio']:.2f}, q {top['q']:.2g}")
+        summary = result.summary
+        console.print(f"{summary['groups_tested']} pair groups tested: "
+                      f"{summary['coattended_q05']} co-attended at q < 0.05, "
+                      f"{summary['significant_q05']} of them at a fixed spacing")
+        for _, top in result.table.head(min(3, len(result.table))).iterrows():
+            console.print(f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
+                          f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
+                          f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
+                          f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")
         console.print(f"wrote {out_dir / 'pairs.tsv'}")
         if report:
             console.print(f"added a pairs section to {report}")

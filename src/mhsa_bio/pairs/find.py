@@ -27,8 +27,9 @@ __all__ = ["COLUMNS", "PairResult", "find_pairs", "group_hits"]
 #: Columns of ``pairs.tsv``, in order.
 COLUMNS = [
     "motif_a", "name_a", "motif_b", "name_b", "spacing", "orientation", "n_sequences",
-    "mean_coattention", "null_mean", "log2_ratio", "p", "q", "p_null", "p_spacing", "n_null",
-    "other_spacings_mean", "n_other_spacings", "best_head", "top_heads",
+    "mean_coattention", "null_mean", "log2_ratio", "p", "q", "p_null", "q_null", "n_null",
+    "p_spacing_attention", "other_spacings_mean", "n_other_spacings", "p_spacing_occurrence",
+    "best_head", "top_heads",
     "frac_pos", "frac_bg", "spacing_log2_enrichment", "spacing_fisher_p", "cooc_frac_pos",
     "cooc_frac_bg", "cooc_log2_enrichment",
 ]
@@ -62,17 +63,28 @@ def group_hits(hits: Sequence[Hit], n: int) -> list[list[Hit]]:
     return out
 
 
-def _key_counts(pairs: Sequence[Sequence[tuple[int, int, PairKey]]]
-                ) -> tuple[dict[PairKey, int], dict[tuple[int, int], int]]:
-    """Number of sequences holding each key, and each (A, B) pair at any spacing."""
+class _Counts(NamedTuple):
+    """Numbers of sequences holding each key, each (A, B) pair at any spacing and orientation,
+    and each (A, B, orientation) at any spacing."""
+
+    keys: dict[PairKey, int]
+    ab: dict[tuple[int, int], int]
+    abo: dict[tuple[int, int, str], int]
+
+
+def _key_counts(pairs: Sequence[Sequence[tuple[int, int, PairKey]]]) -> _Counts:
+    """Count the sequences holding each key, (A, B) and (A, B, orientation)."""
     keys: dict[PairKey, int] = defaultdict(int)
     ab: dict[tuple[int, int], int] = defaultdict(int)
+    abo: dict[tuple[int, int, str], int] = defaultdict(int)
     for seq_pairs in pairs:
         for key in {p[2] for p in seq_pairs}:
             keys[key] += 1
         for a_b in {(p[2].a, p[2].b) for p in seq_pairs}:
             ab[a_b] += 1
-    return keys, ab
+        for a_b_o in {(p[2].a, p[2].b, p[2].orientation) for p in seq_pairs}:
+            abo[a_b_o] += 1
+    return _Counts(keys, ab, abo)
 
 
 def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Sequence[MemeMotif], *,
@@ -100,12 +112,24 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         spacings around it (a spacing-specific peak), with the distance decay of attention
         roughly matched. Matching the orientation matters because even an untrained model
         attends differently between A and B and between A and the reverse complement of B.
-        The same window picks the group's *spacing contrast*: the per-sequence values of the
-        same two motifs in the same orientation at the ``null_neighbours`` other spacings
-        nearest to the group's (beyond ``null_exclude``) in the analysed sequences themselves.
-        When they come from at least 10 sequences, a head must beat both the null and the
-        contrast (p = max of the two one-sided p-values, an intersection–union test); so a
-        head that co-attends the pair more than moved sites at *every* spacing claims none.
+        A *spacing* is claimed only with evidence that it is special for the pair, by either
+        of two contrasts (p = 2 × the smaller of the two routes, Bonferroni):
+
+        * attention: a head co-attends the group more than the null *and* more than the same
+          two motifs in the same orientation at the ``null_neighbours`` other spacings nearest
+          to the group's (beyond ``null_exclude``) in the analysed sequences (when they come
+          from at least 10 sequences); per head the larger of the two one-sided p-values (an
+          intersection–union test), Bonferroni over heads;
+        * occurrence: some head co-attends the group more than the null (Bonferroni over
+          heads) *and*, among the sequences holding the two motifs in this orientation at any
+          spacing, more analysed than background sequences hold them at this spacing (one-sided
+          Fisher; when the background holds the pair in at least 10 sequences).
+
+        So a head that co-attends the pair more than moved sites at *every* spacing claims no
+        spacing unless the spacing is also over-represented; ``q_null`` (BH of ``p_null``)
+        still shows that the pair is co-attended. Attention weights need not single out a
+        spacing even where the model uses it: a model can read the spacing from the positions
+        that the attended sites carry in their values (see README).
     strand_symmetric : one group for a pair and its reverse complement (unstranded data)
     null_shuffle : dinucleotide-shuffle the null copies' background (SATORI) instead of keeping
         its order (the default: only the sites move, so the context is the real one)
@@ -126,6 +150,7 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         benjamini_hochberg,
         compare_group,
         enrichment,
+        fisher_greater,
         log2_ratio,
         nearest_null,
     )
@@ -161,8 +186,8 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     for row, key in enumerate(nul.keys):
         null_by_abo[(key.a, key.b, key.orientation)].append(row)
     null_s2 = np.array([key.spacing2 for key in nul.keys], dtype=np.int64)
-    pos_counts, pos_ab = _key_counts(pairs)
-    bg_counts, bg_ab = _key_counts(bg_pairs)
+    pos_c, bg_c = _key_counts(pairs), _key_counts(bg_pairs)
+    pos_counts, pos_ab, bg_counts, bg_ab = pos_c.keys, pos_c.ab, bg_c.keys, bg_c.ab
     n_pos, n_bg = len(seqs), len(bg_seqs)
 
     seq_values: dict[PairKey, np.ndarray] = {}
@@ -196,10 +221,18 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         other = np.stack([real[i][2] for i in near.tolist()]) \
             if n_other >= MIN_COMPARISON else None
         test = compare_group(values, nul.values[chosen], other_spacings=other)
+        # The occurrence contrast: this spacing among the pair's spacings, analysed vs background.
+        p_occ = float("nan")
+        if bg_c.abo.get(abo, 0) >= MIN_COMPARISON:
+            p_occ = fisher_greater(pos_counts[key], pos_c.abo[abo], bg_counts.get(key, 0),
+                                   bg_c.abo[abo])
+        route_attention = 1.0 if np.isnan(test.p_spacing) else test.p_spacing
+        route_occurrence = 1.0 if np.isnan(p_occ) else max(test.p_null, p_occ)
+        p_group = min(1.0, 2.0 * min(route_attention, route_occurrence))
         ratio = log2_ratio(test.mean, test.null_mean)
-        order = np.lexsort((-ratio, test.p_heads))
+        order = np.lexsort((-ratio, test.p_null_heads))
         top = [f"{heads[h]}:{ratio[h]:.2f}" for h in order[:3]
-               if test.p_heads[h] * len(heads) < 0.05 and ratio[h] > 0]
+               if test.p_null_heads[h] * len(heads) < 0.05 and ratio[h] > 0]
         sp_enr, sp_p = enrichment(pos_counts[key], n_pos, bg_counts.get(key, 0), n_bg)
         ab = (key.a, key.b)
         co_enr, _ = enrichment(pos_ab[ab], n_pos, bg_ab.get(ab, 0), n_bg)
@@ -211,10 +244,12 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
             "n_sequences": len(per_seq),
             "mean_coattention": float(test.mean[test.best]),
             "null_mean": float(test.null_mean[test.best]),
-            "log2_ratio": float(ratio[test.best]), "p": test.p, "q": np.nan,
-            "p_null": test.p_null, "p_spacing": test.p_spacing,
-            "n_null": len(chosen), "other_spacings_mean": float(test.other_mean[test.best]),
-            "n_other_spacings": n_other, "best_head": heads[test.best],
+            "log2_ratio": float(ratio[test.best]), "p": p_group, "q": np.nan,
+            "p_null": test.p_null, "q_null": np.nan, "n_null": len(chosen),
+            "p_spacing_attention": test.p_spacing,
+            "other_spacings_mean": float(test.other_mean[test.best]),
+            "n_other_spacings": n_other, "p_spacing_occurrence": p_occ,
+            "best_head": heads[test.best],
             "top_heads": ",".join(top) if top else "-",
             "frac_pos": pos_counts[key] / max(n_pos, 1),
             "frac_bg": bg_counts.get(key, 0) / max(n_bg, 1),
@@ -227,6 +262,7 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     table = pd.DataFrame(rows, columns=COLUMNS + ["_a", "_b", "_s2"])
     if len(table):
         table["q"] = benjamini_hochberg(table["p"].to_numpy())
+        table["q_null"] = benjamini_hochberg(table["p_null"].to_numpy())
         table = table.assign(_neg=-table["log2_ratio"]).sort_values(
             ["q", "p", "_neg", "_a", "_b", "_s2", "orientation"], kind="mergesort")
         table = table.drop(columns="_neg")
@@ -240,7 +276,11 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         "site_pairs": len(pos.keys), "null_sequences": len(null.records),
         "null_site_pairs": len(nul.keys), "groups": len(groups),
         "groups_tested": int(len(table)), "groups_with_too_small_null": untested,
-        "groups_with_spacing_contrast": int(table["p_spacing"].notna().sum()) if len(table) else 0,
+        "groups_with_attention_contrast":
+            int(table["p_spacing_attention"].notna().sum()) if len(table) else 0,
+        "groups_with_occurrence_contrast":
+            int(table["p_spacing_occurrence"].notna().sum()) if len(table) else 0,
+        "coattended_q05": int((table["q_null"] < 0.05).sum()) if len(table) else 0,
         "significant_q05": int((table["q"] < 0.05).sum()) if len(table) else 0,
         "null_exclude_bp": null_exclude, "null_copies": n_null,
         "null_neighbours": null_neighbours,

@@ -31,7 +31,8 @@ MARK_END = "<!-- mhsa-bio pairs: end -->"
 #: Table columns of the section: (pairs.tsv column, header).
 _COLUMNS = [("name_a", "motif A"), ("name_b", "motif B"), ("spacing", "spacing (bp)"),
             ("orientation", "orientation"), ("n_sequences", "sequences"),
-            ("log2_ratio", "log2 co-attention / null"), ("q", "q"), ("top_heads", "top heads"),
+            ("log2_ratio", "log2 co-attention / null"), ("q_null", "q co-attended"),
+            ("q", "q spacing"), ("top_heads", "top heads"),
             ("spacing_log2_enrichment", "spacing log2 enr."),
             ("cooc_log2_enrichment", "co-occurrence log2 enr.")]
 
@@ -58,10 +59,13 @@ def pairs_section(table: Any, summary: dict[str, Any], plots: Sequence[str | os.
     parts = [MARK_START, "<h2>Co-attended motif pairs</h2>",
              f"<p class='small'>From <code>mhsa-bio pairs</code> in <code>{e(pairs_dir)}</code> "
              f"(full table: <code>pairs.tsv</code>). {summary.get('groups_tested', 0)} groups "
-             "(motif A, motif B, spacing centre to centre, orientation) tested, "
-             f"{summary.get('significant_q05', 0)} at q &lt; 0.05. Each group's co-attention is "
-             "compared with the same sites moved to random places (nearest spacings); "
-             "orientation '.' is a palindromic motif's.</p>"]
+             "(motif A, motif B, spacing centre to centre, orientation) tested: "
+             f"{summary.get('coattended_q05', 0)} co-attended more than the same sites moved "
+             "to random places at the nearest spacings (q co-attended &lt; 0.05), "
+             f"{summary.get('significant_q05', 0)} of them at a spacing that is special for "
+             "the pair (q spacing &lt; 0.05: co-attended more than at its other spacings, or "
+             "found there more often than in the background). Orientation '.' is a palindromic "
+             "motif's.</p>"]
     rows = table.head(top) if len(table) else table
     if len(rows):
         parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for _, h in _COLUMNS) + "</tr>")

@@ -1,5 +1,5 @@
 """Statistics of pair groups: per-head one-sided Mann–Whitney U against a distance-matched null
-and against the same pair at other spacings in the real sequences (both must pass),
+and against the same pair at other spacings in the real sequences, Fisher tests of occurrence,
 Benjamini–Hochberg q-values and plain co-occurrence / spacing enrichment."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 __all__ = ["MIN_COMPARISON", "GroupTest", "benjamini_hochberg", "compare_group", "enrichment",
-           "nearest_null"]
+           "fisher_greater", "nearest_null"]
 
 
 #: Fewest sequences a comparison set (matched null, or the pair at other spacings) must hold.
@@ -21,17 +21,17 @@ class GroupTest(NamedTuple):
 
     p_heads : (LH,) per head, max(p_null_heads, p_spacing_heads): the head passes only when it
         passes both one-sided tests (an intersection–union test, valid without correction);
-        p_null_heads alone when there is no spacing contrast
+        all 1 when there is no spacing contrast
     p_null_heads : (LH,) one-sided Mann–Whitney U p-values, group > matched null
     p_spacing_heads : (LH,) one-sided Mann–Whitney U p-values, group > the same pair at other
         spacings in the real sequences; None when not tested
     mean : (LH,) mean co-attention of the group (one value per sequence, averaged)
     null_mean : (LH,) mean co-attention of the matched null
     other_mean : (LH,) mean co-attention of the same pair at the other spacings (NaN when none)
-    best : index of the head with the lowest p (ties: the highest log2 ratio)
-    p : Bonferroni over heads: min(1, LH × p_heads[best])
-    p_null, p_spacing : the two tests at the best head, Bonferroni over heads as ``p``
-        (``p == max(p_null, p_spacing)``); p_spacing is NaN when not tested
+    best : the head with the lowest ``p_null_heads`` (ties: the highest log2 ratio)
+    p_null : Bonferroni over heads: min(1, LH × p_null_heads[best]), the pair co-attended
+    p_spacing : Bonferroni over heads: min(1, LH × min(p_heads)), the pair co-attended more
+        than the null and more than at its other spacings by one head; NaN when not tested
     """
 
     p_heads: np.ndarray
@@ -41,7 +41,6 @@ class GroupTest(NamedTuple):
     null_mean: np.ndarray
     other_mean: np.ndarray
     best: int
-    p: float
     p_null: float
     p_spacing: float
 
@@ -85,16 +84,16 @@ def compare_group(values: np.ndarray, null: np.ndarray, *, other_spacings: np.nd
 
     p_null = one_sided(null)
     p_spacing = None if other_spacings is None else one_sided(other_spacings)
-    p_heads = p_null if p_spacing is None else np.maximum(p_null, p_spacing)
+    p_heads = np.ones_like(p_null) if p_spacing is None else np.maximum(p_null, p_spacing)
     mean, null_mean = values.mean(axis=0), null.mean(axis=0)
     other_mean = np.full_like(mean, np.nan) if other_spacings is None \
         else other_spacings.mean(axis=0)
     ratio = log2_ratio(mean, null_mean)
-    best = int(np.lexsort((-ratio, p_heads))[0])
-    lh = len(p_heads)
+    best = int(np.lexsort((-ratio, p_null))[0])
+    lh = len(p_null)
     return GroupTest(p_heads, p_null, p_spacing, mean, null_mean, other_mean, best,
-                     float(min(1.0, lh * p_heads[best])), float(min(1.0, lh * p_null[best])),
-                     float("nan") if p_spacing is None else float(min(1.0, lh * p_spacing[best])))
+                     float(min(1.0, lh * p_null[best])),
+                     float("nan") if p_spacing is None else float(min(1.0, lh * p_heads.min())))
 
 
 def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: int = 0
@@ -114,13 +113,18 @@ def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: 
     return candidates[dist[candidates] <= cutoff]
 
 
+def fisher_greater(k_pos: int, n_pos: int, k_bg: int, n_bg: int) -> float:
+    """One-sided Fisher exact p-value that k_pos / n_pos is larger than k_bg / n_bg."""
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[k_pos, n_pos - k_pos], [k_bg, n_bg - k_bg]],
+                              alternative="greater").pvalue)
+
+
 def enrichment(k_pos: int, n_pos: int, k_bg: int, n_bg: int) -> tuple[float, float]:
     """log2 of the ratio of (k + 0.5) / (n + 1) in positives vs background, and the one-sided
     Fisher exact p-value (positives richer)."""
-    from scipy.stats import fisher_exact
-
     ratio = ((k_pos + 0.5) / (n_pos + 1)) / ((k_bg + 0.5) / (n_bg + 1))
     if n_pos == 0 or n_bg == 0:
         return float(np.log2(ratio)), float("nan")
-    p = fisher_exact([[k_pos, n_pos - k_pos], [k_bg, n_bg - k_bg]], alternative="greater").pvalue
-    return float(np.log2(ratio)), float(p)
+    return float(np.log2(ratio)), fisher_greater(k_pos, n_pos, k_bg, n_bg)
