@@ -43,4 +43,8 @@ def test_untrained_model_claims_no_pair() -> None:
     res = find_pairs(model, pos, motifs(), background=neg, device=torch.device("cpu"), n_null=4,
                      seed=0)
     assert len(res.table) >= 1
-    assert (res.table["q"] >= 0.05).all()
+    assert (res.table["q"] >= 0.05).all() and (res.table["q_null"] >= 0.05).all()
+    # The planted spacing stands out by occurrence (the negatives never hold it), so only the
+    # co-attention test (p_null) stands between this untrained model and a claim.
+    planted = res.table[(res.table["spacing"] == 14.0) & (res.table["orientation"] == "++")]
+    assert len(planted) == 1 and planted["p_spacing_occurrence"].iloc[0] < 1e-6

@@ -108,10 +108,10 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     null_exclude, null_neighbours : each group's null is the ``null_neighbours`` null pairs of
         the same two motifs in the same orientation nearest to the group's spacing but more than
         ``null_exclude`` bp away from it (ties kept); groups with fewer than 10 are not tested.
-        So the test asks whether the pair is co-attended more at this spacing than at the
-        spacings around it (a spacing-specific peak), with the distance decay of attention
-        roughly matched. Matching the orientation matters because even an untrained model
-        attends differently between A and B and between A and the reverse complement of B.
+        So ``p_null`` asks whether the pair is co-attended more than the same sites moved to
+        the spacings around it, with the distance decay of attention roughly matched.
+        Matching the orientation matters because even an untrained model attends differently
+        between A and B and between A and the reverse complement of B.
         A *spacing* is claimed only with evidence that it is special for the pair, by either
         of two contrasts (p = 2 × the smaller of the two routes, Bonferroni):
 
