@@ -170,6 +170,27 @@ def test_factored_penalty_equals_half_sum_of_squared_couplings():
         assert float(model.penalty()) == pytest.approx(0.5 * float(table.square().sum()), rel=1e-5)
 
 
+def test_factored_table_matches_its_definition():
+    import torch
+
+    from mhsa_bio.contacts.factored import factored_attention
+
+    gen = torch.Generator().manual_seed(1)
+    length, states = 6, 4
+    model = factored_attention(length, states, heads=3, head_dim=4, generator=gen)
+    with torch.no_grad():
+        model.value.normal_(generator=gen)
+        attn, value = model.attention(), model.value
+        # W_ij(a, b) = ½ Σ_h [attn_h(i, j) V_h(a, b) + attn_h(j, i) V_h(b, a)], stored at [j, b, i, a]
+        w = 0.5 * (torch.einsum("hij,hab->iajb", attn, value) + torch.einsum("hji,hba->iajb", attn, value))
+        expected = w.permute(2, 3, 0, 1).reshape(length * states, length * states)
+        table = model.table()
+    torch.testing.assert_close(table, expected)
+    torch.testing.assert_close(table, table.T)  # W_ij(a, b) = W_ji(b, a)
+    assert not torch.allclose(w[0, :, 1], w[0, :, 1].T)  # a block need not be symmetric in (a, b)
+    assert float(table.view(length, states, length, states)[2, :, 2].abs().max()) == 0.0
+
+
 def test_duplicated_rows_change_nothing():
     from mhsa_bio.io.msa import encode_rows
 

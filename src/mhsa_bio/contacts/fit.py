@@ -69,8 +69,8 @@ class FitConfig:
             c.lr = DEFAULT_LR if c.lr is None else c.lr
             c.batch_size = min(n_unique, c.batch_size or DEFAULT_BATCH)
             # twice the Potts penalty: W = Σ_h attn_h V_h fits noise faster than free couplings
-            # (on 1atzA, 0.2(L-1) / 0.4(L-1) / 0.8(L-1) gave long-range P@L 0.32 / 0.40 / 0.39 with
-            # 600 steps at a constant lr 0.02; on 1a3aA 0.2(L-1) and 0.4(L-1) tie at 400 steps)
+            # (400 steps, seeds 0 / 1, long-range P@L: 1atzA 0.40 / 0.37 at 0.4(L-1) against
+            # 0.37 / 0.35 at 0.2(L-1); 1a3aA 0.48 / 0.46 against 0.50 / 0.47)
             c.l2 = 2.0 * default_pair_l2(length) if c.l2 is None else c.l2
         return c
 
@@ -96,7 +96,7 @@ class FitResult(NamedTuple):
     ----------
     couplings : (L, A, L, A) float32, W_ij(a, b) averaged with W_ji(b, a)
     fields : (L, A) float32
-    attention : (H, L, L) float32 symmetrised attention maps (factored), or None (potts)
+    attention : (H, L, L) float32 attention maps symmetrised, ½(attn + attnᵀ) (factored), or None (potts)
     losses : pseudo-negative log-likelihood per effective sequence, one per step
     steps : steps taken
     seconds : wall time of the fit
@@ -178,7 +178,11 @@ def fit_couplings(
                 model.value.normal_(0.0, cfg.value_init, generator=gen)
 
     def objective(xb, ib, wb, scale: float):
-        table = model.table()
+        if cfg.model_type == "factored":  # the attention maps once for both
+            table, pen = model.table_and_penalty()
+        else:
+            table = model.table()
+            pen = model.penalty(table)
         logits = F.embedding_bag(ib, table, mode="sum").view(-1, length, n_states) + model.fields
         nll = (
             F.cross_entropy(logits.reshape(-1, n_states), xb.reshape(-1), reduction="none")
@@ -186,7 +190,7 @@ def fit_couplings(
             .sum(1)
         )
         data = (nll * wb).sum() * scale
-        reg = cfg.l2 * model.penalty(table) + cfg.l2_fields * model.fields.square().sum()
+        reg = cfg.l2 * pen + cfg.l2_fields * model.fields.square().sum()
         return (data + reg) / neff, data / neff
 
     losses: list[float] = []
@@ -246,7 +250,10 @@ def fit_couplings(
                     break
     with torch.no_grad():
         table = model.table().detach().float().cpu().numpy()
-        attention = model.attention().cpu().numpy() if cfg.model_type == "factored" else None
+        attention = None
+        if cfg.model_type == "factored":
+            attn = model.attention()
+            attention = (0.5 * (attn + attn.transpose(1, 2))).cpu().numpy()
         fields = model.fields.detach().cpu().numpy()
     w4 = table.reshape(length, n_states, length, n_states).transpose(2, 3, 0, 1)  # [i, a, j, b]
     w4 = 0.5 * (w4 + w4.transpose(2, 3, 0, 1))
