@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import invoke
 from motif_fixtures import MOTIF, planted, revcomp, save_tiny_checkpoint, write_fasta
-from typer.testing import CliRunner
-
-from mhsa_bio.cli.main import app
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +25,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def run(files: dict[str, Path]) -> Path:
     out = files["dir"] / "out"
-    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(out),
+    res = invoke(*["motifs", "--model", str(files["model"]), "--out", str(out),
                               "--no-match", "--threads", "1", "--control", "shuffle"])
     assert res.exit_code == 0, res.output
     return out
@@ -71,7 +67,7 @@ def test_every_output_is_written_and_readable(run: Path) -> None:
 
 
 def test_existing_out_dir_is_refused(run: Path, files) -> None:  # type: ignore[no-untyped-def]
-    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(run),
+    res = invoke(*["motifs", "--model", str(files["model"]), "--out", str(run),
                               "--no-match"])
     assert res.exit_code != 0 and "--force" in res.output
 
@@ -86,7 +82,7 @@ def test_existing_out_dir_is_refused(run: Path, files) -> None:  # type: ignore[
 ])
 def test_bad_options(files, tmp_path: Path, extra: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "o"
-    res = runner.invoke(app, ["motifs", "--model", str(files["model"]), "--out", str(out),
+    res = invoke(*["motifs", "--model", str(files["model"]), "--out", str(out),
                               *extra])
     assert res.exit_code != 0
     assert message in res.output
@@ -97,10 +93,10 @@ def test_bad_fasta_and_model(files, tmp_path: Path) -> None:  # type: ignore[no-
     bad = tmp_path / "bad.fa"
     bad.write_text(">a\nACGTXACGTACGTACGT\n")
     out = tmp_path / "o"
-    res = runner.invoke(app, ["motifs", str(bad), "--model", str(files["model"]), "--out",
+    res = invoke(*["motifs", str(bad), "--model", str(files["model"]), "--out",
                               str(out), "--no-match"])
     assert res.exit_code != 0 and "bad.fa" in res.output and not out.exists()
-    res = runner.invoke(app, ["motifs", str(files["fa"]), "--model", str(bad), "--out",
+    res = invoke(*["motifs", str(files["fa"]), "--model", str(bad), "--out",
                               str(out), "--no-match"])
     assert res.exit_code != 0 and "checkpoint" in res.output and not out.exists()
 
@@ -117,7 +113,7 @@ def test_known_meme_file_is_used(files, tmp_path: Path) -> None:  # type: ignore
         pwm.count_matrix([pwm.tokens(MOTIF)] * 50, width=len(MOTIF)))))
     write_meme(tmp_path / "known.meme", known)
     out = tmp_path / "o"
-    res = runner.invoke(app, ["motifs", str(files["fa"]), "--model", str(files["model"]),
+    res = invoke(*["motifs", str(files["fa"]), "--model", str(files["model"]),
                               "--background", str(files["bg"]), "--known",
                               str(tmp_path / "known.meme"), "--out", str(out), "--threads", "1"])
     assert res.exit_code == 0, res.output
@@ -151,7 +147,7 @@ def test_sites_bed_has_genome_coordinates_for_bed_and_genome_input(  # type: ign
     ckpt = save_tiny_checkpoint(tmp_path / "model.pt", negatives=files["bg"], bed=bed_file,
                                 genome=genome)
     out = tmp_path / "out"
-    res = runner.invoke(app, ["motifs", "--model", str(ckpt), "--out", str(out),
+    res = invoke(*["motifs", "--model", str(ckpt), "--out", str(out),
                               "--no-match", "--threads", "1"])
     assert res.exit_code == 0, res.output
     seq_rows = [ln.split("\t") for ln in (run / "sites.bed").read_text().splitlines()]

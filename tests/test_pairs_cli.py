@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import invoke
 from pairs_fixtures import meme_text, motifs, pair_sets
-from typer.testing import CliRunner
-
-from mhsa_bio.cli.main import app
-
-runner = CliRunner()
 
 
 def _fasta(path: Path, records) -> Path:  # type: ignore[no-untyped-def]
@@ -51,7 +47,7 @@ def _args(inp: dict[str, Path], out: Path, *extra: str) -> list[str]:
 
 def test_cli_writes_outputs_and_refuses_existing_folder(run_inputs: dict[str, Path]) -> None:
     out = run_inputs["tmp"] / "pairs"
-    result = runner.invoke(app, _args(run_inputs, out))
+    result = invoke(*_args(run_inputs, out))
     assert result.exit_code == 0, result.output
     header = (out / "pairs.tsv").read_text().splitlines()[0].split("\t")
     from mhsa_bio.pairs import COLUMNS
@@ -66,9 +62,9 @@ def test_cli_writes_outputs_and_refuses_existing_folder(run_inputs: dict[str, Pa
     assert run["background"] == str(run_inputs["neg"])  # the checkpoint's negatives
     assert "versions" in run and run["plots"]
     assert all((out / name).is_file() for name in run["plots"])
-    again = runner.invoke(app, _args(run_inputs, out))
+    again = invoke(*_args(run_inputs, out))
     assert again.exit_code != 0 and "--force" in again.output
-    forced = runner.invoke(app, _args(run_inputs, out, "--force", "--strand-symmetric"))
+    forced = invoke(*_args(run_inputs, out, "--force", "--strand-symmetric"))
     assert forced.exit_code == 0, forced.output
     assert {r.split("\t")[5] for r in (out / "pairs.tsv").read_text().splitlines()[1:]} <= \
         {"++", "+-"}
@@ -76,8 +72,8 @@ def test_cli_writes_outputs_and_refuses_existing_folder(run_inputs: dict[str, Pa
 
 def test_cli_same_seed_same_table(run_inputs: dict[str, Path]) -> None:
     a, b = run_inputs["tmp"] / "a", run_inputs["tmp"] / "b"
-    assert runner.invoke(app, _args(run_inputs, a, "--seed", "4")).exit_code == 0
-    assert runner.invoke(app, _args(run_inputs, b, "--seed", "4")).exit_code == 0
+    assert invoke(*_args(run_inputs, a, "--seed", "4")).exit_code == 0
+    assert invoke(*_args(run_inputs, b, "--seed", "4")).exit_code == 0
     assert (a / "pairs.tsv").read_text() == (b / "pairs.tsv").read_text()
 
 
@@ -112,7 +108,7 @@ def test_cli_bad_inputs_fail_cleanly(run_inputs: dict[str, Path], problem: str) 
     else:
         run_inputs["fasta"].unlink()
         expect = "give --sequences"
-    result = runner.invoke(app, args)
+    result = invoke(*args)
     assert result.exit_code != 0
     assert expect in " ".join(result.output.split())
     assert "Traceback" not in result.output
@@ -127,7 +123,7 @@ def test_cli_adds_a_pairs_section_to_the_motifs_report(run_inputs: dict[str, Pat
     report.write_text(page)
     out = run_inputs["tmp"] / "pairs"
     for extra in ((), ("--force", "--top-plots", "1")):  # the re-run replaces the section
-        result = runner.invoke(app, _args(run_inputs, out, *extra))
+        result = invoke(*_args(run_inputs, out, *extra))
         assert result.exit_code == 0, result.output
         text = report.read_text()
         assert text.count(MARK_START) == text.count(MARK_END) == 1
@@ -144,5 +140,5 @@ def test_cli_adds_a_pairs_section_to_the_motifs_report(run_inputs: dict[str, Pat
     args = _args(run_inputs, run_inputs["tmp"] / "p2")
     args[args.index("--motifs") + 1] = str(run_inputs["motifs"] / "motifs.meme")
     before_run = report.read_text()
-    assert runner.invoke(app, args).exit_code == 0
+    assert invoke(*args).exit_code == 0
     assert report.read_text() == before_run
