@@ -80,12 +80,12 @@ REUSE = False  # --reuse: keep a model.pt trained by an earlier run of the same 
 
 
 def train(pos: Path, neg: Path, out: Path, *, epochs: int, threads: int, log: Path,
-          seed: int = 0) -> tuple[float, float]:
+          seed: int = 0, preset: str = "small") -> tuple[float, float]:
     if REUSE and (out / "model.pt").is_file():
         return 0.0, 0.0
     return sh(MHSA + ["train", str(pos), "--negatives", str(neg), "--out", str(out), "--epochs",
                       str(epochs), "--patience", str(epochs), "--threads", str(threads),
-                      "--device", "cpu", "--seed", str(seed), "--force"], log)
+                      "--device", "cpu", "--seed", str(seed), "--preset", preset, "--force"], log)
 
 
 def pairs(model: Path, motifs: Path, out: Path, *, threads: int, log: Path,
@@ -111,9 +111,9 @@ def n_sig(rows: list[dict[str, str]]) -> int:
 
 
 def planted(out: Path, *, spacing: int, seed: int, n: int, length: int, epochs: int,
-            threads: int, log: Path, orientation: str = "++") -> dict:
+            threads: int, log: Path, orientation: str = "++", preset: str = "small") -> dict:
     """GATA1 and TAL1::TCF3 at a fixed gap in positives, random spacing in negatives."""
-    case = out / f"planted_gap{spacing}_seed{seed}"
+    case = out / (f"planted_gap{spacing}_seed{seed}" + ("" if preset == "small" else f"_{preset}"))
     sim = case / "sim"
     sh(MHSA + ["simulate", "--out", str(sim), "--pair", f"{GATA1},{TAL1}", "--spacing",
                str(spacing), "--orientation", orientation, "--pair-negatives", "spacing",
@@ -123,7 +123,7 @@ def planted(out: Path, *, spacing: int, seed: int, n: int, length: int, epochs: 
     a, b = pos[0], pos[1]
     meme = jaspar_meme(case / "pair.meme", [GATA1, TAL1])
     t_train = train(sim / "promoters.fa", sim / "background.fa", case / "model", epochs=epochs,
-                    threads=threads, log=log, seed=seed)
+                    threads=threads, log=log, seed=seed, preset=preset)
     rows, t_pairs = pairs(case / "model" / "model.pt", meme, case / "pairs", threads=threads,
                           log=log)
     # The expected group, by the pairs conventions: a (near-)palindromic motif (TAL1::TCF3's
@@ -249,6 +249,8 @@ def main() -> None:
     parser.add_argument("--spacings", help="Planted gaps, e.g. 9,3,15 (with --seeds: every "
                         "combination).")
     parser.add_argument("--seeds", help="Planted seeds, e.g. 0,1.")
+    parser.add_argument("--preset", default="small", help="Planted cases: model preset of "
+                        "`mhsa-bio train` (cases other than small get a _PRESET suffix).")
     parser.add_argument("--reuse", action="store_true", help="Reuse models already trained in "
                         "OUT (only the simulation and the pairs step run again).")
     args = parser.parse_args()
@@ -281,6 +283,7 @@ def main() -> None:
         for spacing, seed in grid:
             record(planted(out, spacing=spacing, seed=seed, n=args.n or (1000 if q else 4000),
                            length=args.length, epochs=args.epochs or (8 if q else 20),
+                           preset=args.preset,
                            threads=args.threads, log=log))
     if "ecoli" in cases:
         record(ecoli(out, epochs=3 if q else 15, threads=args.threads, log=log,
