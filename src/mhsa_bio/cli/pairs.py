@@ -144,7 +144,7 @@ def pairs(
         console.print(f"{summary['groups_tested']} pair groups tested: "
                       f"{summary['coattended_q05']} co-attended at q < 0.05, "
                       f"{summary['significant_q05']} of them at a fixed spacing")
-        for _, top in result.table.head(min(3, len(result.table))).iterrows():
+        for _, top in result.table.head(3).iterrows():
             console.print(f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
                           f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
                           f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "

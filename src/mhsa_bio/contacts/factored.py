@@ -83,17 +83,11 @@ def _build_module():  # torch is imported only when a model is made
             return flat.index_select(0, self.gather).view(size, size)
 
         def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
-            """``table()`` and ``penalty()`` from one evaluation of the pair couplings."""
+            """``table()`` and ½ Σ W² over it, as for a Potts model, from one evaluation of the
+            pair couplings: ½ Σ W² = Σ over pairs i < j of ‖W_ij‖², since each pair's block
+            appears twice in the table, (i, j) and (j, i) transposed."""
             pairs = self.pair_couplings()
             return self.table(pairs), pairs.square().sum()
-
-        def penalty(self, table: torch.Tensor | None = None) -> torch.Tensor:
-            """½ Σ W² over the coupling table, as for a Potts model: Σ over pairs i < j of ‖W_ij‖².
-
-            Each pair's block appears twice in the table, (i, j) and (j, i) transposed.
-            ``table`` is accepted for the common interface and not used.
-            """
-            return self.pair_couplings().square().sum()
 
     return FactoredAttention
 

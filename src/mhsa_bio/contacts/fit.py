@@ -178,11 +178,7 @@ def fit_couplings(
                 model.value.normal_(0.0, cfg.value_init, generator=gen)
 
     def objective(xb, ib, wb, scale: float):
-        if cfg.model_type == "factored":  # the attention maps once for both
-            table, pen = model.table_and_penalty()
-        else:
-            table = model.table()
-            pen = model.penalty(table)
+        table, pen = model.table_and_penalty()
         logits = F.embedding_bag(ib, table, mode="sum").view(-1, length, n_states) + model.fields
         nll = (
             F.cross_entropy(logits.reshape(-1, n_states), xb.reshape(-1), reduction="none")

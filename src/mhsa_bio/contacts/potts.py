@@ -43,9 +43,9 @@ def _build_module():
             """The couplings (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
             return self.weight
 
-        def penalty(self, table: torch.Tensor) -> torch.Tensor:
-            """½ Σ W² of ``table`` (this model's weight), each pair (i, j) being stored twice."""
-            return 0.5 * table.square().sum()
+        def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
+            """``table()`` and ½ Σ W² over it, each pair (i, j) being stored twice."""
+            return self.weight, 0.5 * self.weight.square().sum()
 
     return Potts
 
