@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import invoke
 from contacts_fixtures import ONE_TO_THREE, one_thread  # noqa: F401 (autouse fixture)
-from typer.testing import CliRunner
 
-from mhsa_bio.cli.main import app
 from mhsa_bio.contacts.evaluate import precision_at, precision_table
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
 from mhsa_bio.contacts.readout import apc, contact_scores, coupling_norms, probability, symmetrize
@@ -19,7 +18,6 @@ from mhsa_bio.contacts.writers import read_rr, read_tsv, write_npy, write_rr, wr
 from mhsa_bio.io.msa import MSA_ALPHABET
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "contacts"
-runner = CliRunner()
 AA = MSA_ALPHABET[:20]
 
 
@@ -243,27 +241,8 @@ def test_cli_end_to_end_with_structure(tmp_path):
     msa = _write_a3m(tmp_path / "fam.a3m", seqs)
     pdb = _line_pdb(tmp_path / "fam.pdb", seqs[0], ((1, 9), (3, 6)))
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "contacts",
-            str(msa),
-            "--pdb",
-            str(pdb),
-            "--chain",
-            "A",
-            "--model-type",
-            "potts",
-            "--steps",
-            "30",
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-            "--seed",
-            "3",
-        ],
-    )
+    fit = ("--model-type", "potts", "--steps", 30, "--out", out, "--device", "cpu", "--seed", 3)
+    result = invoke("contacts", msa, "--pdb", pdb, "--chain", "A", *fit)
     assert result.exit_code == 0, result.output
     names = {p.name for p in out.iterdir()}
     assert names == {
@@ -285,31 +264,14 @@ def test_cli_end_to_end_with_structure(tmp_path):
     rows = read_tsv(out / "contacts.tsv")
     assert {(rows[0][0], rows[0][1]), (rows[1][0], rows[1][1])} == {(2, 10), (4, 7)}
     # same seed, same scores
-    again = runner.invoke(
-        app,
-        [
-            "contacts",
-            str(msa),
-            "--model-type",
-            "potts",
-            "--steps",
-            "30",
-            "--out",
-            str(out),
-            "--force",
-            "--device",
-            "cpu",
-            "--seed",
-            "3",
-        ],
-    )
+    again = invoke("contacts", msa, *fit, "--force")
     assert again.exit_code == 0, again.output
     assert read_tsv(out / "contacts.tsv")[:5] == rows[:5]
     assert not (out / "metrics.json").exists()
 
 
 def _fails(args: list[str], out: Path, *needles: str) -> None:
-    result = runner.invoke(app, ["contacts", *args, "--out", str(out), "--device", "cpu"])
+    result = invoke("contacts", *args, "--out", str(out), "--device", "cpu")
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     text = " ".join(result.output.split())
@@ -344,7 +306,7 @@ def test_cli_bad_inputs(tmp_path):
     # an existing, non-empty output folder needs --force
     out.mkdir(exist_ok=True)
     (out / "keep.txt").write_text("x")
-    result = runner.invoke(app, ["contacts", str(msa), "--out", str(out), "--steps", "2"])
+    result = invoke("contacts", str(msa), "--out", str(out), "--steps", "2")
     assert result.exit_code != 0 and "--force" in " ".join(result.output.split())
     assert (out / "keep.txt").exists()
 
@@ -376,26 +338,23 @@ def test_structure_mismatch_fails_before_the_fit(tmp_path, monkeypatch):
 def test_real_family_long_range_precision(tmp_path):
     """1atzA with a short factored-attention fit: far above the random baseline."""
     out = tmp_path / "c"
-    result = runner.invoke(
-        app,
-        [
-            "contacts",
-            str(DATA / "1atzA" / "1atzA.fas"),
-            "--query",
-            "seq_2634",
-            "--pdb",
-            str(DATA / "1atzA" / "1atzA.pdb"),
-            "--chain",
-            "A",
-            "--model-type",
-            "potts",
-            "--steps",
-            "25",
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-        ],
+    result = invoke(
+        "contacts",
+        str(DATA / "1atzA" / "1atzA.fas"),
+        "--query",
+        "seq_2634",
+        "--pdb",
+        str(DATA / "1atzA" / "1atzA.pdb"),
+        "--chain",
+        "A",
+        "--model-type",
+        "potts",
+        "--steps",
+        "25",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())

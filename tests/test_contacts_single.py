@@ -7,14 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import invoke
 from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
-from typer.testing import CliRunner
 
-from mhsa_bio.cli.main import app
 from mhsa_bio.contacts.search import _query_row, build_msa
 from mhsa_bio.io.msa import MSA_ALPHABET
 
-runner = CliRunner()
 AA = MSA_ALPHABET[:20]
 
 
@@ -68,24 +66,21 @@ def test_cli_database_path_and_saved_msa(tmp_path):
     db = tmp_path / "db.fasta"
     db.write_text("".join(f">h{k}\n{s}\n" for k, s in enumerate(homologues + decoys)))
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "contacts",
-            str(qfile),
-            "--database",
-            str(db),
-            "--iterations",
-            "1",
-            "--model-type",
-            "potts",
-            "--steps",
-            "5",
-            "--out",
-            str(out),
-            "--device",
-            "cpu",
-        ],
+    result = invoke(
+        "contacts",
+        str(qfile),
+        "--database",
+        str(db),
+        "--iterations",
+        "1",
+        "--model-type",
+        "potts",
+        "--steps",
+        "5",
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
     )
     assert result.exit_code == 0, result.output
     assert (out / "msa.a3m").exists() and (out / "contacts.rr").exists()
@@ -168,16 +163,12 @@ def test_cli_model_path_and_bad_checkpoint(tmp_path):
     qfile = tmp_path / "q.fasta"
     qfile.write_text(">query\nMKTAYIAKQRQISFVKSHFSRQ\n")
     out = tmp_path / "out"
-    result = runner.invoke(
-        app, ["contacts", str(qfile), "--model", str(path), "--out", str(out), "--device", "cpu"]
-    )
+    result = invoke("contacts", str(qfile), "--model", str(path), "--out", str(out), "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} >= {"contacts.tsv", "contacts.rr", "run.json"}
     bad = tmp_path / "esm2_bad.pt"
     bad.write_bytes(b"not a checkpoint")
-    result = runner.invoke(
-        app, ["contacts", str(qfile), "--model", str(bad), "--out", str(tmp_path / "o2"), "--device", "cpu"]
-    )
+    result = invoke("contacts", qfile, "--model", bad, "--out", tmp_path / "o2", "--device", "cpu")
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "esm2_bad.pt" in result.output
     assert not (tmp_path / "o2").exists() or not any((tmp_path / "o2").iterdir())

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from conftest import invoke
 
 from mhsa_bio.alphabet import reverse_complement
-from mhsa_bio.cli.main import app
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import read_fasta
 from mhsa_bio.simulate import PWM, load_jaspar_motifs, simulate, sites_table
 
 REPO = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 
 
 def toy_pwm(consensus: str, motif_id: str, strength: float = 0.97) -> PWM:
@@ -215,9 +213,7 @@ def _read_truth(path: Path) -> list[dict[str, str]]:
 
 def test_cli_writes_the_files(tmp_path: Path) -> None:
     out = tmp_path / "sim"
-    result = runner.invoke(
-        app, ["simulate", "--out", str(out), "--n", "30", "--length", "80", "--seed", "5"]
-    )
+    result = invoke("simulate", "--out", str(out), "--n", "30", "--length", "80", "--seed", "5")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "background.fa",
@@ -236,37 +232,30 @@ def test_cli_writes_the_files(tmp_path: Path) -> None:
     run = json.loads((out / "run.json").read_text())
     assert run["command"] == "simulate" and run["params"]["seed"] == 5
     # The same seed again gives the same files; an existing folder needs --force.
-    again = runner.invoke(
-        app, ["simulate", "--out", str(out), "--n", "30", "--length", "80", "--seed", "5"]
-    )
+    again = invoke("simulate", "--out", str(out), "--n", "30", "--length", "80", "--seed", "5")
     assert again.exit_code != 0 and "--force" in again.output
     other = tmp_path / "sim2"
-    runner.invoke(
-        app, ["simulate", "--out", str(other), "--n", "30", "--length", "80", "--seed", "5"]
-    )
+    invoke("simulate", "--out", str(other), "--n", "30", "--length", "80", "--seed", "5")
     for name in ("promoters.fa", "background.fa", "truth.tsv"):
         assert (out / name).read_bytes() == (other / name).read_bytes()
 
 
 def test_cli_pair(tmp_path: Path) -> None:
     out = tmp_path / "pair"
-    result = runner.invoke(
-        app,
-        [
-            "simulate",
-            "--out",
-            str(out),
-            "--n",
-            "20",
-            "--length",
-            "100",
-            "--pair",
-            "MA0035.4,MA0091.1",
-            "--spacing",
-            "5",
-            "--orientation",
-            "+-",
-        ],
+    result = invoke(
+        "simulate",
+        "--out",
+        str(out),
+        "--n",
+        "20",
+        "--length",
+        "100",
+        "--pair",
+        "MA0035.4,MA0091.1",
+        "--spacing",
+        "5",
+        "--orientation",
+        "+-",
     )
     assert result.exit_code == 0, result.output
     truth = [r for r in _read_truth(out / "truth.tsv") if r["sequence"].startswith("pos_")]
@@ -288,7 +277,7 @@ def test_cli_pair(tmp_path: Path) -> None:
 )
 def test_cli_bad_inputs(tmp_path: Path, args: list[str], pattern: str) -> None:
     out = tmp_path / "bad"
-    result = runner.invoke(app, ["simulate", "--out", str(out), "--n", "5", *args])
+    result = invoke("simulate", "--out", str(out), "--n", "5", *args)
     assert result.exit_code == 2
     assert pattern in result.output
     assert "Traceback" not in result.output
@@ -300,7 +289,7 @@ def test_example_data_regenerates_byte_for_byte(tmp_path: Path) -> None:
     line = next(x for x in script.splitlines() if x.startswith("mhsa-bio simulate"))
     args = shlex.split(line)[1:]
     args[args.index("--out") + 1] = str(tmp_path / "example")
-    result = runner.invoke(app, args)
+    result = invoke(*args)
     assert result.exit_code == 0, result.output
     for name in ("promoters.fa", "background.fa", "truth.tsv"):
         shipped = REPO / "data" / "example" / name

@@ -276,12 +276,11 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         "site_pairs": len(pos.keys), "null_sequences": len(null.records),
         "null_site_pairs": len(nul.keys), "groups": len(groups),
         "groups_tested": int(len(table)), "groups_with_too_small_null": untested,
-        "groups_with_attention_contrast":
-            int(table["p_spacing_attention"].notna().sum()) if len(table) else 0,
-        "groups_with_occurrence_contrast":
-            int(table["p_spacing_occurrence"].notna().sum()) if len(table) else 0,
-        "coattended_q05": int((table["q_null"] < 0.05).sum()) if len(table) else 0,
-        "significant_q05": int((table["q"] < 0.05).sum()) if len(table) else 0,
+        # the table has its columns even when empty (then every count is 0)
+        "groups_with_attention_contrast": int(table["p_spacing_attention"].notna().sum()),
+        "groups_with_occurrence_contrast": int(table["p_spacing_occurrence"].notna().sum()),
+        "coattended_q05": int((table["q_null"] < 0.05).sum()),
+        "significant_q05": int((table["q"] < 0.05).sum()),
         "null_exclude_bp": null_exclude, "null_copies": n_null,
         "null_neighbours": null_neighbours,
         "thresholds_bits": {m.motif.id: m.threshold / 100 for m in scored},
