@@ -6,6 +6,10 @@ Run from the repository root (the data are read from ``../shared/data/contacts``
     python benchmarks/contacts.py --families 1atzA --methods factored potts --threads 2
     python benchmarks/contacts.py --methods factored --seeds 0 1       # seed-to-seed spread
 
+With several ``--seeds`` a mean row follows factored attention's rows; when plmDCA ran, a last
+line per family counts the seeds that meet the issue's target (long-range P@L and P@L/5 at least
+plmDCA's, wall time at most a third of plmDCA's).
+
 Each method runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own; wall
 time and CPU time (user + system, which is far less sensitive to a busy machine) are both
 reported. freecontact (Debian package) and pydca's plmDCA are run when installed and skipped
@@ -209,8 +213,37 @@ def main(argv: list[str] | None = None) -> None:
                 f"{row['peak_mib']:8.0f}",
                 flush=True,
             )
+        _summary(family, [r for r in rows if r["family"] == family])
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def _summary(family: str, rows: list[dict]) -> None:
+    """With several seeds, factored attention's mean row; with plmDCA, the issue's target per seed
+    (long P@L and P@L/5 at least plmDCA's, wall time at most a third of plmDCA's)."""
+    fa = [r for r in rows if r["method"] == "factored"]
+    ref = next((r for r in rows if r["method"] == "plmdca"), None)
+    if len(fa) > 1:
+        mean = {k: float(np.mean([r[k] for r in fa])) for k in ("long_P@L", "long_P@L/5", "medium_P@L/5",
+                                                                 "wall_s", "cpu_s")}
+        print(
+            f"{family:7s} {'factored':12s} {'mean':>4s} {mean['long_P@L']:8.3f} {mean['long_P@L/5']:10.3f} "
+            f"{mean['medium_P@L/5']:9.3f} {mean['wall_s']:7.1f} {mean['cpu_s']:7.1f}",
+            flush=True,
+        )
+    if fa and ref is not None:
+        met = [
+            r["long_P@L"] >= ref["long_P@L"] - 1e-9
+            and r["long_P@L/5"] >= ref["long_P@L/5"] - 1e-9
+            and r["wall_s"] <= ref["wall_s"] / 3
+            for r in fa
+        ]
+        print(
+            f"{family:7s} target (factored >= plmDCA's long P@L {ref['long_P@L']:.2f} and P@L/5 "
+            f"{ref['long_P@L/5']:.2f}, wall <= {ref['wall_s'] / 3:.1f} s): met in {sum(met)} of {len(fa)} "
+            f"seed(s)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

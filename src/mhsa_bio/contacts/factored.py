@@ -33,6 +33,7 @@ def _build_module():  # torch is imported only when a model is made
         head_dim : d, the size of queries and keys
         fields : (L, A) initial fields (log frequencies), or None for zeros
         generator : for the random queries and keys
+        init_std : standard deviation of the initial query and key entries
         """
 
         def __init__(
@@ -44,12 +45,12 @@ def _build_module():  # torch is imported only when a model is made
             head_dim: int,
             fields: torch.Tensor | None = None,
             generator: torch.Generator | None = None,
+            init_std: float = 0.01,
         ) -> None:
             super().__init__()
             self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
-            std = 1.0 / math.sqrt(head_dim)
-            self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * std)
-            self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * std)
+            self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
+            self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
             self.value = nn.Parameter(torch.zeros(heads, n_states, n_states))
             self.fields = nn.Parameter(
                 fields.clone() if fields is not None else torch.zeros(length, n_states)
@@ -124,10 +125,12 @@ def factored_attention(
     head_dim: int,
     fields: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    init_std: float = 0.01,
 ):
     """Make a ``FactoredAttention`` module (see its docstring for the parameters)."""
     return _build_module()(
-        length, n_states, heads=heads, head_dim=head_dim, fields=fields, generator=generator
+        length, n_states, heads=heads, head_dim=head_dim, fields=fields, generator=generator,
+        init_std=init_std,
     )
 
 
