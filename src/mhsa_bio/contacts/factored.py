@@ -32,8 +32,9 @@ def _build_module():  # torch is imported only when a model is made
         heads : H
         head_dim : d, the size of queries and keys
         fields : (L, A) initial fields (log frequencies), or None for zeros
-        generator : for the random queries and keys
+        generator : for the random queries, keys and values
         init_std : standard deviation of the initial query and key entries
+        value_std : standard deviation of the initial value entries (0: zeros)
         """
 
         def __init__(
@@ -46,12 +47,16 @@ def _build_module():  # torch is imported only when a model is made
             fields: torch.Tensor | None = None,
             generator: torch.Generator | None = None,
             init_std: float = 0.01,
+            value_std: float = 0.0,
         ) -> None:
             super().__init__()
             self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
             self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
             self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
-            self.value = nn.Parameter(torch.zeros(heads, n_states, n_states))
+            value = torch.zeros(heads, n_states, n_states)
+            if value_std:
+                value.normal_(0.0, value_std, generator=generator)
+            self.value = nn.Parameter(value)
             self.fields = nn.Parameter(
                 fields.clone() if fields is not None else torch.zeros(length, n_states)
             )
@@ -126,11 +131,12 @@ def factored_attention(
     fields: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     init_std: float = 0.01,
+    value_std: float = 0.0,
 ):
     """Make a ``FactoredAttention`` module (see its docstring for the parameters)."""
     return _build_module()(
         length, n_states, heads=heads, head_dim=head_dim, fields=fields, generator=generator,
-        init_std=init_std,
+        init_std=init_std, value_std=value_std,
     )
 
 

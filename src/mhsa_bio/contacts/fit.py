@@ -177,11 +177,8 @@ def fit_couplings(
     else:
         model = factored_attention(
             length, n_states, heads=int(cfg.heads or 32), head_dim=cfg.head_dim, fields=fields0,
-            generator=gen, init_std=cfg.qk_init,
+            generator=gen, init_std=cfg.qk_init, value_std=cfg.value_init,
         ).to(dev)
-        if cfg.value_init:
-            with torch.no_grad():
-                model.value.normal_(0.0, cfg.value_init, generator=gen)
 
     def objective(xb, ib, wb, scale: float):
         table, pen = model.table_and_penalty()
