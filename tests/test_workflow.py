@@ -88,11 +88,12 @@ def bed_sample(tmp_path: Path) -> dict[str, str]:
 def test_workflow_runs_end_to_end(tmp_path):
     # pairs of known motifs (pairs.motifs in the config): the real `mhsa-bio pairs` runs in every
     # promoter sample, whether or not the tiny models found motifs of their own
-    config = tiny_config(tmp_path, [
+    samples = [
         {"sample": "sim1", "type": "simulate"},
         bed_sample(tmp_path),
         {"sample": "fam1", "type": "protein", "msa": str(TINY_MSA)},
-    ], pair_motifs=known_meme(tmp_path / "known.meme"))
+    ]
+    config = tiny_config(tmp_path, samples, pair_motifs=known_meme(tmp_path / "known.meme"))
     done = snakemake("--cores", "2", "--configfile", str(config), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     out = tmp_path / "results"
@@ -125,6 +126,15 @@ def test_workflow_runs_end_to_end(tmp_path):
     # nothing left to do: a second run is a no-op
     again = snakemake("--cores", "2", "--configfile", str(config), "--dry-run", cwd=tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # a motif file without motifs: the pairs step says so in pairs.tsv instead of failing the batch
+    empty = tmp_path / "empty.meme"
+    empty.write_text("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n")
+    config = tiny_config(tmp_path, samples, pair_motifs=empty)
+    target = out / "sim1" / "pairs" / "pairs.tsv"
+    done = snakemake(str(target), "--cores", "1", "--configfile", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert target.read_text() == f"# no motifs in {empty}: no pairs tested\n"
+    assert (out / "logs" / "pairs" / "sim1.log").read_text() == "no motifs: pairs skipped\n"
 
 
 @pytest.mark.skipif(not HAS_SLURM_PLUGIN, reason="snakemake-executor-plugin-slurm not installed")
