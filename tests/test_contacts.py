@@ -208,7 +208,7 @@ def test_heap_allocations_keep_large_blocks_off_mmap():
 
     def mapped_after_allocating() -> int:
         before = libc.mallinfo2().hblks
-        block = np.ones(4_000_000)  # 32 MB, above glibc's largest mmap threshold
+        block = np.ones(8_000_000)  # 64 MB, above any mmap threshold glibc sets by itself (32 MiB)
         mapped = libc.mallinfo2().hblks - before
         del block
         return mapped

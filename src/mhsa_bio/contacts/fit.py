@@ -135,7 +135,7 @@ def _initial_fields(x, w, n_states: int, pseudocount: float = 0.5):
 
 
 # glibc's mallopt parameters
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
 
 
 @contextlib.contextmanager
@@ -144,10 +144,12 @@ def heap_allocations() -> Iterator[bool]:
 
     Each step of a fit allocates and frees tensors of tens of megabytes (the coupling table and
     its gradient: 37 MB each at L = 145). By default glibc maps each one afresh with ``mmap`` and
-    unmaps it when freed, so every step pays a page fault per 4 kB touched; a fit on 1a3aA
-    spends a fifth of its time there. Here the heap is neither trimmed nor bypassed while the
-    block runs; glibc's defaults are restored and the heap trimmed on exit. Yields whether the
-    setting took (False off glibc, where nothing changes).
+    unmaps it when freed, so every step pays a page fault per 4 kB touched: about a third of a
+    factored-attention step on 1a3aA on our 2-core machine. Here the heap is neither trimmed nor
+    bypassed while the block runs; on exit glibc's default values are set again (its dynamic
+    mmap threshold, which only ever rises to 32 MiB, stays off, as after any ``mallopt``) and
+    the heap is trimmed. Yields whether
+    the setting took (False off glibc, where nothing changes).
     """
     libc = None
     if sys.platform.startswith("linux"):
@@ -161,6 +163,7 @@ def heap_allocations() -> Iterator[bool]:
         yield ok
     finally:
         libc.mallopt(_M_MMAP_MAX, 65536)  # glibc's defaults
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
         libc.mallopt(_M_TRIM_THRESHOLD, 128 * 1024)
         libc.malloc_trim(0)
 
