@@ -148,8 +148,7 @@ def heap_allocations() -> Iterator[bool]:
     factored-attention step on 1a3aA on our 2-core machine. Here the heap is neither trimmed nor
     bypassed while the block runs; on exit glibc's default values are set again (its dynamic
     mmap threshold, which only ever rises to 32 MiB, stays off, as after any ``mallopt``) and
-    the heap is trimmed. Yields whether
-    the setting took (False off glibc, where nothing changes).
+    the heap is trimmed. Yields whether the setting took (False off glibc, where nothing changes).
     """
     libc = None
     if sys.platform.startswith("linux"):
