@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import json
 import math
 import random
 import resource
@@ -315,8 +316,6 @@ def part_promoters(runs: Path, quick: bool, threads: int, name: str) -> None:
         report(label, f"[{tag}] all motifs", "; ".join(
             f"{r['consensus']} {r['evidence']} q={float(r['q_value']):.2g}" for r in res) or "-")
         if tag == "default":
-            import json
-
             result = json.loads((out / "run.json").read_text())["result"]
             pp = result["positional_pass"]
             report(label, f"[{tag}] positional pass: attended window, held-out AUROC, p",
@@ -370,37 +369,65 @@ def part_controls(runs: Path, quick: bool, threads: int) -> None:
     report("controls", "shuffled-label model: motifs at q<0.05", len(res), "", "", "0")
     ctrl = (runs / "talgata" / "motifs" / "run.json")
     if ctrl.exists():
-        import json
-
         c = json.loads(ctrl.read_text())["result"]["control"]
         report("controls", "TAL/GATA --control shuffle: motifs passing",
                c.get("motifs_passing"), "", "", "0")
 
 
-def part_speed(runs: Path, quick: bool, threads: int) -> None:
-    """Attention collection for N × 300 bp on CPU: time and peak RSS vs a dense N×H×L×L."""
+def speed_worker(n: int, threads: int, heap: bool) -> dict[str, float]:
+    """``collect_attention`` over n × 300 bp; with ``heap`` False glibc's mmap default is
+    restored for the run (``cpu_heap`` replaced by a no-op), as before the heap mode existed."""
+    import contextlib
+
     import torch
 
+    import mhsa_bio.memory
     from mhsa_bio.attention import collect_attention
     from mhsa_bio.io.fasta import Record
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
-    n = 1000 if quick else 10_000
+    if not heap:
+        mhsa_bio.memory.cpu_heap = lambda device: contextlib.nullcontext(False)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = PromoterTransformer(PromoterConfig(max_len=300)).eval()
     rng = np.random.default_rng(0)
     recs = [Record(f"s{i}", "".join(rng.choice(list("ACGT"), 300))) for i in range(n)]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start = time.perf_counter()
-    collect_attention(model, recs, batch_size=64)
-    secs = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    scores = collect_attention(model, recs, batch_size=64)
+    secs, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    h, t = model.config.heads * model.config.layers, 301
+    return {"seconds": secs, "cpu": cpu, "before": before, "peak": peak,
+            "checksum": float(sum(float(s.sum()) for s in scores.cls))}
+
+
+def part_speed(runs: Path, quick: bool, threads: int) -> None:
+    """Attention collection for N × 300 bp on CPU: time and peak RSS vs a dense N×H×L×L, with
+    heap mode (``mhsa_bio.memory``, the default) and with glibc's mmap default, each in a fresh
+    process so that its peak RSS is its own."""
+    from mhsa_bio.models.promoter import PromoterConfig
+
+    n = 1000 if quick else 10_000
+    res = {}
+    for heap in (False, True):
+        cmd = [sys.executable, __file__, "--speed-worker", str(n), str(threads), str(int(heap))]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        res[heap] = json.loads(out.stdout.strip().splitlines()[-1])
+    if res[False]["checksum"] != res[True]["checksum"]:
+        raise SystemExit("heap mode changed the attention scores")
+    plain, heap = res[False], res[True]
+    report("speed", f"collect attention {n} x 300 bp, CPU {threads} threads, glibc mmap default "
+           "(s wall / s CPU)", f"{plain['seconds']:.0f} / {plain['cpu']:.0f}")
+    report("speed", "same, heap mode (the default; s wall / s CPU; speed-up in wall time)",
+           f"{heap['seconds']:.0f} / {heap['cpu']:.0f}; {plain['seconds'] / heap['seconds']:.2f}x")
+    report("speed", "peak RSS (MiB), before -> after: mmap default / heap mode",
+           f"{plain['before']:.0f} -> {plain['peak']:.0f} / {heap['before']:.0f} -> "
+           f"{heap['peak']:.0f}")
+    config = PromoterConfig(max_len=300)
+    h, t = config.heads * config.layers, 301
     dense = n * h * t * t * 8 / 2**30
     dnabert = n * 12 * t * t * 8 / 2**30
-    report("speed", f"collect attention {n} x 300 bp, CPU {threads} threads (s)", f"{secs:.0f}")
-    report("speed", "peak RSS (MiB), before -> after", f"{before:.0f} -> {peak:.0f}")
     report("speed", "dense float64 N x H x L x L of this model (GiB)", f"{dense:.1f}")
     report("speed", "DNABERT-viz float64 N x 12 x L x L (GiB)", f"{dnabert:.1f}")
 
@@ -413,7 +440,12 @@ def main() -> None:
     parser.add_argument("--parts", default="talgata,rest,ecoli,mouse,controls,speed")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-glam2", action="store_true", help="skip glam2 in every part")
+    parser.add_argument("--speed-worker", nargs=3, type=int, metavar=("N", "THREADS", "HEAP"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.speed_worker:
+        print(json.dumps(speed_worker(*args.speed_worker[:2], bool(args.speed_worker[2]))))
+        return
     global GLAM2
     GLAM2 = not args.no_glam2
     if set(args.parts.split(",")) - {"speed"}:

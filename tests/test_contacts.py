@@ -190,35 +190,6 @@ def test_factored_table_matches_its_definition():
     assert float(table.view(length, states, length, states)[2, :, 2].abs().max()) == 0.0
 
 
-def test_heap_allocations_keep_large_blocks_off_mmap():
-    import ctypes
-    import ctypes.util
-
-    from mhsa_bio.contacts.fit import heap_allocations
-
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    if not hasattr(libc, "mallinfo2"):
-        pytest.skip("not glibc >= 2.33")
-
-    class Info(ctypes.Structure):  # struct mallinfo2, all ten fields (it is returned by value)
-        names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
-        _fields_ = [(name, ctypes.c_size_t) for name in names.split()]
-
-    libc.mallinfo2.restype = Info
-
-    def mapped_after_allocating() -> int:
-        before = libc.mallinfo2().hblks
-        block = np.ones(8_000_000)  # 64 MB, above any mmap threshold glibc sets by itself (32 MiB)
-        mapped = libc.mallinfo2().hblks - before
-        del block
-        return mapped
-
-    with heap_allocations() as ok:
-        assert ok
-        assert mapped_after_allocating() == 0
-    assert mapped_after_allocating() == 1  # glibc's defaults are back
-
-
 def test_duplicated_rows_change_nothing():
     from mhsa_bio.io.msa import encode_rows
 

@@ -148,6 +148,7 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
 
     from mhsa_bio.alphabet import encode_batch
     from mhsa_bio.device import autocast
+    from mhsa_bio.memory import cpu_heap
     from mhsa_bio.predict import length_batches
 
     unknown = set(kinds) - set(SCORE_KINDS)
@@ -160,27 +161,29 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
     stats = {k: None for k in ("entropy", "cls_entropy", "focus", "cls_max")}
     stat_arrays: dict[str, np.ndarray] = {}
     done = 0
-    for rows in length_batches([len(r.seq) for r in records], batch_size=batch_size):
-        tokens_np, lengths_np = encode_batch([records[i].seq for i in rows])
-        tokens = torch.from_numpy(tokens_np).to(device)
-        lengths = torch.from_numpy(lengths_np).to(device)
-        with torch.no_grad():
-            with autocast(device, enabled=amp):
-                attn = model(tokens, lengths, return_attention=True).attention
-            red = _reduce_batch(attn.float(), lengths, kinds)
-        for key in stats:
-            arr = red[key].cpu().numpy().astype(np.float32)
-            if key not in stat_arrays:
-                stat_arrays[key] = np.zeros((n,) + arr.shape[1:], dtype=np.float32)
-            stat_arrays[key][rows] = arr
-        for kind in kinds:
-            arr = red[kind].cpu().numpy().astype(np.float32)
-            for j, i in enumerate(rows):
-                store[kind][i] = np.ascontiguousarray(arr[j, ..., : lengths_np[j]])
-        del attn, red
-        done += len(rows)
-        if on_batch is not None:
-            on_batch(done)
+    # each batch's (B, layers, H, T, T) weights reuse the memory the last one freed
+    with cpu_heap(device):
+        for rows in length_batches([len(r.seq) for r in records], batch_size=batch_size):
+            tokens_np, lengths_np = encode_batch([records[i].seq for i in rows])
+            tokens = torch.from_numpy(tokens_np).to(device)
+            lengths = torch.from_numpy(lengths_np).to(device)
+            with torch.no_grad():
+                with autocast(device, enabled=amp):
+                    attn = model(tokens, lengths, return_attention=True).attention
+                red = _reduce_batch(attn.float(), lengths, kinds)
+            for key in stats:
+                arr = red[key].cpu().numpy().astype(np.float32)
+                if key not in stat_arrays:
+                    stat_arrays[key] = np.zeros((n,) + arr.shape[1:], dtype=np.float32)
+                stat_arrays[key][rows] = arr
+            for kind in kinds:
+                arr = red[kind].cpu().numpy().astype(np.float32)
+                for j, i in enumerate(rows):
+                    store[kind][i] = np.ascontiguousarray(arr[j, ..., : lengths_np[j]])
+            del attn, red
+            done += len(rows)
+            if on_batch is not None:
+                on_batch(done)
     if not stat_arrays:  # no records
         n_layers, heads = model.config.layers, model.config.heads
         stat_arrays = {k: np.zeros((0, n_layers, heads), np.float32) for k in stats}

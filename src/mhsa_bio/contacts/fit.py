@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import logging
 import math
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -19,6 +15,7 @@ from mhsa_bio.contacts.factored import default_heads, factored_attention
 from mhsa_bio.contacts.potts import default_pair_l2, potts_model
 from mhsa_bio.contacts.weights import Weights
 from mhsa_bio.errors import InputError
+from mhsa_bio.memory import cpu_heap
 
 log = logging.getLogger(__name__)
 
@@ -134,39 +131,6 @@ def _initial_fields(x, w, n_states: int, pseudocount: float = 0.5):
     return torch.log(counts / counts.sum(1, keepdim=True))
 
 
-# glibc's mallopt parameters
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_MMAP_MAX = -1, -3, -4
-
-
-@contextlib.contextmanager
-def heap_allocations() -> Iterator[bool]:
-    """Within the block, glibc serves large allocations from the heap and keeps what is freed.
-
-    Each step of a fit allocates and frees tensors of tens of megabytes (the coupling table and
-    its gradient: 37 MB each at L = 145). By default glibc maps each one afresh with ``mmap`` and
-    unmaps it when freed, so every step pays a page fault per 4 kB touched: about a third of a
-    factored-attention step on 1a3aA on our 2-core machine. Here the heap is neither trimmed nor
-    bypassed while the block runs; on exit glibc's default values are set again (its dynamic
-    mmap threshold, which only ever rises to 32 MiB, stays off, as after any ``mallopt``) and
-    the heap is trimmed. Yields whether the setting took (False off glibc, where nothing changes).
-    """
-    libc = None
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    if libc is None or not hasattr(libc, "mallopt") or not hasattr(libc, "malloc_trim"):
-        yield False
-        return
-    ok = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
-    try:
-        yield ok
-    finally:
-        libc.mallopt(_M_MMAP_MAX, 65536)  # glibc's defaults
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-        libc.mallopt(_M_TRIM_THRESHOLD, 128 * 1024)
-        libc.malloc_trim(0)
-
-
 def fit_couplings(
     weights: Weights,
     *,
@@ -181,7 +145,9 @@ def fit_couplings(
     The logits of residue i are h_i + Σ_j W_ij(·, x_j), a gather-and-sum over the observed
     residues (``embedding_bag`` over indices j·A + x_j) instead of a one-hot matrix product.
     Identical sequences take part once, with their summed weight. On the CPU the fit runs inside
-    ``heap_allocations`` (large tensors reused from the heap instead of mapped afresh each step).
+    ``mhsa_bio.memory.heap_allocations``: the coupling table and its gradient (37 MB each at
+    L = 145) are reused from the heap instead of mapped afresh each step, whose page faults were
+    about a third of a factored-attention step on 1a3aA on 2 cores.
 
     Parameters
     ----------
@@ -230,8 +196,7 @@ def fit_couplings(
         reg = cfg.l2 * pen + cfg.l2_fields * model.fields.square().sum()
         return (data + reg) / neff, data / neff
 
-    heap = heap_allocations() if dev.type == "cpu" else contextlib.nullcontext()
-    with heap:
+    with cpu_heap(dev):
         losses: list[float] = []
         if cfg.model_type == "potts":
             opt = torch.optim.LBFGS(

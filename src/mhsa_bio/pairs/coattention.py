@@ -99,6 +99,7 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     import torch
 
     from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.memory import cpu_heap
     from mhsa_bio.predict import length_batches
 
     config = model.config
@@ -106,7 +107,7 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     todo = [k for k in range(len(seqs)) if pairs[k]]
     per_seq: dict[int, np.ndarray] = {}
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), cpu_heap(device):  # each batch reuses the memory the last one freed
         # At most 2**24 attention cells (64 MB in float32) over all layers and heads per batch.
         for rows in length_batches([len(seqs[k]) for k in todo], batch_size=batch_size,
                                    max_cells=max(2**24 // n_heads, 1)):
