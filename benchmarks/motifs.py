@@ -375,19 +375,17 @@ def part_controls(runs: Path, quick: bool, threads: int) -> None:
 
 
 def speed_worker(n: int, threads: int, heap: bool) -> dict[str, float]:
-    """``collect_attention`` over n × 300 bp; with ``heap`` False glibc's mmap default is
-    restored for the run (``cpu_heap`` replaced by a no-op), as before the heap mode existed."""
-    import contextlib
+    """``collect_attention`` over n × 300 bp; with ``heap`` False glibc's mmap default is kept
+    (``MHSA_BIO_HEAP=0``), as before heap mode existed."""
+    import os
 
     import torch
 
-    import mhsa_bio.memory
     from mhsa_bio.attention import collect_attention
     from mhsa_bio.io.fasta import Record
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
-    if not heap:
-        mhsa_bio.memory.cpu_heap = lambda device: contextlib.nullcontext(False)
+    os.environ["MHSA_BIO_HEAP"] = "1" if heap else "0"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = PromoterTransformer(PromoterConfig(max_len=300)).eval()

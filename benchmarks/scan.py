@@ -6,13 +6,18 @@ flat as the chromosome grows, since windows are read and scored chunk by chunk. 
 default promoter model (2 layers, 4 heads, d 64, window 300 bp), untrained: speed does not depend
 on the weights.
 
+``--baseline`` also scans each size with glibc's allocation defaults (``MHSA_BIO_HEAP=0``)
+and prints the speed-up of heap mode (``mhsa_bio.memory``, the default on the CPU).
+
 Usage: python benchmarks/scan.py [--sizes 1,10] [--step 75] [--threads 2] [--device cpu]
+       [--baseline]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -82,6 +87,8 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also scan with glibc's defaults (MHSA_BIO_HEAP=0), print the ratio")
     parser.add_argument("--worker", nargs=2, metavar=("GENOME", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -107,16 +114,24 @@ def main() -> None:
             cmd = [sys.executable, __file__, "--worker", str(genome), str(model_path),
                    "--step", str(args.step), "--batch", str(args.batch),
                    "--threads", str(args.threads), "--device", args.device]
-            r = run_worker(cmd)
-            rows.append({"chromosome": f"{size:g} Mb", "windows × strands": 2 * r["windows"],
-                         "seconds": f"{r['seconds']:.1f}",
-                         "bases/s": f"{r['bases'] / r['seconds']:,.0f}",
-                         "windows/s": f"{2 * r['windows'] / r['seconds']:,.0f}",
-                         "peak MB": f"{r['peak_mb']:.0f}",
-                         "RSS per chunk MB (min–max)":
-                             f"{r['rss_chunks_mb'][0]:.0f}–{r['rss_chunks_mb'][1]:.0f}",
-                         "MB after model load": f"{r['rss_before_mb']:.0f}"})
-            print(rows[-1], file=sys.stderr, flush=True)
+            heap_s = None
+            for mode in ("heap", "glibc default") if args.baseline else ("heap",):
+                env = {**os.environ, "MHSA_BIO_HEAP": "1" if mode == "heap" else "0"}
+                r = run_worker(cmd, env=env)
+                heap_s = r["seconds"] if mode == "heap" else heap_s
+                row = {"chromosome": f"{size:g} Mb", "windows × strands": 2 * r["windows"],
+                       "seconds": f"{r['seconds']:.1f}",
+                       "bases/s": f"{r['bases'] / r['seconds']:,.0f}",
+                       "windows/s": f"{2 * r['windows'] / r['seconds']:,.0f}",
+                       "peak MB": f"{r['peak_mb']:.0f}",
+                       "RSS per chunk MB (min–max)":
+                           f"{r['rss_chunks_mb'][0]:.0f}–{r['rss_chunks_mb'][1]:.0f}",
+                       "MB after model load": f"{r['rss_before_mb']:.0f}"}
+                if args.baseline:
+                    row = {"allocation": mode, **row,
+                           "time / heap mode's": f"{r['seconds'] / heap_s:.2f}"}
+                rows.append(row)
+                print(rows[-1], file=sys.stderr, flush=True)
     mem = "peak RSS of the process" if args.device == "cpu" else "peak CUDA memory allocated"
     print(f"model: {args.layers} layers, 4 heads, d {args.dim} (default: 2, 4, 64), window 300, "
           f"step {args.step}, both strands, batch {args.batch}, device {args.device}, "

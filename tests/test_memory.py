@@ -67,6 +67,17 @@ def test_cpu_heap_only_for_the_cpu(mapped_after_allocating):
             assert mapped_after_allocating() == 1
 
 
+def test_cpu_heap_can_be_turned_off(mapped_after_allocating, monkeypatch):
+    for value in ("0", "off", "False"):
+        monkeypatch.setenv("MHSA_BIO_HEAP", value)
+        with cpu_heap("cpu") as ok:
+            assert not ok
+            assert mapped_after_allocating() == 1
+    monkeypatch.setenv("MHSA_BIO_HEAP", "1")
+    with cpu_heap("cpu") as ok:
+        assert ok
+
+
 class _Probed:
     """Wraps a model; records the probe's answer on every forward pass."""
 
@@ -121,4 +132,23 @@ def test_site_coattention_runs_on_the_heap(mapped_after_allocating):
                             device=torch.device("cpu"), batch_size=1)
     assert inst.values.shape == (2, 2)
     assert model.seen == [0, 0]
+    assert mapped_after_allocating() == 1
+
+
+def test_genome_scan_runs_on_the_heap(mapped_after_allocating, tmp_path):
+    import torch
+    from conftest import random_dna
+
+    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+    from mhsa_bio.scan import ScanConfig, scan_genome
+
+    torch.manual_seed(0)
+    inner = PromoterTransformer(PromoterConfig(dim=16, heads=2, layers=1, stem_kernel=5, max_len=40))
+    model = _Probed(inner.eval(), mapped_after_allocating)
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chrT\n" + random_dna(np.random.default_rng(0), 200) + "\n")
+    config = ScanConfig(window=40, step=20, batch_size=4, strands=("+",))
+    summary = scan_genome(model, genome, tmp_path, config=config, device=torch.device("cpu"))
+    assert summary.windows == 9
+    assert model.seen and set(model.seen) == {0}  # every batch on the heap
     assert mapped_after_allocating() == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -62,8 +63,16 @@ def heap_allocations() -> Iterator[bool]:
         libc.malloc_trim(0)
 
 
+#: Set to 0 (or off, no, false) to leave glibc's defaults alone: a lower peak memory, slower.
+HEAP_ENV = "MHSA_BIO_HEAP"
+
+
 def cpu_heap(device: torch.device | str) -> Any:
-    """``heap_allocations()`` when ``device`` is the CPU; a no-op context elsewhere (CUDA tensors
-    come from torch's caching allocator)."""
+    """``heap_allocations()`` when ``device`` is the CPU, unless the environment variable
+    ``MHSA_BIO_HEAP`` is 0 / off / no / false; a no-op context otherwise (CUDA tensors come from
+    torch's caching allocator)."""
     kind = device if isinstance(device, str) else device.type
-    return heap_allocations() if kind.split(":")[0] == "cpu" else contextlib.nullcontext(False)
+    off = os.environ.get(HEAP_ENV, "1").strip().lower() in ("0", "off", "no", "false")
+    if kind.split(":")[0] != "cpu" or off:
+        return contextlib.nullcontext(False)
+    return heap_allocations()

@@ -282,6 +282,7 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
     """
     from mhsa_bio.io.genome import open_genome
     from mhsa_bio.io.outputs import atomic_open
+    from mhsa_bio.memory import cpu_heap
 
     fasta = open_genome(genome)
     try:
@@ -297,6 +298,7 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
         with contextlib.ExitStack() as stack:
             graph = stack.enter_context(atomic_open(out_dir / "scores.bedGraph"))
             bed = stack.enter_context(atomic_open(out_dir / "promoters.bed"))
+            stack.enter_context(cpu_heap(device))  # each batch reuses what the last one freed
             graph.write(f'track type=bedGraph name="mhsa-bio scan" description="P(class '
                         f'{config.class_index}), max over strands {",".join(config.strands)}, '
                         f'window {config.window} step {config.step}"\n')
