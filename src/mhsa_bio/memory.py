@@ -33,8 +33,9 @@ def heap_allocations() -> Iterator[bool]:
     are set again (its dynamic mmap threshold, which only ever rises to 32 MiB, stays off, as
     after any ``mallopt``) and the heap is trimmed. The cost is memory: what the block frees stays
     with the process until the block ends, so its peak resident size is higher (see README).
-    Blocks nest: only the outermost one sets and restores. Yields whether the setting took
-    (False off glibc, where nothing changes).
+    Blocks nest: only the outermost one sets and restores (the count is process-wide: open
+    blocks from one Python thread at a time). Yields whether the setting took (False off glibc,
+    where nothing changes).
     """
     global _depth, _active
     if _depth:  # nested: the outermost block sets and restores
