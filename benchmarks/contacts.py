@@ -5,6 +5,7 @@ Run from the repository root (the data are read from ``../shared/data/contacts``
     python benchmarks/contacts.py                      # every family and method
     python benchmarks/contacts.py --families 1atzA --methods factored potts --threads 2
     python benchmarks/contacts.py --methods factored --seeds 0 1       # seed-to-seed spread
+    python benchmarks/contacts.py --device cuda        # our fits on a GPU, the peers on the CPU
 
 With several ``--seeds`` a mean row follows factored attention's rows; when plmDCA ran, a last
 line per family counts the seeds that meet the issue's target (long-range P@L and P@L/5 at least
@@ -71,7 +72,7 @@ def _scores_from_pairs(length: int, pairs: list[tuple[int, int, float]]) -> np.n
     return scores
 
 
-def _worker(family: str, method: str, threads: int, seed: int) -> dict:
+def _worker(family: str, method: str, threads: int, seed: int, device: str = "cpu") -> dict:
     """Run one method on one family in this process; return the scores and timings."""
     import torch
 
@@ -87,8 +88,10 @@ def _worker(family: str, method: str, threads: int, seed: int) -> dict:
     child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     info: dict = {}
     if method in ("factored", "potts"):
-        result = contacts_from_msa(msa, config=FitConfig(model_type=method), seed=seed)
+        result = contacts_from_msa(msa, config=FitConfig(model_type=method), seed=seed, device=device)
         scores, info = result.scores, {"steps": result.info["steps"], "neff": result.info["neff"]}
+        if device.startswith("cuda"):
+            info["gpu_peak_mib"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     elif method == "freecontact":
         aln = "".join(
             s + "\n" for s in [msa.query] + [s for k, s in enumerate(msa.seqs) if k != msa.query_index]
@@ -135,21 +138,22 @@ def _worker(family: str, method: str, threads: int, seed: int) -> dict:
     }
 
 
-def _run(family: str, method: str, threads: int, seed: int) -> dict:
+def _run(family: str, method: str, threads: int, seed: int, device: str = "cpu") -> dict:
     """Run ``_worker`` in a fresh interpreter and collect its result and peak memory."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         subprocess.run(
-            [sys.executable, __file__, "--worker", family, method, str(threads), str(seed), str(out)],
+            [sys.executable, __file__, "--worker", family, method, str(threads), str(seed), str(out),
+             device],
             check=True,
             env=env,
         )
         return json.loads(out.read_text())
 
 
-def _worker_main(family: str, method: str, threads: str, seed: str, out: str) -> None:
-    r = _worker(family, method, int(threads), int(seed))
+def _worker_main(family: str, method: str, threads: str, seed: str, out: str, device: str) -> None:
+    r = _worker(family, method, int(threads), int(seed), device)
     peak_kib = max(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
@@ -161,7 +165,7 @@ def _worker_main(family: str, method: str, threads: str, seed: str, out: str) ->
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
-        _worker_main(*argv[1:6])
+        _worker_main(*argv[1:7])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
@@ -169,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--json", type=Path, help="Also write the table as JSON here.")
+    parser.add_argument("--device", default="cpu",
+                        help="Where factored attention and Potts run (cpu, cuda); the peers run on the CPU. "
+                        "On CUDA the JSON rows also carry gpu_peak_mib.")
     args = parser.parse_args(argv)
     shared("contacts")  # exits 0 with a note when ../shared/data is not here
     from mhsa_bio.contacts.evaluate import precision_table
@@ -191,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
             if not _available(method):
                 print(f"{family:7s} {method:12s} skipped (not installed)", flush=True)
                 continue
-            r = _run(family, method, args.threads, seed)
+            device = args.device if method in ("factored", "potts") else "cpu"
+            r = _run(family, method, args.threads, seed, device)
             st = query_structure(fam["pdb"], r["query"], chain=fam["chain"])
             p = precision_table(np.array(r["scores"]), st.contacts)
             row = {
