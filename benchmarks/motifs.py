@@ -16,6 +16,7 @@ import csv
 import gzip
 import json
 import math
+import os
 import random
 import resource
 import shutil
@@ -26,7 +27,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, shared
+from _common import SHARED_DATA, run_worker, shared
 
 DATA = SHARED_DATA / "motifs"
 CLI = [sys.executable, "-c", "from mhsa_bio.cli.main import app; app()"]
@@ -374,18 +375,14 @@ def part_controls(runs: Path, quick: bool, threads: int) -> None:
                c.get("motifs_passing"), "", "", "0")
 
 
-def speed_worker(n: int, threads: int, heap: bool) -> dict[str, float]:
-    """``collect_attention`` over n × 300 bp; with ``heap`` False glibc's mmap default is kept
-    (``MHSA_BIO_HEAP=0``), as before heap mode existed."""
-    import os
-
+def speed_worker(n: int, threads: int) -> dict[str, float]:
+    """``collect_attention`` over n × 300 bp, in heap mode unless ``MHSA_BIO_HEAP=0`` is set."""
     import torch
 
     from mhsa_bio.attention import collect_attention
     from mhsa_bio.io.fasta import Record
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
-    os.environ["MHSA_BIO_HEAP"] = "1" if heap else "0"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = PromoterTransformer(PromoterConfig(max_len=300)).eval()
@@ -409,9 +406,8 @@ def part_speed(runs: Path, quick: bool, threads: int) -> None:
     n = 1000 if quick else 10_000
     res = {}
     for heap in (False, True):
-        cmd = [sys.executable, __file__, "--speed-worker", str(n), str(threads), str(int(heap))]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        res[heap] = json.loads(out.stdout.strip().splitlines()[-1])
+        cmd = [sys.executable, __file__, "--speed-worker", str(n), str(threads)]
+        res[heap] = run_worker(cmd, env={**os.environ, "MHSA_BIO_HEAP": "1" if heap else "0"})
     if res[False]["checksum"] != res[True]["checksum"]:
         raise SystemExit("heap mode changed the attention scores")
     plain, heap = res[False], res[True]
@@ -438,11 +434,11 @@ def main() -> None:
     parser.add_argument("--parts", default="talgata,rest,ecoli,mouse,controls,speed")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-glam2", action="store_true", help="skip glam2 in every part")
-    parser.add_argument("--speed-worker", nargs=3, type=int, metavar=("N", "THREADS", "HEAP"),
+    parser.add_argument("--speed-worker", nargs=2, type=int, metavar=("N", "THREADS"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.speed_worker:
-        print(json.dumps(speed_worker(*args.speed_worker[:2], bool(args.speed_worker[2]))))
+        print(json.dumps(speed_worker(*args.speed_worker)))
         return
     global GLAM2
     GLAM2 = not args.no_glam2
