@@ -67,7 +67,7 @@ def _build_module():  # torch is imported only when a model is made
             first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
             self.register_buffer("upper", first * length + second, persistent=False)
             self.register_buffer("lower", second * length + first, persistent=False)
-            self.register_buffer("rows", _block_rows(length), persistent=False)
+            self.register_buffer("rows", _block_rows(length, first, second), persistent=False)
 
         def attention(self) -> torch.Tensor:
             """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i."""
@@ -103,16 +103,16 @@ def _build_module():  # torch is imported only when a model is made
     return FactoredAttention
 
 
-def _block_rows(length: int) -> torch.Tensor:
+def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """For every ordered pair (j, i), the row of [pairs; pairs with each block transposed; zeros]
     that holds block [j, i] of the table as (b, a): W_ij(a, b) is pair (j, i)'s entry (b, a) when
     j < i and pair (i, j)'s entry (a, b), so its transpose's (b, a), when j > i; the zero row when
-    i = j. An int64 tensor of L² entries, row-major over (j, i)."""
+    i = j. ``first``, ``second``: the pairs i < j in row-major order (``triu_indices``). An int64
+    tensor of L² entries, row-major over (j, i)."""
     import torch
 
-    pairs = length * (length - 1) // 2
+    pairs = first.numel()
     rows = torch.full((length, length), 2 * pairs, dtype=torch.int64)
-    first, second = torch.triu_indices(length, length, 1)
     rows[first, second] = torch.arange(pairs)
     rows[second, first] = torch.arange(pairs) + pairs
     return rows.reshape(-1)
