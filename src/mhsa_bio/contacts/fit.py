@@ -184,7 +184,7 @@ def fit_couplings(
             generator=gen, init_std=cfg.qk_init, value_std=cfg.value_init,
         ).to(dev)
 
-    def objective(xb, ib, wb, scale: float):
+    def objective(xb, ib, wb):
         table, pen = model.table_and_penalty()
         logits = F.embedding_bag(ib, table, mode="sum").view(-1, length, n_states) + model.fields
         nll = (
@@ -192,7 +192,7 @@ def fit_couplings(
             .view(-1, length)
             .sum(1)
         )
-        data = (nll * wb).sum() * scale
+        data = (nll * wb).sum()
         reg = cfg.l2 * pen + cfg.l2_fields * model.fields.square().sum()
         return (data + reg) / neff, data / neff
 
@@ -211,7 +211,7 @@ def fit_couplings(
 
             def closure():
                 opt.zero_grad()
-                loss, data = objective(x, idx, w, 1.0)
+                loss, data = objective(x, idx, w)
                 loss.backward()
                 losses.append(float(data.detach()))
                 if progress is not None:
@@ -232,11 +232,10 @@ def fit_couplings(
                     sel = torch.multinomial(prob.cpu(), batch, replacement=True, generator=gen).to(dev)
                     xb, ib = x[sel], idx[sel]
                     wb = torch.full((batch,), neff / batch, device=dev)
-                    scale = 1.0
                 else:
-                    xb, ib, wb, scale = x, idx, w, 1.0
+                    xb, ib, wb = x, idx, w
                 opt.zero_grad()
-                loss, data = objective(xb, ib, wb, scale)
+                loss, data = objective(xb, ib, wb)
                 loss.backward()
                 opt.step()
                 decay.step()
