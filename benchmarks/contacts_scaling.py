@@ -4,6 +4,7 @@ Run from the repository root (needs no data; the alignments are random)::
 
     python benchmarks/contacts_scaling.py                        # L = 100, 200, 300, 400
     python benchmarks/contacts_scaling.py --lengths 150 250 --threads 2
+    python benchmarks/contacts_scaling.py --lengths 256 --steps 50 --device cuda
 
 For each L, in its own subprocess (so the peak memory is its own), an alignment of
 ``--sequences`` random rows (each column with its own residue frequencies) is weighted and fitted
@@ -26,7 +27,7 @@ import numpy as np
 from _common import peak_rss_mb, run_worker, table
 
 
-def _worker(length: int, n_seq: int, steps: int, threads: int, seed: int) -> dict:
+def _worker(length: int, n_seq: int, steps: int, threads: int, seed: int, device: str = "cpu") -> dict:
     import torch
 
     from mhsa_bio.contacts.fit import FitConfig, fit_couplings
@@ -40,7 +41,15 @@ def _worker(length: int, n_seq: int, steps: int, threads: int, seed: int) -> dic
     weights = sequence_weights(tokens, identity=0.8)
     stamps: list[float] = []
     config = FitConfig(steps=steps)
-    fit_couplings(weights, config=config, seed=seed, progress=lambda *_: stamps.append(time.perf_counter()))
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+
+    def stamp(*_) -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        stamps.append(time.perf_counter())
+
+    fit_couplings(weights, config=config, seed=seed, device=device, progress=stamp)
     per_step = float(np.median(np.diff(stamps))) if len(stamps) > 2 else float("nan")
     default = FitConfig().resolve(length, weights.neff, len(weights.unique))
     return {
@@ -50,6 +59,7 @@ def _worker(length: int, n_seq: int, steps: int, threads: int, seed: int) -> dic
         "s/step": per_step,
         "default steps": default.steps,
         "projected fit s": per_step * int(default.steps),
+        **({"gpu peak MiB": torch.cuda.max_memory_allocated() / 2**20} if device.startswith("cuda") else {}),
     }
 
 
@@ -57,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
         length, n_seq, steps, threads, seed = (int(a) for a in argv[1:6])
-        r = _worker(length, n_seq, steps, threads, seed)
+        r = _worker(length, n_seq, steps, threads, seed, argv[6])
         r["peak MiB"] = peak_rss_mb()
         print(json.dumps(r))
         return
@@ -67,12 +77,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=6, help="Steps per length (the first is not timed).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (on CUDA the rows add gpu peak MiB)")
     args = parser.parse_args(argv)
     rows = []
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     for length in args.lengths:
         cmd = [sys.executable, __file__, "--worker", str(length), str(args.sequences), str(args.steps),
-               str(args.threads), str(args.seed)]
+               str(args.threads), str(args.seed), args.device]
         rows.append(run_worker(cmd, env=env))
         print(json.dumps(rows[-1]), flush=True)
     print(table(rows))
