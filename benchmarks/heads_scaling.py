@@ -162,13 +162,13 @@ def fit_power(lengths: np.ndarray, heads: np.ndarray) -> Fit:
 
 
 def run_ideal(lengths: list[int], max_heads: int, trials: int, seeds: list[int], *, dim: int,
-              noise: float, target: float) -> tuple[list[dict], dict]:
-    """Accuracy per (rule, L, H) over seeds and H* per L; returns (rows, summary)."""
-    rows, star = [], {}
-    for rule in ("plurality", "majority"):
-        star[rule] = {}
+              noise: float, target: float) -> tuple[list[dict], dict, dict]:
+    """Accuracy per (rule, L, H) over seeds; H* per seed and the accuracies (seeds, H) per rule and L."""
+    rows: list[dict] = []
+    star: dict = {"plurality": {}, "majority": {}}
+    accuracy: dict = {"plurality": {}, "majority": {}}
     for length in lengths:
-        acc = {rule: [] for rule in star}
+        acc: dict = {rule: [] for rule in star}
         per_head_error = []
         for seed in seeds:
             rng = np.random.default_rng([seed, length, dim, int(noise * 1000)])
@@ -178,22 +178,31 @@ def run_ideal(lengths: list[int], max_heads: int, trials: int, seeds: list[int],
                 acc[rule].append(vote_accuracy(votes, rule=rule))
         for rule in star:
             a = np.array(acc[rule])  # (seeds, H)
+            accuracy[rule][length] = a
             star[rule][length] = [smallest_heads(x, target) for x in a]
             for h in range(max_heads):
                 rows.append({"rule": rule, "L": length, "H": h + 1, "accuracy": float(a[:, h].mean()),
                              "sd": float(a[:, h].std(ddof=1)) if len(seeds) > 1 else 0.0,
                              "per_head_error": float(np.mean(per_head_error))})
-    return rows, star
+    return rows, star, accuracy
 
 
-def summarise_star(star: dict[int, list[int | None]]) -> tuple[list[dict], dict | None]:
-    """H* per L (mean, sd, range over seeds) and the two fits on the mean (L with H* in every seed)."""
+def summarise_star(star: dict[int, list[int | None]], accuracy: dict[int, np.ndarray] | None = None
+                   ) -> tuple[list[dict], dict | None]:
+    """H* per L (mean, sd, per seed; with ``accuracy`` (seeds, H) per L also the accuracy, mean ± sd
+    over seeds, at H* and at H* − 1) and the two fits on the mean (L with H* in every seed)."""
     table_rows, xs, ys = [], [], []
     for length, values in star.items():
         got = [v for v in values if v is not None]
-        row = {"L": length, "H* mean": float(np.mean(got)) if got else float("nan"),
-               "H* sd": float(np.std(got, ddof=1)) if len(got) > 1 else 0.0,
-               "H* per seed": ",".join(str(v) if v is not None else ">max" for v in values)}
+        row: dict = {"L": length, "H* mean": float(np.mean(got)) if got else float("nan"),
+                     "H* sd": float(np.std(got, ddof=1)) if len(got) > 1 else 0.0,
+                     "H* per seed": ",".join(str(v) if v is not None else ">max" for v in values)}
+        if accuracy is not None:
+            a = accuracy[length]
+            for label, h in (("acc at H*", round(row["H* mean"]) if got else None),
+                             ("acc at H*-1", round(row["H* mean"]) - 1 if got else None)):
+                row[label] = (f"{a[:, h - 1].mean():.4f} ± {a[:, h - 1].std(ddof=1) if len(a) > 1 else 0:.4f}"
+                              if h else "–")
         table_rows.append(row)
         if len(got) == len(values):
             xs.append(length)
@@ -458,11 +467,11 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     if args.part in ("both", "ideal"):
         seeds = list(range(args.ideal_seeds))
-        ideal_rows, ideal_star = run_ideal(ideal_lengths, 64, args.trials, seeds, dim=args.head_dim,
-                                           noise=args.noise, target=args.target)
+        ideal_rows, ideal_star, ideal_acc = run_ideal(ideal_lengths, 64, args.trials, seeds,
+                                                      dim=args.head_dim, noise=args.noise, target=args.target)
         record["ideal"] = {"lengths": ideal_lengths, "seeds": seeds, "H*": {}, "fits": {}}
         for rule in ("plurality", "majority"):
-            rows, rule_fits = summarise_star(ideal_star[rule])
+            rows, rule_fits = summarise_star(ideal_star[rule], ideal_acc[rule])
             record["ideal"]["H*"][rule], record["ideal"]["fits"][rule] = rows, rule_fits
             fits = rule_fits if rule == "plurality" else fits
             errors = {r["L"]: r["per_head_error"] for r in ideal_rows if r["rule"] == rule and r["H"] == 1}
@@ -476,7 +485,8 @@ def main(argv: list[str] | None = None) -> None:
                       f"power: H* = {pw['c']:.3f}·L^{pw['k']:.3f}, R² {pw['r2']:.4f}")
         sens = []
         for dim, noise in sensitivity:
-            _, st = run_ideal(ideal_lengths, 64, args.trials, [0], dim=dim, noise=noise, target=args.target)
+            _, st, _ = run_ideal(ideal_lengths, 64, args.trials, [0], dim=dim, noise=noise,
+                                 target=args.target)
             rows, f = summarise_star(st["plurality"])
             sens.append({"head dim": dim, "noise": noise,
                          "H* per L": " ".join(r["H* per seed"] for r in rows),
