@@ -365,7 +365,7 @@ def _clean(value):
     return value
 
 
-def plot(path: Path, ideal_rows: list[dict], ideal_star: dict, fits: dict | None,
+def plot(path: Path, ideal_star: dict, fits: dict | None,
          trained_rows: list[dict], args: argparse.Namespace) -> None:
     import matplotlib
 
@@ -398,17 +398,20 @@ def plot(path: Path, ideal_rows: list[dict], ideal_star: dict, fits: dict | None
         ax = axes[0, 1]
         for h in sorted({r["H"] for r in trained_rows}):
             rs = [r for r in trained_rows if r["H"] == h]
-            ax.errorbar([r["L"] for r in rs], [r["accuracy"] for r in rs], yerr=[r["sd"] for r in rs],
-                        marker="o", capsize=3, label=f"H {h} (head dim {WIDTH // h})")
+            acc = np.array([r["accuracy"] for r in rs])
+            spread = [acc - [r["min"] for r in rs], [r["max"] for r in rs] - acc]  # seeds' range
+            ax.errorbar([r["L"] for r in rs], acc, yerr=spread, marker="o", capsize=3,
+                        label=f"H {h} (head dim {WIDTH // h})")
         ax.axhline(args.target, color="grey", lw=0.8, ls=":")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("items L")
-        ax.set_ylabel("held-out accuracy")
+        ax.set_ylabel("held-out accuracy (mean, seeds' range)")
         ax.set_title(f"trained, width {WIDTH}, ≤ {args.steps} steps")
         ax.legend(fontsize=7)
         ax = axes[0, 2]
         for h in sorted({r["H"] for r in trained_rows}):
-            rs = [r for r in trained_rows if r["H"] == h and not math.isnan(r["median steps to target"])]
+            rs = [r for r in trained_rows if r["H"] == h and r["median steps to target"] is not None
+                  and not math.isnan(r["median steps to target"])]
             ax.plot([r["L"] for r in rs], [r["median steps to target"] for r in rs], marker="o",
                     label=f"H {h}")
         ax.set_xscale("log", base=2)
@@ -419,6 +422,22 @@ def plot(path: Path, ideal_rows: list[dict], ideal_star: dict, fits: dict | None
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def replot(out: Path) -> None:
+    """Redraw ``out/heads_scaling.png`` from the points saved in ``out/heads_scaling.json``."""
+    record = json.loads((out / "heads_scaling.json").read_text())
+    args = argparse.Namespace(**record["parameters"])
+    star: dict = {"plurality": {}, "majority": {}}
+    fits = None
+    if "ideal" in record:
+        for rule in star:
+            for row in record["ideal"]["H*"][rule]:
+                per_seed = row["H* per seed"].split(",")
+                star[rule][row["L"]] = [None if v == ">max" else int(v) for v in per_seed]
+        fits = record["ideal"]["fits"]["plurality"]
+    trained = record.get("trained", {}).get("rows", [])
+    plot(out / "heads_scaling.png", star, fits, trained, args)
 
 
 def _write_tsv(path: Path, rows: list[dict]) -> None:
@@ -433,6 +452,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/heads_scaling"))
     parser.add_argument("--part", choices=["both", "ideal", "trained"], default="both")
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer points, trials and steps")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw OUT/heads_scaling.png from OUT/heads_scaling.json")
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--head-dim", type=int, default=16, help="idealised model: dimensions per head")
     parser.add_argument("--noise", type=float, default=1.0, help="idealised model: norm of the query noise")
@@ -449,6 +470,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training process")
     parser.add_argument("--jobs", type=int, default=1, help="training processes side by side (CPU)")
     args = parser.parse_args(argv)
+    if args.replot:
+        replot(args.out)
+        return
     ideal_lengths = [2**i for i in range(4, 13)]
     trained_lengths, trained_heads = args.lengths, args.heads
     sensitivity = [(8, 0.6), (16, 0.8), (32, 1.0), (32, 1.2)]
@@ -527,8 +551,7 @@ def main(argv: list[str] | None = None) -> None:
               + ", ".join(f"L {k}: {v if v is not None else 'none'}" for k, v in trained_star.items()))
         _write_tsv(args.out / "heads_scaling_trained.tsv", trained_rows)
     record["seconds"] = time.perf_counter() - t0
-    plot(args.out / "heads_scaling.png", ideal_rows, ideal_star if ideal_rows else {"plurality": {},
-         "majority": {}}, fits, trained_rows, args)
+    plot(args.out / "heads_scaling.png", ideal_star, fits, trained_rows, args)
     (args.out / "heads_scaling.json").write_text(json.dumps(_clean(record), indent=1, default=float) + "\n")
     print(f"\nwrote {args.out}/heads_scaling.png, .json, .tsv in {record['seconds']:.0f} s")
 
