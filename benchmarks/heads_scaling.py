@@ -393,7 +393,8 @@ def plot(path: Path, ideal_star: dict, fits: dict | None,
     ax.set_xlabel("items L")
     ax.set_ylabel(f"smallest H with accuracy ≥ {args.target}")
     ax.set_title(f"idealised heads (dim {args.head_dim}, noise {args.noise})")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     if trained_rows:
         ax = axes[0, 1]
         for h in sorted({r["H"] for r in trained_rows}):
