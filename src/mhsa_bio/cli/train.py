@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
@@ -77,7 +77,8 @@ def train(
     on CPU): --batch-size is the global batch, rank 0 evaluates and writes.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
+                         force=force, resume=resume, keep_partial=_resumable) as run:
         from mhsa_bio.errors import InputError
         from mhsa_bio.models.promoter import PRESETS
 
@@ -91,21 +92,17 @@ def train(
                 size[key] = value
         if size["dim"] % size["heads"]:
             raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
-        from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.distributed import context_from_env, rank_device
         from mhsa_bio.experiment import TrainInputs
-        from mhsa_bio.io.outputs import prepare_out_dir
         from mhsa_bio.models.promoter import PromoterConfig
         from mhsa_bio.training import TrainConfig
 
-        setup_threads(threads)
         ctx = context_from_env()
         if not ctx.is_main:  # the other ranks of a torchrun job stay silent
             import logging
 
             logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
-        dev = rank_device(ctx, resolve_device(device))
-        seed_everything(seed)
+        dev = rank_device(ctx, run.device)
         inputs = TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives,
                              labels=labels)
         model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout,
@@ -120,12 +117,8 @@ def train(
         data = read_inputs(inputs, min_length=stem_kernel)
         if ctx.active:
             params["world_size"] = ctx.world_size
-        if ctx.is_main:
-            out = prepare_out_dir(out, force=force, resume=resume)
-        elif out.exists() and not force and not resume and (not out.is_dir()
-                                                            or any(out.iterdir())):
-            raise InputError(f"{out}: output folder exists and is not empty (use --force to "
-                             "replace it)")
+        # rank 0 writes into the transaction's hidden folder; the other ranks only read it
+        out_dir = run.out_dir() if ctx.is_main else run.output.tmp
         from mhsa_bio.distributed import barrier, process_group
 
         with process_group(ctx, dev):
@@ -133,16 +126,22 @@ def train(
             if not ctx.is_main:
                 from mhsa_bio.experiment import run_training
 
-                run_training(inputs, out, model_config=model_config, train_config=train_config,
-                             device=dev, resume=resume, params=params, dist=ctx, data=data)
+                run_training(inputs, out_dir, model_config=model_config,
+                             train_config=train_config, device=dev, resume=resume, params=params,
+                             dist=ctx, data=data)
                 return
-            metrics = _train_with_progress(inputs, out, model_config, train_config, dev,
+            metrics = _train_with_progress(inputs, out_dir, model_config, train_config, dev,
                                            resume, params, ctx, data)
         keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
                 if k in metrics]
         summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
         console.print(f"best epoch {metrics['best_epoch']}: {summary}")
         console.print(f"wrote {out / 'model.pt'}")
+
+
+def _resumable(folder: Path) -> bool:
+    """An unfinished training folder can be continued with --resume when it holds last.pt."""
+    return (folder / "last.pt").is_file()
 
 
 def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,  # type: ignore[no-untyped-def]
