@@ -108,6 +108,9 @@ def pairs(
         if background is None:
             neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
             if neg and neg.get("path") not in (None, "-") and Path(neg["path"]).is_file():
+                from mhsa_bio.experiment import recorded_input
+
+                recorded_input(ckpt, "negatives")  # refuses a file changed since training
                 background = Path(neg["path"])
         if background is not None:
             bg_records = read_fasta(background)

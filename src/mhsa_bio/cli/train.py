@@ -30,11 +30,11 @@ def train(
         "--labels", help="TSV of id<TAB>class for more than two classes (no background then).")
     ] = None,
     preset: Annotated[str, typer.Option("--preset", help=PRESET_HELP)] = "small",
-    dim: Annotated[int | None, typer.Option("--dim", help="Model width (overrides preset).")
-                   ] = None,
-    heads: Annotated[int | None, typer.Option("--heads", help="Attention heads per layer.")
+    dim: Annotated[int | None, typer.Option("--dim", min=1, help="Model width (overrides "
+                                            "preset).")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads per layer.")
                      ] = None,
-    layers: Annotated[int | None, typer.Option("--layers", help="Encoder layers.")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", min=1, help="Encoder layers.")] = None,
     stem_kernel: Annotated[int, typer.Option(
         "--stem-kernel", help="Width of the convolution stem in bp (odd; at least the motif "
         "width works best). Shorter sequences are an error.")] = 11,
@@ -42,12 +42,12 @@ def train(
         "--dropout", min=0.0, max=0.9, help="Dropout on the residual branches (a small promoter "
         "set overfits within a few epochs without it).")] = 0.3,
     max_len: Annotated[int, typer.Option(
-        "--max-len", help="Length of the learned position table (0 = longest training "
+        "--max-len", min=0, help="Length of the learned position table (0 = longest training "
         "sequence). Longer inputs are read by interpolating it.")] = 0,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Maximum epochs.")] = 30,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.05,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = 0.05,
     patience: Annotated[int, typer.Option(
         "--patience", min=1, help="Stop after this many epochs without a better validation "
         "AUPRC; the best epoch is kept.")] = 8,
@@ -84,6 +84,8 @@ def train(
 
         if preset not in PRESETS:
             raise InputError(f"--preset {preset}: expected one of {', '.join(PRESETS)}")
+        if not lr > 0 or lr != lr or lr == float("inf"):
+            raise InputError(f"--lr {lr}: must be a positive number")
         if stem_kernel % 2 == 0 or stem_kernel < 1:
             raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
         size = dict(PRESETS[preset])

@@ -57,7 +57,10 @@ def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
     files = ckpt.get("provenance", {}).get("inputs", {})
     bed, genome = files.get("bed"), files.get("genome")
     if bed and genome and os.path.exists(bed["path"]) and os.path.exists(genome["path"]):
+        from mhsa_bio.experiment import recorded_input
         from mhsa_bio.io.genome import read_bed_regions
+
+        recorded_input(ckpt, "bed")  # refuses a BED file changed since training
 
         return (read_bed_regions(bed["path"], genome["path"], min_length=min_length),
                 f"{bed['path']} + {genome['path']}")
@@ -74,6 +77,9 @@ def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Recor
     neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
     if neg and neg.get("path") not in (None, "-"):
         if os.path.exists(neg["path"]):
+            from mhsa_bio.experiment import recorded_input
+
+            recorded_input(ckpt, "negatives")  # refuses a file changed since training
             return read_fasta(neg["path"], min_length=min_length), neg["path"]
         log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
                     neg["path"])
