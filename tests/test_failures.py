@@ -258,3 +258,164 @@ def test_run_json_of_a_forced_run_is_the_new_one(trained, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((out / "run.json").read_text())["params"]["seed"] == 3
     assert hidden_leftovers(out) == []
+
+
+# --- 5 and 7. user errors that were "internal errors" or accepted silently -----------------
+
+def _checkpoint_with(trained, tmp_path, change) -> Path:  # type: ignore[no-untyped-def]
+    import torch
+
+    from mhsa_bio.checkpoint import save_checkpoint
+
+    ckpt = torch.load(trained["out"] / "model.pt", weights_only=True)
+    change(ckpt)
+    path = tmp_path / "changed.pt"
+    save_checkpoint(ckpt, path)
+    return path
+
+
+MEME = ("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nMOTIF M1\n"
+        "letter-probability matrix: alength= 4 w= 3\n1 0 0 0\n0 1 0 0\n0 0 1 0\n")
+
+
+@pytest.mark.parametrize("command", ["motifs", "pairs"])
+def test_bad_checkpoints_are_named_in_one_line(trained, tmp_path, command):
+    (tmp_path / "m.meme").write_text(MEME)
+    extra = (["--motifs", tmp_path / "m.meme", "--sequences", trained["pos"]]
+             if command == "pairs" else [trained["pos"], "--no-match"])
+    cases = [
+        (lambda c: c["config"].update(layers=0), ["layers 0"]),
+        (lambda c: c.update(surprise=1), ["unknown key 'surprise'"]),
+    ]
+    for change, needles in cases:
+        model = _checkpoint_with(trained, tmp_path, change)
+        result = invoke(command, "--model", model, "--out", tmp_path / "o", "--device", "cpu",
+                        *extra)
+        assert_clean_error(result, str(model), *needles)
+        assert "internal error" not in result.output and not (tmp_path / "o").exists()
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(bytes(range(256)) * 20)
+    result = invoke(command, "--model", junk, "--out", tmp_path / "o", "--device", "cpu",
+                    *extra)
+    assert_clean_error(result, str(junk), "not a PyTorch file")
+
+
+def test_one_very_long_sequence_is_refused_not_allocated(trained, tmp_path):
+    from mhsa_bio.attention import physical_memory
+
+    length = 300_000  # 1 layer x 2 heads x L² x 4 bytes = 720 GB of attention
+    if physical_memory() // 2 > 8 * length**2:
+        pytest.skip("this machine has the memory for it")
+    long = write_fasta(tmp_path / "long.fa", [("big", "ACGT" * (length // 4))])
+    result = invoke("motifs", long, "--model", trained["out"] / "model.pt", "--out",
+                    tmp_path / "o", "--device", "cpu", "--no-match")
+    assert_clean_error(result, "record 'big'", "GiB", "windows")
+
+
+def test_attention_size_check_names_the_record():
+    from mhsa_bio.attention import check_attention_size
+    from mhsa_bio.errors import InputError
+    from mhsa_bio.io.fasta import Record
+    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
+    model = PromoterTransformer(PromoterConfig(dim=16, heads=2, layers=1))
+    records = [Record("short", "A" * 100), Record("long", "A" * 1000)]
+    check_attention_size(model, records, source="x.fa", limit=8 * 1001**2)
+    with pytest.raises(InputError, match="x.fa: record 'long' of 1,000 bp"):
+        check_attention_size(model, records, source="x.fa", limit=8 * 1001**2 - 1)
+
+
+def test_options_out_of_range_are_refused(trained, tmp_path):
+    model = trained["out"] / "model.pt"
+    result = invoke("motifs", trained["pos"], "--model", model, "--out", tmp_path / "o",
+                    "--device", "cpu", "--no-match", "--window", "1000000")
+    assert_clean_error(result, "--window 1000000", "longest sequence")
+    (tmp_path / "m.meme").write_text(MEME)
+    tiny = write_fasta(tmp_path / "tiny.fa", [("one", "A")])
+    result = invoke("pairs", "--model", model, "--motifs", tmp_path / "m.meme", "--sequences",
+                    tiny, "--out", tmp_path / "o", "--device", "cpu")
+    assert_clean_error(result, str(tiny), "record 'one'", "shorter")
+    assert not (tmp_path / "o").exists()
+
+
+def _msa(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+@pytest.mark.parametrize(("name", "content", "args", "needles"), [
+    ("cut.sto", "# STOCKHOLM 1.0\nq ACDEFGHIKL\nr ACDEFGHIKM\n", [], ["closing '//'"]),
+    ("dna.fasta", ">q\nACGTACGTACGTAC\n>r\nACGTACGTACGTAA\n", [], ["DNA or RNA", "protein"]),
+    ("bad.fasta", b">q\xe9\nACDEFGHIKL\n>r\nACDEFGHIKM\n", [], ["line 1", "0xe9", "UTF-8"]),
+    ("ok.fasta", ">q\nACDEFGHIKL\n>r\nACDEFGHIKM\n", ["--lr", "0"], ["--lr 0"]),
+])
+def test_contacts_bad_inputs_are_one_line_and_write_nothing(tmp_path, name, content, args,
+                                                            needles):
+    msa = _msa(tmp_path, name, content)
+    out = tmp_path / "o"
+    result = invoke("contacts", msa, "--out", out, "--device", "cpu", *args)
+    assert_clean_error(result, *needles)
+    assert not out.exists() and hidden_leftovers(out) == []
+
+
+def test_a_byte_order_mark_is_accepted():
+    import io
+
+    from mhsa_bio.io.fasta import _decode, parse_fasta
+
+    text = _decode("\ufeff>a\nACGT\n".encode(), "x.fa")
+    assert [r.id for r in parse_fasta(io.StringIO(text), "x.fa")] == ["a"]
+
+
+def test_scan_errors_name_the_genome_file(trained, tmp_path):
+    from Bio import bgzf
+
+    model = trained["out"] / "model.pt"
+    bad = tmp_path / "letters.fa"
+    bad.write_text(">chr1\n" + "ACGT" * 30 + "JJ" + "ACGT" * 30 + "\n")
+    result = invoke("scan", bad, "--model", model, "--out", tmp_path / "o", "--device", "cpu")
+    assert_clean_error(result, str(bad), "chromosome 'chr1'", "invalid DNA letter 'J'")
+    packed = tmp_path / "g.fa.gz"
+    with bgzf.BgzfWriter(str(packed), "wb") as handle:
+        handle.write(b">chr1\n" + b"\n".join([b"ACGTTGCA" * 8] * 2000) + b"\n")
+    data = packed.read_bytes()
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    result = invoke("scan", cut, "--model", model, "--out", tmp_path / "o", "--device", "cpu")
+    assert_clean_error(result, str(cut), "truncated or corrupt")
+    assert "internal error" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_a_stale_fai_is_rebuilt(tmp_path):
+    import os
+
+    from mhsa_bio.io.genome import open_genome
+
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1 first\n" + "ACGT" * 50 + "\n>chr2\n" + "AC" * 70 + "\n")
+    open_genome(genome).close()
+    index = tmp_path / "g.fa.fai"
+    assert index.exists()
+    genome.write_text(">chr1\n" + "ACGT" * 20 + "\n>chrX\n" + "AC" * 70 + "\n")
+    old = index.stat().st_mtime - 100
+    os.utime(genome, (old, old))  # older than its (now wrong) index
+    fasta = open_genome(genome)
+    assert list(fasta.keys()) == ["chr1", "chrX"] and len(fasta["chr1"]) == 80
+    fasta.close()
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    import mhsa_bio.io.fasta as fasta
+
+    def full(handle, records):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(fasta, "write_fasta", full)
+    out = tmp_path / "sim"
+    result = invoke("simulate", "--out", out, "--n", "5", "--length", "40")
+    assert_clean_error(result, "No space left on device")
+    assert "internal error" not in result.output
+    assert not out.exists() and hidden_leftovers(out) == []

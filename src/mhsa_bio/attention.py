@@ -59,6 +59,39 @@ class AttentionScores(NamedTuple):
     cls_max: np.ndarray
 
 
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (0 when the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def check_attention_size(model: torch.nn.Module, records: Sequence[Record], *, source: object,
+                         limit: int | None = None) -> None:
+    """Refuse sequences whose attention maps alone would not fit in memory.
+
+    One sequence of L bases has layers × H × (L + 1)² float32 weights; above half the RAM
+    (or ``limit`` bytes) this is an ``InputError`` naming the record and the bytes needed.
+    """
+    from mhsa_bio.errors import InputError
+
+    if not records:
+        return
+    longest = max(records, key=lambda r: len(r.seq))
+    config = model.config
+    need = 4 * config.layers * config.heads * (len(longest.seq) + 1) ** 2
+    limit = limit if limit is not None else physical_memory() // 2
+    if limit and need > limit:
+        raise InputError(f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its "
+                         f"attention maps need {need / 2**30:,.1f} GiB (layers x heads x L²), more "
+                         f"than the {limit / 2**30:,.1f} GiB allowed (half this machine's memory); "
+                         f"cut it into windows of about the training length "
+                         f"({config.max_len} bp)")
+
+
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
     """Entropy (bits) over the last axis; zeros (padding) contribute nothing."""
     import torch

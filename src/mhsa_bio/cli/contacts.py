@@ -105,6 +105,8 @@ def contacts(
             raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
         if model_type not in ("factored", "potts"):
             raise InputError(f"--model-type {model_type}: expected factored or potts")
+        if lr is not None and not lr > 0:
+            raise InputError(f"--lr {lr}: must be a positive number")
         dev = run.device
         params = {
             "alignment": str(alignment),

@@ -99,7 +99,10 @@ def pairs(
                 raise InputError(f"{model}: the training FASTA recorded in the checkpoint is "
                                  "gone; give --sequences FASTA")
             sequences = Path(found)
-        records = read_fasta(sequences)
+        records = read_fasta(sequences, min_length=net.config.stem_kernel)
+        from mhsa_bio.attention import check_attention_size
+
+        check_attention_size(net, records, source=sequences)
         if max_sequences and len(records) > max_sequences:
             rng = np.random.default_rng(seed)
             keep = np.sort(rng.choice(len(records), max_sequences, replace=False))

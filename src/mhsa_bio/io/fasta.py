@@ -53,12 +53,15 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
 
 
 def _decode(data: bytes, path: object) -> str:
+    """UTF-8 text (a leading byte-order mark, as Windows editors write, is dropped)."""
     if b"\x00" in data[:65536]:
         raise InputError(f"{path}: binary file, not FASTA")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: binary or non-UTF-8 file, not FASTA") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text "
+                         "(save the file as UTF-8)") from None
 
 
 def parse_fasta(handle: IO[str], path: object) -> Iterator[Record]:

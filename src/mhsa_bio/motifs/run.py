@@ -110,6 +110,14 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
     positives, pos_src = _sequences(inputs, ckpt, min_length)
     background, bg_src = _background(inputs, ckpt, positives, min_length=min_length,
                                      seed=params.seed)
+    from mhsa_bio.attention import check_attention_size
+
+    check_attention_size(model, positives, source=pos_src)
+    check_attention_size(model, background, source=bg_src)
+    longest = max(len(r.seq) for r in positives)
+    if params.window > longest:
+        raise InputError(f"--window {params.window}: longer than the longest sequence "
+                         f"({longest} bp in {pos_src})")
     known = None
     known_src = "none"
     if inputs.known is not None:
