@@ -58,8 +58,8 @@ def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write atomically: a crash mid-write never leaves a truncated checkpoint."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(ckpt, handle)  # a file object: the archive's inner name is fixed, not tmp's
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
