@@ -146,3 +146,31 @@ def test_read_only_parent_is_a_one_line_input_error(tmp_path):
             Output(parent / "out", force=False).start()
     finally:
         parent.chmod(0o700)
+
+
+def test_the_current_folder_is_never_replaced(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("x")
+    for out in (".", "..", str(tmp_path)):
+        with pytest.raises(InputError, match="current folder"):
+            Output(Path(out), force=True)
+    assert (tmp_path / "keep.txt").exists()
+    tx = Output(Path("sub"), force=False)  # a relative folder inside it is fine
+    (tx.start() / "a.txt").write_text("a")
+    tx.commit()
+    assert (tmp_path / "sub" / "a.txt").exists()
+
+
+def test_library_warnings_are_one_line_with_v_and_hidden_without(capsys):
+    import warnings
+
+    from mhsa_bio.cli.common import user_errors
+
+    with user_errors(0):
+        warnings.warn("numpy said\nsomething", RuntimeWarning, stacklevel=1)
+    assert "numpy said" not in capsys.readouterr().err
+    with user_errors(1):
+        warnings.warn("numpy said\nsomething", RuntimeWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert "RuntimeWarning: numpy said something" in " ".join(err.split())
+    assert "warnings.warn" not in err

@@ -129,10 +129,13 @@ class Output:
         self.kind = kind
         self.resume = resume
         self.keep_partial = keep_partial
-        name = self.out.name or "out"
-        self.tmp = self.out.parent / f".{name}.incomplete"
-        self.replaced = self.out.parent / f".{name}.replaced"
-        self.lock_path = self.out.parent / f".{name}.lock"
+        real = Path(os.path.abspath(self.out))  # "." and ".." resolved, symbolic links kept
+        if kind == "dir" and Path.cwd().is_relative_to(real):
+            raise InputError(f"{out}: is the current folder or one that holds it; name an "
+                             "output folder inside it")
+        self.tmp = real.parent / f".{real.name}.incomplete"
+        self.replaced = real.parent / f".{real.name}.replaced"
+        self.lock_path = real.parent / f".{real.name}.lock"
         self.path: Path | None = None
         self._lock_fd: int | None = None
         self._adopted = False
