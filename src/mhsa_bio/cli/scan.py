@@ -91,7 +91,7 @@ def _scan_with_progress(net, genome, out, config, dev, chroms):  # type: ignore[
 
     from mhsa_bio.scan import scan_genome
 
-    with Progress(TextColumn("[bold]{task.fields[chrom]}"), BarColumn(),
+    with Progress(TextColumn("{task.fields[chrom]}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.completed:,}/{task.total:,} bp"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("scan", total=None, chrom="")
