@@ -174,3 +174,20 @@ def test_library_warnings_are_one_line_with_v_and_hidden_without(capsys):
     err = capsys.readouterr().err
     assert "RuntimeWarning: numpy said something" in " ".join(err.split())
     assert "warnings.warn" not in err
+
+
+def test_an_unwritable_parent_is_a_one_line_input_error(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    real = os.open
+
+    def refuse(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path).endswith(".lock"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(InputError, match="cannot write beside it"):
+        Output(tmp_path / "out", force=False).start()
+    assert not (tmp_path / "out").exists()
