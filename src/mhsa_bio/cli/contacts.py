@@ -105,7 +105,7 @@ def contacts(
             raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
         if model_type not in ("factored", "potts"):
             raise InputError(f"--model-type {model_type}: expected factored or potts")
-        if lr is not None and not lr > 0:
+        if lr is not None and not 0 < lr < float("inf"):  # also NaN
             raise InputError(f"--lr {lr}: must be a positive number")
         dev = run.device
         params = {

@@ -84,7 +84,7 @@ def train(
 
         if preset not in PRESETS:
             raise InputError(f"--preset {preset}: expected one of {', '.join(PRESETS)}")
-        if not lr > 0 or lr != lr or lr == float("inf"):
+        if not 0 < lr < float("inf"):  # also NaN
             raise InputError(f"--lr {lr}: must be a positive number")
         if stem_kernel % 2 == 0 or stem_kernel < 1:
             raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
