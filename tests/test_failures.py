@@ -321,8 +321,11 @@ def test_attention_size_check_names_the_record():
     model = PromoterTransformer(PromoterConfig(dim=16, heads=2, layers=1))
     records = [Record("short", "A" * 100), Record("long", "A" * 1000)]
     check_attention_size(model, records, source="x.fa", limit=8 * 1001**2)
-    with pytest.raises(InputError, match="x.fa: record 'long' of 1,000 bp"):
+    with pytest.raises(InputError, match="x.fa: record 'long' of 1,000 bp.*windows"):
         check_attention_size(model, records, source="x.fa", limit=8 * 1001**2 - 1)
+    with pytest.raises(InputError, match="in a batch of 2.*--batch-size 1 or less"):
+        check_attention_size(model, records, source="x.fa", batch_size=64,
+                             limit=8 * 1001**2 + 5)
 
 
 def test_options_out_of_range_are_refused(trained, tmp_path):

@@ -70,11 +70,12 @@ def physical_memory() -> int:
 
 
 def check_attention_size(model: torch.nn.Module, records: Sequence[Record], *, source: object,
-                         limit: int | None = None) -> None:
+                         batch_size: int = 1, limit: int | None = None) -> None:
     """Refuse sequences whose attention maps alone would not fit in memory.
 
-    One sequence of L bases has layers × H × (L + 1)² float32 weights; above half the RAM
-    (or ``limit`` bytes) this is an ``InputError`` naming the record and the bytes needed.
+    One sequence of L bases has layers × H × (L + 1)² float32 weights, and a batch holds
+    ``batch_size`` of them at the longest length; above half the RAM (or ``limit`` bytes) this is
+    an ``InputError`` naming the record and the bytes needed (and a batch size that fits).
     """
     from mhsa_bio.errors import InputError
 
@@ -82,14 +83,19 @@ def check_attention_size(model: torch.nn.Module, records: Sequence[Record], *, s
         return
     longest = max(records, key=lambda r: len(r.seq))
     config = model.config
-    need = 4 * config.layers * config.heads * (len(longest.seq) + 1) ** 2
+    one = 4 * config.layers * config.heads * (len(longest.seq) + 1) ** 2
+    batch = min(batch_size, len(records))
     limit = limit if limit is not None else physical_memory() // 2
-    if limit and need > limit:
-        raise InputError(f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its "
-                         f"attention maps need {need / 2**30:,.1f} GiB (layers x heads x L²), more "
-                         f"than the {limit / 2**30:,.1f} GiB allowed (half this machine's memory); "
-                         f"cut it into windows of about the training length "
-                         f"({config.max_len} bp)")
+    if not limit or one * batch <= limit:
+        return
+    where = (f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its attention maps "
+             f"need {one / 2**30:,.1f} GiB (layers x heads x L²)")
+    allowed = f"the {limit / 2**30:,.1f} GiB allowed (half this machine's memory)"
+    if one > limit:
+        raise InputError(f"{where}, more than {allowed}; cut it into windows of about the "
+                         f"training length ({config.max_len} bp)")
+    raise InputError(f"{where}, {one * batch / 2**30:,.1f} GiB in a batch of {batch}: more than "
+                     f"{allowed}; use --batch-size {limit // one} or less")
 
 
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:

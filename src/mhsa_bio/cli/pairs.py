@@ -102,7 +102,7 @@ def pairs(
         records = read_fasta(sequences, min_length=net.config.stem_kernel)
         from mhsa_bio.attention import check_attention_size
 
-        check_attention_size(net, records, source=sequences)
+        check_attention_size(net, records, source=sequences, batch_size=batch_size)
         if max_sequences and len(records) > max_sequences:
             rng = np.random.default_rng(seed)
             keep = np.sort(rng.choice(len(records), max_sequences, replace=False))

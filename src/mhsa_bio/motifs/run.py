@@ -112,8 +112,8 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
                                      seed=params.seed)
     from mhsa_bio.attention import check_attention_size
 
-    check_attention_size(model, positives, source=pos_src)
-    check_attention_size(model, background, source=bg_src)
+    check_attention_size(model, positives, source=pos_src, batch_size=params.batch_size)
+    check_attention_size(model, background, source=bg_src, batch_size=params.batch_size)
     longest = max(len(r.seq) for r in positives)
     if params.window > longest:
         raise InputError(f"--window {params.window}: longer than the longest sequence "
