@@ -145,6 +145,12 @@ class CommandRun:
         assert self.output is not None
         return self.output.start()
 
+    def work_dir(self) -> Path:
+        """The hidden folder ``out_dir()`` writes into, without taking it: for the processes
+        that only read it (the other ranks of a torchrun job)."""
+        assert self.output is not None
+        return self.output.tmp
+
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:

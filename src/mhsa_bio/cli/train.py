@@ -120,7 +120,7 @@ def train(
         if ctx.active:
             params["world_size"] = ctx.world_size
         # rank 0 writes into the transaction's hidden folder; the other ranks only read it
-        out_dir = run.out_dir() if ctx.is_main else run.output.tmp
+        out_dir = run.out_dir() if ctx.is_main else run.work_dir()
         from mhsa_bio.distributed import barrier, process_group
 
         with process_group(ctx, dev):
