@@ -362,13 +362,30 @@ def test_contacts_bad_inputs_are_one_line_and_write_nothing(tmp_path, name, cont
     assert not out.exists() and hidden_leftovers(out) == []
 
 
-def test_a_byte_order_mark_is_accepted():
-    import io
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.io.genome import read_bed
+    from mhsa_bio.io.meme import read_meme
+    from mhsa_bio.io.msa import read_msa
 
-    from mhsa_bio.io.fasta import _decode, parse_fasta
+    bom = "\ufeff"
+    fa = _msa(tmp_path, "x.fa", bom + ">a\nACGT\n")
+    assert [r.id for r in read_fasta(fa)] == ["a"]
+    bed = _msa(tmp_path, "x.bed", bom + "chr1\t0\t10\n")
+    assert [r.chrom for r in read_bed(bed)] == ["chr1"]
+    meme = _msa(tmp_path, "x.meme", bom + MEME)
+    assert [m.id for m in read_meme(meme)] == ["M1"]
+    sto = _msa(tmp_path, "x.sto", bom + "# STOCKHOLM 1.0\nq ACDEFGHIKL\nr ACDEFGHIKM\n//\n")
+    assert read_msa(sto).format == "stockholm"
 
-    text = _decode("\ufeff>a\nACGT\n".encode(), "x.fa")
-    assert [r.id for r in parse_fasta(io.StringIO(text), "x.fa")] == ["a"]
+
+def test_a_non_utf8_byte_names_its_line(tmp_path):
+    from mhsa_bio.errors import InputError
+    from mhsa_bio.io.genome import read_bed
+
+    bed = _msa(tmp_path, "x.bed", b"chr1\t0\t10\nchr1\t5\t9\tname\x96x\n")
+    with pytest.raises(InputError, match="x.bed: line 2: byte 0x96 is not UTF-8"):
+        read_bed(bed)
 
 
 def test_scan_errors_name_the_genome_file(trained, tmp_path):

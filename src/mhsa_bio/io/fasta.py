@@ -33,7 +33,7 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
         data = sys.stdin.buffer.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        return io.StringIO(_decode(data, "-"))
+        return io.StringIO(decode_text(data, "-"))
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -49,13 +49,15 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
             data = path.read_bytes()
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
-    return io.StringIO(_decode(data, path))
+    return io.StringIO(decode_text(data, path))
 
 
-def _decode(data: bytes, path: object) -> str:
-    """UTF-8 text (a leading byte-order mark, as Windows editors write, is dropped)."""
+def decode_text(data: bytes, path: object, kind: str = "FASTA") -> str:
+    """The one decoding of every text input (FASTA, MSA, labels, BED, MEME): UTF-8 (a leading
+    byte-order mark, as Windows editors write, is dropped); a binary
+    file, or a byte that is not UTF-8 (named with its line), is an ``InputError``."""
     if b"\x00" in data[:65536]:
-        raise InputError(f"{path}: binary file, not FASTA")
+        raise InputError(f"{path}: binary file, not {kind}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.errors import InputError
-from mhsa_bio.io.fasta import Record, validate_dna
+from mhsa_bio.io.fasta import Record, decode_text, validate_dna
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,7 @@ def _read_lines(path: Path) -> list[str]:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise InputError(f"{path}: cannot read gzip data ({exc})") from None
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{path}: binary file, not BED")
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: binary or non-UTF-8 file, not BED") from None
+    return decode_text(data, path, "BED").splitlines()
 
 
 def read_bed(bed_path: str | os.PathLike[str]) -> list[Region]:
