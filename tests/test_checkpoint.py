@@ -76,3 +76,21 @@ def test_mismatched_weights_are_an_input_error(tmp_path):
     save_checkpoint(ckpt, tmp_path / "m.pt")
     with pytest.raises(InputError, match="does not match"):
         load_model(tmp_path / "m.pt")
+
+
+def test_the_same_checkpoint_gives_the_same_bytes_whatever_the_file_name(tmp_path):
+    _, ckpt = _ckpt()
+    save_checkpoint(ckpt, tmp_path / "a.pt")
+    save_checkpoint(ckpt, tmp_path / "other_name.pt")
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "other_name.pt").read_bytes()
+
+
+def test_random_bytes_and_unknown_keys_are_named(tmp_path):
+    (tmp_path / "r.pt").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="not a PyTorch file"):
+        read_checkpoint(tmp_path / "r.pt")
+    _, ckpt = _ckpt()
+    ckpt["extra_key"] = 1
+    save_checkpoint(ckpt, tmp_path / "x.pt")
+    with pytest.raises(InputError, match="unknown key 'extra_key'"):
+        read_checkpoint(tmp_path / "x.pt")

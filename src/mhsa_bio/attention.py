@@ -59,6 +59,45 @@ class AttentionScores(NamedTuple):
     cls_max: np.ndarray
 
 
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (0 when the system does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def check_attention_size(model: torch.nn.Module, records: Sequence[Record], *, source: object,
+                         batch_size: int = 1, limit: int | None = None) -> None:
+    """Refuse sequences whose attention maps alone would not fit in memory.
+
+    One sequence of L bases has layers × H × (L + 1)² float32 weights, and a batch holds
+    ``batch_size`` of them at the longest length; above half the RAM (or ``limit`` bytes) this is
+    an ``InputError`` naming the record and the bytes needed (and a batch size that fits).
+    """
+    from mhsa_bio.errors import InputError
+
+    if not records:
+        return
+    longest = max(records, key=lambda r: len(r.seq))
+    config = model.config
+    one = 4 * config.layers * config.heads * (len(longest.seq) + 1) ** 2
+    batch = min(batch_size, len(records))
+    limit = limit if limit is not None else physical_memory() // 2
+    if not limit or one * batch <= limit:
+        return
+    where = (f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its attention maps "
+             f"need {one / 2**30:,.1f} GiB (layers x heads x L²)")
+    allowed = f"the {limit / 2**30:,.1f} GiB allowed (half this machine's memory)"
+    if one > limit:
+        raise InputError(f"{where}, more than {allowed}; cut it into windows of about the "
+                         f"training length ({config.max_len} bp)")
+    raise InputError(f"{where}, {one * batch / 2**30:,.1f} GiB in a batch of {batch}: more than "
+                     f"{allowed}; use --batch-size {limit // one} or less")
+
+
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
     """Entropy (bits) over the last axis; zeros (padding) contribute nothing."""
     import torch

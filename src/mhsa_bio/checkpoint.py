@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 FORMAT = "mhsa-bio-checkpoint"
 FORMAT_VERSION = 1
 MODEL_TYPES = ("promoter",)
+#: Every key a checkpoint may hold: the model's, then what ``last.pt`` adds to resume training.
+KEYS = frozenset({"format", "format_version", "package_version", "model_type", "config",
+                  "alphabet", "classes", "state_dict", "provenance", "metrics",
+                  "optimizer", "scheduler", "scaler", "best_state_dict", "train_state"})
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
@@ -54,8 +58,8 @@ def save_checkpoint(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> None:
     """Write atomically: a crash mid-write never leaves a truncated checkpoint."""
     import torch
 
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(ckpt, handle)  # a file object: the archive's inner name is fixed, not tmp's
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -71,6 +75,11 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint file")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PK\x03\x04":  # torch.save writes a zip archive
+        what = "an empty file" if not magic else "not a PyTorch file: no zip archive"
+        raise InputError(f"{path}: not a readable mhsa-bio checkpoint ({what})")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any failure to unpickle safely means the file is not ours
@@ -91,6 +100,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     for key in ("model_type", "config", "state_dict", "alphabet", "classes"):
         if key not in ckpt:
             raise InputError(f"{path}: checkpoint lacks '{key}'")
+    unknown = sorted(set(ckpt) - KEYS, key=str)
+    if unknown:
+        raise InputError(f"{path}: checkpoint holds an unknown key '{unknown[0]}' (written by "
+                         "another tool or a newer mhsa-bio?)")
     if ckpt["model_type"] not in MODEL_TYPES:
         raise InputError(f"{path}: unknown model type '{ckpt['model_type']}'")
     return ckpt

@@ -87,6 +87,34 @@ def provenance(inputs: TrainInputs, *, background: str, split_sizes: dict[str, A
             "train_config": config, "package_version": __version__}
 
 
+def _option(name: str) -> str:
+    """The ``train`` option that sets a config field (``shuffles_per_positive`` → ``--shuffles``)."""
+    return {"shuffles_per_positive": "--shuffles"}.get(name, "--" + name.replace("_", "-"))
+
+
+def check_resumable(saved: dict[str, Any], prov: dict[str, Any], model_config: dict[str, Any], *,
+                    path: Path) -> None:
+    """Refuse to continue a run with other inputs, model size or training settings.
+
+    The message names every option whose value differs from the interrupted run's.
+    """
+    saved_prov = saved.get("provenance", {})
+    if saved_prov.get("inputs") != prov["inputs"]:
+        changed = sorted(k for k in set(saved_prov.get("inputs", {})) | set(prov["inputs"])
+                         if saved_prov.get("inputs", {}).get(k) != prov["inputs"].get(k))
+        raise InputError(f"{path}: the run to resume read other input files ({', '.join(changed)} "
+                         "differ); give the same inputs, or start over with --force")
+    differ = []
+    for old, new in ((saved.get("config", {}), model_config),
+                     (saved_prov.get("train_config", {}), prov["train_config"])):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
+    if differ:
+        raise InputError(f"{path}: the run to resume used other settings ({'; '.join(differ)}); "
+                         "give the same ones, or start over with --force")
+
+
 def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
     """``train_log.tsv``: one row per epoch."""
     with atomic_open(path) as handle:
@@ -144,10 +172,7 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     last = out / "last.pt"
     if resume and last.exists():
         saved = read_checkpoint(last)
-        if saved["provenance"]["inputs"] != prov["inputs"] or saved["config"] != \
-                model_config.to_dict():
-            raise InputError(f"{last}: the run to resume used other inputs or another model "
-                             "configuration")
+        check_resumable(saved, prov, model_config.to_dict(), path=last)
         trainer.resume_from(saved)
         log.info("resuming after epoch %d", trainer.state.epoch)
 
@@ -188,9 +213,26 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     return metrics
 
 
+def recorded_input(ckpt: dict[str, Any], name: str) -> str | None:
+    """The training input ``name`` (fasta, negatives, bed) recorded in a checkpoint, if it is
+    still at its recorded path; ``None`` when it is gone.
+
+    Raises ``InputError`` when the file there is not the one the model was trained on (its
+    sha256 differs from the recorded one).
+    """
+    entry = ckpt.get("provenance", {}).get("inputs", {}).get(name)
+    if not entry or entry.get("path") in (None, "-") or not os.path.exists(entry["path"]):
+        return None
+    path = str(entry["path"])
+    if entry.get("sha256"):
+        from mhsa_bio.checkpoint import sha256
+
+        if sha256(path) != entry["sha256"]:
+            raise InputError(f"{path}: changed since the model was trained on it (its sha256 "
+                             "differs from the checkpoint's); name the file to use explicitly")
+    return path
+
+
 def default_sequences(ckpt: dict[str, Any]) -> str | None:
-    """The training FASTA recorded in a checkpoint, if it still exists."""
-    fasta = ckpt.get("provenance", {}).get("inputs", {}).get("fasta")
-    if fasta and fasta["path"] != "-" and os.path.exists(fasta["path"]):
-        return str(fasta["path"])
-    return None
+    """The training FASTA recorded in a checkpoint, if it still exists unchanged."""
+    return recorded_input(ckpt, "fasta")

@@ -31,6 +31,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import struct
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -261,6 +263,16 @@ def write_chunk_bedgraph(handle: TextIO, chrom: str, chunk: ChunkScores) -> None
     handle.writelines(lines)
 
 
+def _naming(genome: object, chunks: Iterator[ChunkScores]) -> Iterator[ChunkScores]:
+    """The chunks, with the genome file named in any input error that lacks it."""
+    try:
+        yield from chunks
+    except InputError as exc:
+        if str(genome) in str(exc):
+            raise
+        raise InputError(f"{genome}: {exc}") from None
+
+
 def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_dir: Path, *,
                 config: ScanConfig, device: torch.device, chroms: Sequence[str] | None = None,
                 on_chunk: Callable[[str, int, int], None] | None = None) -> ScanSummary:
@@ -315,11 +327,16 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
                     continue
                 calls = [_Calls(s) for s in config.strands]
 
-                def fetch(a: int, b: int, _r: Any = record) -> str:
-                    return str(_r[a:b])
+                def fetch(a: int, b: int, _r: Any = record, _name: str = name) -> str:
+                    try:
+                        return str(_r[a:b])
+                    except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
+                        raise InputError(f"{genome}: cannot read chromosome '{_name}' at "
+                                         f"{a}-{b} (truncated or corrupt file: "
+                                         f"{' '.join(str(exc).split())})") from None
 
-                for chunk in scan_chromosome(model, fetch, name=name, length=length,
-                                             config=config, device=device):
+                for chunk in _naming(genome, scan_chromosome(
+                        model, fetch, name=name, length=length, config=config, device=device)):
                     write_chunk_bedgraph(graph, name, chunk)
                     width = min(config.window, length)
                     for s, strand_calls in enumerate(calls):

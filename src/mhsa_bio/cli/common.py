@@ -1,19 +1,33 @@
-"""What every command shares: logging to stderr, one-line errors, device and thread set-up."""
+"""What every command shares: ``command_context`` (logging, one-line errors, threads, device,
+seed and the output transaction)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from mhsa_bio.errors import InputError
 
-#: All human-facing output goes to stderr; stdout is kept for data (``predict`` TSV).
-console = Console(stderr=True)
+if TYPE_CHECKING:
+    import torch
+
+    from mhsa_bio.io.outputs import Output
+
+#: All human-facing output goes to stderr; stdout is kept for data (``predict`` TSV). Markup is
+#: off: record ids and paths such as ``reads[rep2].fa`` are printed as they are.
+console = Console(stderr=True, markup=False)
+
+log = logging.getLogger("mhsa_bio")
 
 
 def setup_logging(verbose: int) -> None:
@@ -31,9 +45,15 @@ def setup_logging(verbose: int) -> None:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error and return the ``typer.Exit`` to raise."""
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    """Print a one-line error (as it is: no markup) and return the ``typer.Exit`` to raise."""
+    line = " ".join(str(message).split())  # one line, whatever the library's message held
+    console.print(Text.assemble(("error: ", "bold red"), line), highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    log.warning("%s: %s", category.__name__, " ".join(str(message).split()))
 
 
 @contextlib.contextmanager
@@ -42,18 +62,24 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
 
     With ``-vv`` the traceback of an unexpected error is shown; user errors never show one.
     """
+    from mhsa_bio.io.outputs import disk_error
+
     setup_logging(verbose)
     try:
-        yield
+        with warnings.catch_warnings():
+            # numpy/torch warnings would print their source line too; -v shows each as one line
+            warnings.simplefilter("default" if verbose > 0 else "ignore")
+            warnings.showwarning = _warning_line
+            yield
     except InputError as exc:
         raise fail(str(exc)) from None
     except FileNotFoundError as exc:
         raise fail(f"{exc.filename}: no such file") from None
+    except IsADirectoryError as exc:
+        raise fail(f"{exc.filename}: is a folder, not a file") from None
     except PermissionError as exc:
         raise fail(f"{exc.filename}: permission denied") from None
     except BrokenPipeError:  # `mhsa-bio predict ... | head`: stop quietly, like cat or grep
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(141) from None
@@ -61,6 +87,14 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
         raise fail("interrupted", 130) from None
     except (typer.Exit, typer.Abort):
         raise
+    except OSError as exc:
+        message = disk_error(exc)
+        if message is None:
+            if verbose > 1:
+                raise
+            raise fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for details)",
+                       1) from None
+        raise fail(message) from None
     except Exception as exc:  # an internal error: say so, once, and show the trace with -vv
         if verbose > 1:
             raise
@@ -68,10 +102,114 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
                    1) from None
 
 
-def setup_threads(threads: int) -> None:
-    """Cap torch's CPU threads (0 = leave the default)."""
+def cpu_cores() -> int:
+    """CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def setup_threads(threads: int) -> int:
+    """Cap torch's CPU threads (0 = leave the default) at the cores there are; return the count."""
+    import torch
+
+    cores = cpu_cores()
+    if threads > cores:
+        log.warning("--threads %d: this machine has %d CPU cores; using %d", threads, cores, cores)
+        threads = cores
     if threads > 0:
-        import torch
-
         torch.set_num_threads(threads)
+    log.info("using %d CPU threads", torch.get_num_threads())
+    return threads
 
+
+class CommandRun:
+    """What ``command_context`` hands a command: the resolved settings and its output."""
+
+    def __init__(self, output: Output | None) -> None:
+        self.output = output
+        self.threads = 0
+        self.device: torch.device | None = None
+
+    @property
+    def out(self) -> Path:
+        """The path the user named (where the results will be once the command succeeds)."""
+        assert self.output is not None
+        return self.output.out
+
+    def out_dir(self) -> Path:
+        """Start the output transaction: the hidden folder (or temporary file path) to write.
+
+        Call it once every input is validated: nothing is written before.
+        """
+        assert self.output is not None
+        return self.output.start()
+
+    def work_dir(self) -> Path:
+        """The hidden folder ``out_dir()`` writes into, without taking it: for the processes
+        that only read it (the other ranks of a torchrun job)."""
+        assert self.output is not None
+        return self.output.tmp
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a cluster job's time limit, ``kill``) unwinds like Ctrl-C, so outputs are cleaned."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def command_context(*, verbose: int, threads: int | None = None, device: str | None = None,
+                    seed: int | None = None, out: Path | None = None, force: bool = False,
+                    out_kind: Literal["dir", "file"] = "dir", resume: bool = False,
+                    keep_partial: Callable[[Path], bool] | None = None) -> Iterator[CommandRun]:
+    """Everything a command does around its work, in one place.
+
+    Logging on stderr and one-line errors (``user_errors``); torch's CPU threads capped at the
+    cores (``threads``); the device resolved (``device``, then ``run.device``); every generator
+    seeded (``seed``); and the output transaction (``out``): ``run.out_dir()`` gives the hidden
+    folder to write into, swapped in place of ``out`` only when the block ends without an error.
+    On an error, Ctrl-C or SIGTERM the old ``out`` is left as it was and the unfinished output is
+    removed (kept and named when ``keep_partial`` says it can be continued with ``--resume``).
+    """
+    with user_errors(verbose), _terminate_as_interrupt():
+        output = None
+        if out is not None:
+            from mhsa_bio.io.outputs import Output
+
+            output = Output(out, force=force, kind=out_kind, resume=resume,
+                            keep_partial=keep_partial)
+        run = CommandRun(output)
+        if threads is not None:
+            run.threads = setup_threads(threads)
+        if device is not None:
+            from mhsa_bio.device import resolve_device
+
+            run.device = resolve_device(device)
+        if seed is not None:
+            from mhsa_bio.device import seed_everything
+
+            seed_everything(seed)
+        try:
+            yield run
+        except BaseException as exc:
+            if output is not None and output.abort() and isinstance(exc, KeyboardInterrupt):
+                raise fail(f"interrupted; the unfinished run is kept in {output.tmp} (continue "
+                           "it with --resume)", 130) from None
+            raise
+        if output is not None:
+            output.commit()

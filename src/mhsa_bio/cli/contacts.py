@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Device, Force, OutDir, Seed, Threads, Verbose
 
 _FORMATS = ("auto", "fasta", "a3m", "a2m", "stockholm", "clustal", "aln")
@@ -85,13 +85,13 @@ def contacts(
     force: Force = False,
 ) -> None:
     """Predict residue-residue contacts and, with --pdb, measure them against the structure."""
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
+                         force=force) as run:
         from mhsa_bio.contacts.fit import FitConfig
         from mhsa_bio.contacts.predict import predict_contacts
         from mhsa_bio.contacts.writers import write_outputs
-        from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.errors import InputError
-        from mhsa_bio.io.outputs import prepare_out_dir, write_run_json
+        from mhsa_bio.io.outputs import write_run_json
 
         for label, path in (
             ("input", alignment),
@@ -105,10 +105,9 @@ def contacts(
             raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
         if model_type not in ("factored", "potts"):
             raise InputError(f"--model-type {model_type}: expected factored or potts")
-        setup_threads(threads)
-        dev = resolve_device(device)
-        seed_everything(seed)
-        out_dir = prepare_out_dir(out, force=force)
+        if lr is not None and not 0 < lr < float("inf"):  # also NaN
+            raise InputError(f"--lr {lr}: must be a positive number")
+        dev = run.device
         params = {
             "alignment": str(alignment),
             "format": fmt,
@@ -134,41 +133,36 @@ def contacts(
         config = FitConfig(
             model_type=model_type, heads=heads, steps=steps, lr=lr, batch_size=batch_size, l2=l2
         )
-        try:
-            with console.status("fitting", spinner="dots") as status:
+        out_dir = run.out_dir()
+        with console.status("fitting", spinner="dots") as status:
 
-                def progress(step: int, total: int, loss: float) -> None:
-                    if step % 10 == 0 or step == total:
-                        status.update(f"step {step}/{total}  loss {loss:.3f}")
+            def progress(step: int, total: int, loss: float) -> None:
+                if step % 10 == 0 or step == total:
+                    status.update(f"step {step}/{total}  loss {loss:.3f}")
 
-                result = predict_contacts(
-                    alignment,
-                    fmt=fmt,
-                    query=query,
-                    config=config,
-                    identity=identity,
-                    database=database,
-                    search_options={
-                        "iterations": iterations,
-                        "evalue": evalue,
-                        "max_sequences": max_sequences,
-                    },
-                    model=model,
-                    pdb=str(pdb) if pdb else None,
-                    chain=chain,
-                    device=str(dev),
-                    seed=seed,
-                    work_dir=out_dir,
-                    progress=progress,
-                )
-            written = write_outputs(out_dir, result)
-            write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)
-        except BaseException:  # no partial output: the folder was empty when we started
-            for p in out_dir.iterdir():
-                if p.is_file():
-                    p.unlink()
-            raise
-        line = f"{len(result.query)} residues, {result.method}; wrote {out_dir}/"
+            result = predict_contacts(
+                alignment,
+                fmt=fmt,
+                query=query,
+                config=config,
+                identity=identity,
+                database=database,
+                search_options={
+                    "iterations": iterations,
+                    "evalue": evalue,
+                    "max_sequences": max_sequences,
+                },
+                model=model,
+                pdb=str(pdb) if pdb else None,
+                chain=chain,
+                device=str(dev),
+                seed=seed,
+                work_dir=out_dir,
+                progress=progress,
+            )
+        written = write_outputs(out_dir, result)
+        write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)
+        line = f"{len(result.query)} residues, {result.method}; wrote {out}/"
         if result.metrics is not None:
             long = result.metrics["precision"]["long"]
             line += f"  long-range P@L {long['P@L']:.2f}  P@L/5 {long['P@L/5']:.2f}"

@@ -6,13 +6,48 @@ Nothing heavy is imported here: each subcommand imports torch and friends inside
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from mhsa_bio import __version__
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad option value, a missing argument) as one line, not a framed box."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            from typer._click.exceptions import ClickException  # typer vendors click from 0.2x
+        except ImportError:  # pragma: no cover - older typer depends on click instead
+            from click.exceptions import ClickException  # type: ignore[no-redef]
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `mhsa-bio` alone prints the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            from mhsa_bio.cli.common import fail
+
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            fail(f"{where}{exc.format_message()}{hint}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            from mhsa_bio.cli.common import fail
+
+            fail("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="mhsa-bio",
     help="Train multi-head self-attention models on DNA and protein sequences and read motifs, "
     "motif pairs and residue contacts out of their attention.",

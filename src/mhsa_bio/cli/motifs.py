@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 HEADS_HELP = (
@@ -99,14 +99,12 @@ def motifs(
     run.json.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with user_errors(verbose):
-        from mhsa_bio.device import resolve_device
-        from mhsa_bio.io.outputs import prepare_out_dir
+    with command_context(verbose=verbose, threads=threads, device=device, out=out,
+                         force=force) as run:
         from mhsa_bio.motifs import MotifParams
         from mhsa_bio.motifs.run import MotifInputs, prepare, run_motifs
 
-        setup_threads(threads)
-        dev = resolve_device(device)
+        dev = run.device
         motif_params = MotifParams(score=score, heads=heads, fdr=fdr, seqlet_fdr=seqlet_fdr,
                                    window=window, flank=flank, min_width=min_width,
                                    min_sites=min_sites, max_motifs=max_motifs, k=kmer,
@@ -116,12 +114,12 @@ def motifs(
                              jaspar_release=jaspar_release, taxon=taxon, match=match,
                              control=control)
         prep = prepare(inputs, motif_params, device=dev)  # validates everything first
-        out_dir = prepare_out_dir(out, force=force)
+        out_dir = run.out_dir()
         with console.status("collecting attention and finding motifs", spinner="dots"):
             record = run_motifs(prep, out_dir, inputs=inputs, params=motif_params, device=dev,
-                                threads=threads or 1, cli_params=params)
+                                threads=run.threads or 1, cli_params=params)
         console.print(f"{record['n_motifs']} motifs at q <= {fdr:g} from "
-                      f"{record['seqlets']['positives']} seqlets; wrote {out_dir}")
+                      f"{record['seqlets']['positives']} seqlets; wrote {out}")
         for m in record["motifs"]:
             console.print(f"  {m['id']}  {m['consensus']}  q {m['q']:.2g}  "
                           f"{m['best_match'] or ''}", highlight=False)

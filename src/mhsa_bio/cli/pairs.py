@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 
@@ -69,7 +69,8 @@ def pairs(
     re-runs).
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
+                         force=force) as run:
         import numpy as np
 
         from mhsa_bio.errors import InputError
@@ -79,19 +80,16 @@ def pairs(
         if null_background not in ("shuffled", "kept"):
             raise InputError(f"--null-background {null_background}: expected shuffled or kept")
         from mhsa_bio.checkpoint import load_model
-        from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.experiment import default_sequences
         from mhsa_bio.io.fasta import read_fasta
         from mhsa_bio.io.meme import read_meme
-        from mhsa_bio.io.outputs import prepare_out_dir, write_json, write_run_json
+        from mhsa_bio.io.outputs import write_json, write_run_json
         from mhsa_bio.pairs import find_pairs
         from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
         from mhsa_bio.pairs.plots import spacing_plots
         from mhsa_bio.shuffle import shuffle_records
 
-        setup_threads(threads)
-        dev = resolve_device(device)
-        seed_everything(seed)
+        dev = run.device
         # Validate every input before anything is written.
         motif_list = read_meme(motifs)
         net, ckpt = load_model(model, device=dev)
@@ -101,7 +99,10 @@ def pairs(
                 raise InputError(f"{model}: the training FASTA recorded in the checkpoint is "
                                  "gone; give --sequences FASTA")
             sequences = Path(found)
-        records = read_fasta(sequences)
+        records = read_fasta(sequences, min_length=net.config.stem_kernel)
+        from mhsa_bio.attention import check_attention_size
+
+        check_attention_size(net, records, source=sequences, batch_size=batch_size)
         if max_sequences and len(records) > max_sequences:
             rng = np.random.default_rng(seed)
             keep = np.sort(rng.choice(len(records), max_sequences, replace=False))
@@ -110,13 +111,16 @@ def pairs(
         if background is None:
             neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
             if neg and neg.get("path") not in (None, "-") and Path(neg["path"]).is_file():
+                from mhsa_bio.experiment import recorded_input
+
+                recorded_input(ckpt, "negatives")  # refuses a file changed since training
                 background = Path(neg["path"])
         if background is not None:
             bg_records = read_fasta(background)
             bg_source = str(background)
         else:
             bg_records = shuffle_records(records, seed=seed)
-        out_dir = prepare_out_dir(out, force=force)
+        out_dir = run.out_dir()
         result = find_pairs(net, records, motif_list, background=bg_records, device=dev,
                             pvalue=pvalue, n_null=null_copies, min_sequences=min_sequences,
                             null_exclude=null_exclude, null_neighbours=null_neighbours,
@@ -134,7 +138,7 @@ def pairs(
             from mhsa_bio.pairs.report import pairs_section, update_motifs_report
 
             section = pairs_section(result.table, result.summary, plots,
-                                    pairs_dir=os.path.relpath(out_dir, motifs))
+                                    pairs_dir=os.path.relpath(out, motifs))
             report = update_motifs_report(motifs, section)
         write_run_json(out_dir, "pairs", params, sequences=str(sequences),
                        background=bg_source, device=str(dev), summary=result.summary,
@@ -149,6 +153,6 @@ def pairs(
                           f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
                           f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
                           f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")
-        console.print(f"wrote {out_dir / 'pairs.tsv'}")
+        console.print(f"wrote {out / 'pairs.tsv'}")
         if report:
             console.print(f"added a pairs section to {report}")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import setup_threads, user_errors
+from mhsa_bio.cli.common import command_context
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, Threads, Verbose
 
 
@@ -29,18 +29,15 @@ def predict(
 
     The first line is a '#' comment with the version, checkpoint and its sha256.
     """
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, out=output,
+                         force=force, out_kind="file") as run:
         from mhsa_bio import __version__
         from mhsa_bio.checkpoint import load_model, sha256
-        from mhsa_bio.device import resolve_device
         from mhsa_bio.io.fasta import read_fasta
-        from mhsa_bio.io.outputs import atomic_open, check_out_file
+        from mhsa_bio.io.outputs import atomic_open
         from mhsa_bio.predict import predict_proba
 
-        setup_threads(threads)
-        dev = resolve_device(device)
-        if output is not None:
-            check_out_file(output, force=force)
+        dev = run.device
         net, ckpt = load_model(model, device=dev)
         records = read_fasta(fasta, min_length=net.config.stem_kernel)
         probs = predict_proba(net, records, device=dev, batch_size=batch_size, amp=amp)
@@ -53,5 +50,5 @@ def predict(
         if output is None:
             sys.stdout.writelines(lines)
         else:
-            with atomic_open(output) as handle:
+            with atomic_open(run.out_dir()) as handle:
                 handle.writelines(lines)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 
@@ -49,20 +49,18 @@ def scan(
     strand: BED6 + max probability + windows) and run.json. Windows made only of N are skipped.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
+                         force=force) as run:
         from mhsa_bio.checkpoint import load_model, sha256
-        from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.errors import InputError
         from mhsa_bio.io.genome import check_genome
-        from mhsa_bio.io.outputs import prepare_out_dir, write_run_json
+        from mhsa_bio.io.outputs import write_run_json
         from mhsa_bio.scan import ScanConfig
 
         strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}.get(strand)
         if strands is None:
             raise InputError(f"--strand {strand}: expected both, + or -")
-        setup_threads(threads)
-        dev = resolve_device(device)
-        seed_everything(seed)
+        dev = run.device
         net, ckpt = load_model(model, device=dev)
         classes = list(ckpt["classes"])
         wanted = class_name or ("positive" if "positive" in classes else classes[-1])
@@ -77,15 +75,9 @@ def scan(
                             batch_size=batch_size, amp=amp)
         chroms = [c for c in chrom.split(",") if c] if chrom else None
         check_genome(genome)
-        existed = out.exists()
-        out = prepare_out_dir(out, force=force)
-        try:
-            summary = _scan_with_progress(net, genome, out, config, dev, chroms)
-        except BaseException:
-            if not existed and out.is_dir() and not any(out.iterdir()):
-                out.rmdir()  # nothing half-written is left behind
-            raise
-        write_run_json(out, "scan", params, scan_config=config.to_dict(), class_name=wanted,
+        out_dir = run.out_dir()
+        summary = _scan_with_progress(net, genome, out_dir, config, dev, chroms)
+        write_run_json(out_dir, "scan", params, scan_config=config.to_dict(), class_name=wanted,
                        model_sha256=sha256(model), device=str(dev),
                        chromosomes=summary.chromosomes)
         console.print(f"scanned {summary.bases:,} bp ({summary.windows:,} windows, "
@@ -99,7 +91,7 @@ def _scan_with_progress(net, genome, out, config, dev, chroms):  # type: ignore[
 
     from mhsa_bio.scan import scan_genome
 
-    with Progress(TextColumn("[bold]{task.fields[chrom]}"), BarColumn(),
+    with Progress(TextColumn("{task.fields[chrom]}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.completed:,}/{task.total:,} bp"), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("scan", total=None, chrom="")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Force, OutDir, Seed, Verbose
 
 
@@ -81,10 +81,10 @@ def simulate(
     and OUT/truth.tsv (the planted sites: 0-based start, end exclusive).
     The same options and seed give the same files.
     """
-    with user_errors(verbose):
+    with command_context(verbose=verbose, out=out, force=force) as run:
         from mhsa_bio.errors import InputError
         from mhsa_bio.io.fasta import write_fasta
-        from mhsa_bio.io.outputs import atomic_open, prepare_out_dir, write_run_json
+        from mhsa_bio.io.outputs import atomic_open, write_run_json
         from mhsa_bio.simulate import DEFAULT_MOTIFS, load_jaspar_motifs, sites_table
         from mhsa_bio.simulate import simulate as run_simulation
 
@@ -115,7 +115,7 @@ def simulate(
             n_negatives=n_negatives,
             seed=seed,
         )
-        out_dir = prepare_out_dir(out, force=force)
+        out_dir = run.out_dir()
         with atomic_open(out_dir / "promoters.fa") as handle:
             write_fasta(handle, result.positives)
         with atomic_open(out_dir / "background.fa") as handle:
@@ -141,6 +141,6 @@ def simulate(
         write_run_json(out_dir, "simulate", params)
         console.print(
             f"wrote {len(result.positives)} positives, {len(result.negatives)} negatives and "
-            f"{len(result.truth)} planted sites to {out_dir}",
+            f"{len(result.truth)} planted sites to {run.out}",
             highlight=False,
         )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import console, setup_threads, user_errors
+from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
 
 PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
@@ -30,11 +30,11 @@ def train(
         "--labels", help="TSV of id<TAB>class for more than two classes (no background then).")
     ] = None,
     preset: Annotated[str, typer.Option("--preset", help=PRESET_HELP)] = "small",
-    dim: Annotated[int | None, typer.Option("--dim", help="Model width (overrides preset).")
-                   ] = None,
-    heads: Annotated[int | None, typer.Option("--heads", help="Attention heads per layer.")
+    dim: Annotated[int | None, typer.Option("--dim", min=1, help="Model width (overrides "
+                                            "preset).")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads per layer.")
                      ] = None,
-    layers: Annotated[int | None, typer.Option("--layers", help="Encoder layers.")] = None,
+    layers: Annotated[int | None, typer.Option("--layers", min=1, help="Encoder layers.")] = None,
     stem_kernel: Annotated[int, typer.Option(
         "--stem-kernel", help="Width of the convolution stem in bp (odd; at least the motif "
         "width works best). Shorter sequences are an error.")] = 11,
@@ -42,12 +42,12 @@ def train(
         "--dropout", min=0.0, max=0.9, help="Dropout on the residual branches (a small promoter "
         "set overfits within a few epochs without it).")] = 0.3,
     max_len: Annotated[int, typer.Option(
-        "--max-len", help="Length of the learned position table (0 = longest training "
+        "--max-len", min=0, help="Length of the learned position table (0 = longest training "
         "sequence). Longer inputs are read by interpolating it.")] = 0,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Maximum epochs.")] = 30,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
-    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.05,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = 0.05,
     patience: Annotated[int, typer.Option(
         "--patience", min=1, help="Stop after this many epochs without a better validation "
         "AUPRC; the best epoch is kept.")] = 8,
@@ -77,12 +77,15 @@ def train(
     on CPU): --batch-size is the global batch, rank 0 evaluates and writes.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with user_errors(verbose):
+    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
+                         force=force, resume=resume, keep_partial=_resumable) as run:
         from mhsa_bio.errors import InputError
         from mhsa_bio.models.promoter import PRESETS
 
         if preset not in PRESETS:
             raise InputError(f"--preset {preset}: expected one of {', '.join(PRESETS)}")
+        if not 0 < lr < float("inf"):  # also NaN
+            raise InputError(f"--lr {lr}: must be a positive number")
         if stem_kernel % 2 == 0 or stem_kernel < 1:
             raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
         size = dict(PRESETS[preset])
@@ -91,21 +94,17 @@ def train(
                 size[key] = value
         if size["dim"] % size["heads"]:
             raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
-        from mhsa_bio.device import resolve_device, seed_everything
         from mhsa_bio.distributed import context_from_env, rank_device
         from mhsa_bio.experiment import TrainInputs
-        from mhsa_bio.io.outputs import prepare_out_dir
         from mhsa_bio.models.promoter import PromoterConfig
         from mhsa_bio.training import TrainConfig
 
-        setup_threads(threads)
         ctx = context_from_env()
         if not ctx.is_main:  # the other ranks of a torchrun job stay silent
             import logging
 
             logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
-        dev = rank_device(ctx, resolve_device(device))
-        seed_everything(seed)
+        dev = rank_device(ctx, run.device)
         inputs = TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives,
                              labels=labels)
         model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout,
@@ -120,12 +119,8 @@ def train(
         data = read_inputs(inputs, min_length=stem_kernel)
         if ctx.active:
             params["world_size"] = ctx.world_size
-        if ctx.is_main:
-            out = prepare_out_dir(out, force=force, resume=resume)
-        elif out.exists() and not force and not resume and (not out.is_dir()
-                                                            or any(out.iterdir())):
-            raise InputError(f"{out}: output folder exists and is not empty (use --force to "
-                             "replace it)")
+        # rank 0 writes into the transaction's hidden folder; the other ranks only read it
+        out_dir = run.out_dir() if ctx.is_main else run.work_dir()
         from mhsa_bio.distributed import barrier, process_group
 
         with process_group(ctx, dev):
@@ -133,16 +128,22 @@ def train(
             if not ctx.is_main:
                 from mhsa_bio.experiment import run_training
 
-                run_training(inputs, out, model_config=model_config, train_config=train_config,
-                             device=dev, resume=resume, params=params, dist=ctx, data=data)
+                run_training(inputs, out_dir, model_config=model_config,
+                             train_config=train_config, device=dev, resume=resume, params=params,
+                             dist=ctx, data=data)
                 return
-            metrics = _train_with_progress(inputs, out, model_config, train_config, dev,
+            metrics = _train_with_progress(inputs, out_dir, model_config, train_config, dev,
                                            resume, params, ctx, data)
         keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
                 if k in metrics]
         summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
         console.print(f"best epoch {metrics['best_epoch']}: {summary}")
         console.print(f"wrote {out / 'model.pt'}")
+
+
+def _resumable(folder: Path) -> bool:
+    """An unfinished training folder can be continued with --resume when it holds last.pt."""
+    return (folder / "last.pt").is_file()
 
 
 def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,  # type: ignore[no-untyped-def]

@@ -33,7 +33,7 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
         data = sys.stdin.buffer.read()
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        return io.StringIO(_decode(data, "-"))
+        return io.StringIO(decode_text(data, "-"))
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -49,16 +49,21 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
             data = path.read_bytes()
     except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read ({exc})") from None
-    return io.StringIO(_decode(data, path))
+    return io.StringIO(decode_text(data, path))
 
 
-def _decode(data: bytes, path: object) -> str:
+def decode_text(data: bytes, path: object, kind: str = "FASTA") -> str:
+    """The one decoding of every text input (FASTA, MSA, labels, BED, MEME): UTF-8 (a leading
+    byte-order mark, as Windows editors write, is dropped); a binary
+    file, or a byte that is not UTF-8 (named with its line), is an ``InputError``."""
     if b"\x00" in data[:65536]:
-        raise InputError(f"{path}: binary file, not FASTA")
+        raise InputError(f"{path}: binary file, not {kind}")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: binary or non-UTF-8 file, not FASTA") from None
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text "
+                         "(save the file as UTF-8)") from None
 
 
 def parse_fasta(handle: IO[str], path: object) -> Iterator[Record]:

@@ -6,12 +6,14 @@ import gzip
 import logging
 import os
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.errors import InputError
-from mhsa_bio.io.fasta import Record, validate_dna
+from mhsa_bio.io.fasta import Record, decode_text, validate_dna
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +67,7 @@ def _read_lines(path: Path) -> list[str]:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise InputError(f"{path}: cannot read gzip data ({exc})") from None
-    if b"\x00" in data[:65536]:
-        raise InputError(f"{path}: binary file, not BED")
-    try:
-        return data.decode("utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: binary or non-UTF-8 file, not BED") from None
+    return decode_text(data, path, "BED").splitlines()
 
 
 def read_bed(bed_path: str | os.PathLike[str]) -> list[Region]:
@@ -175,6 +172,42 @@ def _index_is_current(genome: Path, index: Path) -> bool:
     return index.exists() and index.stat().st_mtime >= genome.stat().st_mtime
 
 
+def _fai_matches(genome: Path, index: Path) -> bool:
+    """Whether a plain FASTA's ``.fai`` still describes it: the headers sit just before the
+    recorded offsets (up to 200 records checked, spread over the file) and the last record ends
+    where the file does (a genome replaced by another with an older time stamp keeps a newer,
+    wrong index)."""
+    try:
+        rows = [line.split("\t") for line in index.read_text().splitlines() if line.strip()]
+        if not rows:
+            return False
+        size = genome.stat().st_size
+        picks = sorted({round(k * (len(rows) - 1) / 199) for k in range(200)}) if len(rows) > 200 \
+            else range(len(rows))
+        with open(genome, "rb") as handle:
+            for k in picks:
+                name, offset = rows[k][0].encode(), int(rows[k][2])
+                back = min(offset, len(name) + 256)
+                handle.seek(offset - back)
+                before = handle.read(back)
+                cut = before[:-1].rfind(b"\n") + 1  # start of the header line
+                if cut == 0 and back < offset:
+                    continue  # a header longer than we read: cannot tell, assume fine
+                line = before[cut:].rstrip(b"\r\n")
+                if not (line == b">" + name or line.startswith(b">" + name)
+                        and line[len(name) + 1:len(name) + 2].isspace()) or not before.endswith(b"\n"):
+                    return False
+            name, length, offset, bases, width = rows[-1][0], *map(int, rows[-1][1:5])
+            lines, rest = divmod(length, bases) if bases else (0, 0)
+            end = offset + lines * width + rest
+            if end > size:
+                return False
+            handle.seek(end)
+            return b">" not in handle.read(min(size - end, 1 << 20))
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
     """The genome as a ``pyfaidx.Fasta`` (raw strings, case kept), indexing it (``.fai``, and
     ``.gzi`` for BGZF) when the index is missing or older than the genome; every failure is an
@@ -185,6 +218,14 @@ def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
     bgzf = check_genome(path)
     indexes = [Path(f"{path}.fai")] + ([Path(f"{path}.gzi")] if bgzf else [])
     stale = [index for index in indexes if not _index_is_current(path, index)]
+    if not bgzf and not stale and not _fai_matches(path, indexes[0]):
+        if os.access(path.parent if str(path.parent) else ".", os.W_OK):
+            log.warning("%s: its index %s does not match it; rebuilding", path, indexes[0])
+            indexes[0].unlink()
+            stale = indexes[:1]
+        else:
+            raise InputError(f"{path}: its index {indexes[0]} does not match the file; "
+                             "rebuild it with `samtools faidx`")
     writable = os.access(path.parent if str(path.parent) else ".", os.W_OK)
     if stale and not writable and not all(index.exists() for index in indexes):
         raise InputError(
@@ -204,8 +245,9 @@ def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
             f"{path}: cannot write index {indexes[0]}; run `samtools faidx` or copy the genome "
             "to a writable folder"
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the genome ({_one_line(exc)})") from None
+    except (OSError, EOFError, UnicodeDecodeError, struct.error, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read the genome (truncated or corrupt? "
+                         f"{_one_line(exc) or type(exc).__name__})") from None
 
 
 def _one_line(exc: BaseException) -> str:

@@ -109,10 +109,9 @@ def read_meme_file(path: str | os.PathLike[str]) -> MemeFile:
         1 (± 0.02), or a row count other than the header's ``w=``.
     """
     path = resolve_meme_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: binary or non-UTF-8 file, not a MEME motif file") from None
+    from mhsa_bio.io.fasta import decode_text
+
+    text = decode_text(path.read_bytes(), path, "a MEME motif file")
     lines = text.splitlines()
     if not any(line.startswith("MEME version") for line in lines[:50]):
         raise InputError(f"{path}: not a MEME motif file (no 'MEME version' line)")

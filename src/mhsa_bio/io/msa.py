@@ -183,6 +183,8 @@ def read_msa(
         raise InputError(f"{path}: empty file, no alignment")
     if fmt == "auto":
         fmt = detect_format(path, text)
+    if fmt == "stockholm" and not any(line.strip() == "//" for line in text.splitlines()[-50:]):
+        raise InputError(f"{path}: Stockholm file without its closing '//' line (cut short?)")
     if fmt in ("fasta", "a3m", "a2m"):
         rows = _parse_fasta(text, path)
     elif fmt in ("stockholm", "clustal"):
@@ -209,6 +211,9 @@ def read_msa(
         if bad:
             pos = min(seq.index(c) for c in bad)
             raise InputError(f"{path}: record '{ident}': invalid letter '{seq[pos]}' at column {pos + 1}")
+    if all(set(seq) <= set("ACGTUN-") for _, seq in rows):
+        raise InputError(f"{path}: only the letters A, C, G, T/U and N: a DNA or RNA alignment; "
+                         "contacts needs a protein alignment")
     if len(rows) < 2:
         raise InputError(
             f"{path}: only one sequence; an alignment needs at least two (give one "

@@ -29,6 +29,16 @@ class PromoterConfig:
     max_len: int = 300
     dropout: float = 0.3
 
+    def __post_init__(self) -> None:
+        for name in ("n_classes", "dim", "heads", "layers", "ff_mult", "stem_kernel"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} {value!r}: must be a positive integer")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout {self.dropout}: must lie in [0, 1)")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -57,7 +57,10 @@ def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
     files = ckpt.get("provenance", {}).get("inputs", {})
     bed, genome = files.get("bed"), files.get("genome")
     if bed and genome and os.path.exists(bed["path"]) and os.path.exists(genome["path"]):
+        from mhsa_bio.experiment import recorded_input
         from mhsa_bio.io.genome import read_bed_regions
+
+        recorded_input(ckpt, "bed")  # refuses a BED file changed since training
 
         return (read_bed_regions(bed["path"], genome["path"], min_length=min_length),
                 f"{bed['path']} + {genome['path']}")
@@ -74,6 +77,9 @@ def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Recor
     neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
     if neg and neg.get("path") not in (None, "-"):
         if os.path.exists(neg["path"]):
+            from mhsa_bio.experiment import recorded_input
+
+            recorded_input(ckpt, "negatives")  # refuses a file changed since training
             return read_fasta(neg["path"], min_length=min_length), neg["path"]
         log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
                     neg["path"])
@@ -104,6 +110,14 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
     positives, pos_src = _sequences(inputs, ckpt, min_length)
     background, bg_src = _background(inputs, ckpt, positives, min_length=min_length,
                                      seed=params.seed)
+    from mhsa_bio.attention import check_attention_size
+
+    check_attention_size(model, positives, source=pos_src, batch_size=params.batch_size)
+    check_attention_size(model, background, source=bg_src, batch_size=params.batch_size)
+    longest = max(len(r.seq) for r in positives)
+    if params.window > longest:
+        raise InputError(f"--window {params.window}: longer than the longest sequence "
+                         f"({longest} bp in {pos_src})")
     known = None
     known_src = "none"
     if inputs.known is not None:
