@@ -140,3 +140,24 @@ def test_train_folds_refusals_write_nothing(cv_inputs, tmp_path, extra, needle):
                     *TINY)
     assert_clean_error(result, needle)
     assert not out.exists()
+
+
+def test_train_folds_with_labels_reports_multiclass_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    recs, lines = [], ["id\tclass"]
+    for i in range(36):
+        cls = "abc"[i % 3]
+        recs.append((f"s{i}", "".join(rng.choice(list("ACGT"), size=30))))
+        lines.append(f"s{i}\t{cls}")
+    fa = write_fasta(tmp_path / "x.fa", recs)
+    (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "cv"
+    result = invoke("train", fa, "--labels", tmp_path / "labels.tsv", "--out", out, "--folds", 3,
+                    *TINY)
+    assert result.exit_code == 0, result.output
+    rows = _rows(out / "cv_metrics.tsv")
+    assert [r["n"] for r in rows[:3]] == ["12", "12", "12"]
+    assert all(r["mcc"] == "NA" and r["sensitivity"] == "NA" for r in rows)
+    assert all(0 <= float(r["auroc"]) <= 1 for r in rows[:4])
+    header = (out / "fold0" / "heldout_predictions.tsv").read_text().splitlines()[0]
+    assert header == "id\tclass\ta\tb\tc"
