@@ -56,6 +56,11 @@ def train(
         "seeded) for validation metrics and early stopping.")] = 0.2,
     shuffles: Annotated[int, typer.Option(
         "--shuffles", min=1, help="Shuffled background sequences per positive.")] = 1,
+    class_weights: Annotated[bool, typer.Option(
+        "--class-weights/--no-class-weights", help="Weight the loss by inverse class frequency. "
+        "Off by default: probabilities then follow the training set's class shares, which gave "
+        "the better MCC at 0.5 on imbalanced promoter sets (benchmarks/promoters.py --tune).")
+    ] = False,
     rc_augment: Annotated[bool, typer.Option(
         "--rc-augment/--no-rc-augment", help="Reverse-complement half of each batch. Off by "
         "default: promoters are stranded and their elements sit at fixed positions.")] = False,
@@ -118,7 +123,7 @@ def train(
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
-            shuffles_per_positive=shuffles, amp=amp)
+            shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights)
         from mhsa_bio.experiment import read_inputs
 
         # Validate every input before anything is written.
