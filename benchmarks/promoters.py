@@ -1,64 +1,254 @@
-"""Promoter classification on E. coli σ70 promoters, beside CNNProm's published figures.
+"""Promoter classification by stratified K-fold cross-validation, the default model beside two peers.
 
-Trains the default model on ``CNNProm_Ecoli_prom.fa`` against ``CNNProm_Ecoli_non_prom.fa`` (the
-data CNNProm was published on) and against dinucleotide-shuffled copies of the promoters (our
-default background), and prints held-out Sn, Sp, MCC, AUROC and training time. CNNProm (Umarov &
-Solovyev 2017, PLoS ONE) reports Sn 0.90, Sp 0.96, CC 0.84 on this data.
+Three promoter sets from ../shared/data/motifs, each against its own non-promoters and against
+dinucleotide shuffles of its promoters: E. coli σ70 (CNNProm_Ecoli_prom vs non_prom, the data
+CNNProm was published on: Sn 0.90, Sp 0.96, CC 0.84), mouse TATA promoters (CNNProm_Mouse_tata vs
+nonprom) and iPromoter-2L σ70 (sigma70promoter vs negative2860).
 
-Usage: python benchmarks/promoters.py [--epochs 30] [--seed 0] [--threads 2]
+For every seed the records are cut into K stratified folds (``mhsa_bio.crossval.stratified_folds``,
+the folds of ``mhsa-bio train --folds K --seed S``). Each fold is held out once; three models train on
+the other folds, the same records for all three, with the same inner validation split (20 %) for
+early stopping or the peer's penalty, and are scored once on the held-out fold:
+
+- mhsa-bio: the default model and training of ``mhsa-bio train`` (``mhsa_bio.crossval.fit_fold``);
+- cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
+- kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``).
+
+Printed: mean ± sd over folds × seeds of Sn, Sp, MCC (at probability 0.5), AUROC, the lowest fold
+MCC, and the mean training seconds per fold with ``--threads`` (2 by default).
+
+Tuning part (``--tune``): candidate settings of the default model (``CANDIDATES``) are trained on
+the same folds; the rule picks the candidate with the highest mean *inner-validation* MCC (the
+split inside each training part that chose its best epoch), with the current default kept on a
+tie within 0.005. Only inner-validation figures are printed for the candidates; the held-out folds
+are reported for the chosen candidate alone, as the validation part.
+
+Usage:
+  python benchmarks/promoters.py --folds 5 --seeds 0 1 2
+  python benchmarks/promoters.py --datasets ecoli --backgrounds negatives --only-folds 0  # one fold
+  python benchmarks/promoters.py --tune --candidates class-weights --datasets ecoli \
+      --backgrounds negatives --seeds 0     # what the README reports
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 import time
+from functools import cache
 from pathlib import Path
+from typing import Any
 
-from _common import peak_rss_mb, shared, table
+import numpy as np
+from _common import SHARED_DATA, peak_rss_mb, shared, table
+
+DATASETS = {
+    "ecoli": ("ecoli_promoters", "CNNProm_Ecoli_prom.fa", "CNNProm_Ecoli_non_prom.fa"),
+    "mouse-tata": ("mouse_promoters", "CNNProm_Mouse_tata.fa", "CNNProm_Mouse_nonprom.fa"),
+    "ipromoter": ("ecoli_promoters", "iPromoter2L_sigma70promoter.fa",
+                  "iPromoter2L_negative2860.fa"),
+}
+MODELS = ("mhsa-bio", "cnnprom", "kmer-lr")
+#: Candidate settings for --tune: (model config overrides, train config overrides); "default" first.
+CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "default": ({}, {}),
+    "class-weights": ({}, {"class_weights": True}),
+    "stem21": ({"stem_kernel": 21}, {}),
+    "dropout0.1": ({"dropout": 0.1}, {}),
+    "layers1": ({"layers": 1}, {}),
+    "dim128": ({"dim": 128, "heads": 8}, {}),
+    "lr3e-4x60": ({}, {"lr": 3e-4, "epochs": 60, "patience": 12}),
+}
+TIE = 0.005
+PUBLISHED = {"dataset": "ecoli", "background": "negatives", "model": "CNNProm (published)",
+             "Sn": "0.900", "Sp": "0.960", "MCC": "0.840", "AUROC": "–"}
+
+
+@cache
+def load(dataset: str, background: str) -> tuple[Any, ...]:
+    """(inputs, data as read_inputs returns it) for a dataset and background."""
+    from mhsa_bio.experiment import TrainInputs, read_inputs
+
+    folder, prom, non = DATASETS[dataset]
+    inputs = TrainInputs(fasta=SHARED_DATA / "motifs" / folder / prom,
+                         negatives=SHARED_DATA / "motifs" / folder / non
+                         if background == "negatives" else None)
+    return inputs, read_inputs(inputs, min_length=21)
+
+
+def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, Any]:
+    from dataclasses import replace
+
+    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.training import TrainConfig
+
+    model_over, train_over = CANDIDATES[candidate]
+    longest = max(len(r.seq) for r in data[0] + (data[1] or []))
+    model = replace(PromoterConfig(**model_over), max_len=longest)
+    train = TrainConfig(seed=seed, **train_over)
+    return model, train
+
+
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one model on one fold's training part and score its held-out fold."""
+    import torch
+
+    from mhsa_bio.crossval import fit_fold, fold_labels, split_fold, stratified_folds
+    from mhsa_bio.metrics import binary_metrics
+
+    torch.set_num_threads(job["threads"])
+    device = torch.device(job["device"])
+    inputs, data = load(job["dataset"], job["background"])
+    seed, k = job["seed"], job["fold"]
+    fold = stratified_folds(fold_labels(*data[:3]), folds=job["folds"], seed=seed)
+    part = split_fold(data, fold, k, shuffles_per_positive=1, seed=seed)
+    start = time.perf_counter()
+    extra: dict[str, Any] = {}
+    if job["model"] == "mhsa-bio":
+        model_config, train_config = configs(job["candidate"], seed=seed, data=data)
+        with tempfile.TemporaryDirectory() as tmp:
+            row, probs = fit_fold(inputs, Path(tmp), part, model_config=model_config,
+                                  train_config=train_config, device=device)
+        scores = probs[:, 1]
+        extra = {"best_epoch": row["best_epoch"], "epochs_run": row["epochs_run"],
+                 "inner_mcc": row["inner"]["mcc"], "inner_auroc": row["inner"]["auroc"]}
+    else:
+        import promoter_peers as peers
+
+        tr_x, tr_y, va_x, va_y = peers.inner_sets(part.train[0], part.train[1], val_fraction=0.2,
+                                                  seed=seed, shuffle_seed=seed * 7919)
+        if job["model"] == "cnnprom":
+            scores, extra = peers.cnnprom((tr_x, tr_y), (va_x, va_y), part.heldout, seed=seed,
+                                          device=device)
+        else:
+            scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout)
+    seconds = time.perf_counter() - start
+    m = binary_metrics(part.heldout_labels == 1, scores)
+    return {**{k: job[k] for k in ("dataset", "background", "model", "candidate", "seed", "fold")},
+            "n": int(part.heldout_labels.size), "Sn": m["sensitivity"], "Sp": m["specificity"],
+            "MCC": m["mcc"], "AUROC": m["auroc"], "AUPRC": m["auprc"], "seconds": seconds,
+            "threads": job["threads"], "device": job["device"], **extra}
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_jobs(jobs: list[dict[str, Any]], *, workers: int, log: Path | None) -> list[dict[str, Any]]:
+    """Run the jobs (in ``workers`` processes when > 1), appending each row to ``log``."""
+    rows: list[dict[str, Any]] = []
+
+    def keep(row: dict[str, Any]) -> None:
+        rows.append(row)
+        print(f"  {row['dataset']} {row['background']} {row['model']}"
+              f"{'' if row['candidate'] == 'default' else ' ' + row['candidate']} seed "
+              f"{row['seed']} fold {row['fold']}: MCC {row['MCC']:.3f} AUROC {row['AUROC']:.3f} "
+              f"{row['seconds']:.0f} s", file=sys.stderr, flush=True)
+        if log is not None:
+            with open(log, "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+
+    if workers <= 1:
+        for job in jobs:
+            keep(run_job(job))
+        return rows
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker, initargs=(jobs[0]["threads"],)) as pool:
+        for future in as_completed([pool.submit(run_job, j) for j in jobs]):
+            keep(future.result())
+    return rows
+
+
+def summarise(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """mean ± sd over folds × seeds of each group of rows with equal ``keys``."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
+    out = []
+    for key, group in groups.items():
+        line: dict[str, Any] = dict(zip(keys, key))
+        for col in ("Sn", "Sp", "MCC", "AUROC"):
+            v = np.array([r[col] for r in group], dtype=float)
+            line[col] = f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0:.3f}"
+        line["min fold MCC"] = f"{min(r['MCC'] for r in group):.3f}"
+        line["fits"] = len(group)
+        line["train s / fold"] = f"{np.mean([r['seconds'] for r in group]):.0f}"
+        out.append(line)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", choices=["negatives", "shuffle"], default=None)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--backgrounds", nargs="+", choices=["negatives", "shuffle"],
+                        default=["negatives", "shuffle"])
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--only-folds", type=int, nargs="+", default=None,
+                        help="run these folds only (to time one fold before budgeting)")
+    parser.add_argument("--tune", action="store_true",
+                        help="the tuning part: candidates of the default model (all of them, or "
+                        "--candidates), then the rule and the chosen one's held-out folds")
+    parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
+    parser.add_argument("--from-log", type=Path, nargs="+", default=[],
+                        help="rows of earlier runs (--log files) to add to this run's before the "
+                        "tables; with no jobs left (--models none of them) only the tables")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
+    parser.add_argument("--workers", type=int, default=1, help="fits run in parallel")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--log", type=Path, default=None, help="append every fold's row (JSON)")
     args = parser.parse_args()
 
-    import torch
-
-    from mhsa_bio.experiment import TrainInputs, run_training
-    from mhsa_bio.models.promoter import PromoterConfig
-    from mhsa_bio.training import TrainConfig
-
-    torch.set_num_threads(args.threads)
-    prom = shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
-    non = shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_non_prom.fa")
-    rows = [{"method": "CNNProm (published)", "background": "non-promoters", "Sn": 0.90,
-             "Sp": 0.96, "MCC": 0.84, "AUROC": "-", "epochs": "-", "train s": "-"}]
-    setups = [("negatives", non), ("shuffle", None)]
-    for name, negatives in setups:
-        if args.only and name != args.only:
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            start = time.perf_counter()
-            m = run_training(TrainInputs(fasta=prom, negatives=negatives), Path(tmp),
-                             model_config=PromoterConfig(),
-                             train_config=TrainConfig(epochs=args.epochs, seed=args.seed),
-                             device=torch.device("cpu"))
-            seconds = time.perf_counter() - start
-        rows.append({"method": "mhsa-bio default (small)",
-                     "background": "non-promoters" if negatives else "dinucleotide shuffles",
-                     "Sn": m["sensitivity"], "Sp": m["specificity"], "MCC": m["mcc"],
-                     "AUROC": m["auroc"], "epochs": f"{m['best_epoch']}/{m['epochs_run']}",
-                     "train s": f"{seconds:.0f}"})
-        print(table(rows[-1:]), flush=True)
-    print()
-    print(f"held-out split: 20% of each class (stratified, seed {args.seed}); "
-          f"threads {args.threads}; peak RSS {peak_rss_mb():.0f} MB")
-    print(table(rows))
+    shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
+    folds = args.only_folds if args.only_folds is not None else range(args.folds)
+    candidates = (args.candidates or list(CANDIDATES)) if args.tune else ["default"]
+    jobs = [{"dataset": d, "background": b, "model": m, "candidate": c, "seed": s, "fold": k,
+             "folds": args.folds, "threads": args.threads, "device": args.device}
+            for d in args.datasets for b in args.backgrounds for s in args.seeds for k in folds
+            for m in args.models for c in (candidates if m == "mhsa-bio" else ["default"])]
+    done = [json.loads(line) for path in args.from_log for line in path.read_text().splitlines()
+            if line.strip()]
+    key = ("dataset", "background", "model", "candidate", "seed", "fold")
+    have = {tuple(r[k] for k in key) for r in done}
+    jobs = [j for j in jobs if tuple(j[k] for k in key) not in have]
+    start = time.perf_counter()
+    rows = done + run_jobs(jobs, workers=args.workers, log=args.log)
+    wall = time.perf_counter() - start
+    print(f"\n{args.folds}-fold stratified CV, folds {list(folds)}, seeds {args.seeds}; "
+          f"{args.threads} threads per fit, {args.workers} worker(s), device {args.device}; "
+          f"wall {wall:.0f} s; peak RSS {peak_rss_mb():.0f} MB (this process)")
+    if args.tune:
+        print("\ntuning part: inner-validation MCC / AUROC of each candidate (held-out folds not "
+              "shown)")
+        tune = []
+        for c in ["default"] + [c for c in candidates if c != "default"]:
+            mine = [r for r in rows if r["candidate"] == c and r["model"] == "mhsa-bio"]
+            tune.append({"candidate": c, "inner MCC": float(np.mean([r["inner_mcc"] for r in mine])),
+                         "inner AUROC": float(np.mean([r["inner_auroc"] for r in mine])),
+                         "fits": len(mine),
+                         "train s / fold": f"{np.mean([r['seconds'] for r in mine]):.0f}"})
+        best = max(tune, key=lambda t: t["inner MCC"])
+        default = tune[0]
+        chosen = best if best["inner MCC"] > default["inner MCC"] + TIE else default
+        print(table(tune))
+        print(f"\nrule: highest mean inner-validation MCC, the default kept within {TIE}: "
+              f"chosen {chosen['candidate']}")
+        rows = [r for r in rows if r["candidate"] == chosen["candidate"] or r["model"] != "mhsa-bio"]
+        print("\nvalidation part (held-out folds) of the chosen candidate:")
+    lines = summarise(rows, ("dataset", "background", "model"))
+    if any(r["dataset"] == "ecoli" and r["background"] == "negatives" for r in rows):
+        lines.insert(0, {k: PUBLISHED.get(k, "–") for k in lines[0]})
+    print(table(lines))
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     main()

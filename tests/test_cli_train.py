@@ -219,6 +219,7 @@ def test_cli_defaults_are_the_library_defaults():
              "weight_decay": tc.weight_decay, "patience": tc.patience,
              "val_fraction": tc.val_fraction, "shuffles": tc.shuffles_per_positive,
              "rc_augment": tc.rc_augment, "amp": tc.amp, "seed": tc.seed,
+             "class_weights": tc.class_weights,
              "stem_kernel": pc.stem_kernel, "dropout": pc.dropout}
     for name, library in pairs.items():
         assert cli[name].default == library, name

@@ -42,7 +42,7 @@ class TrainConfig:
     rc_augment: bool = False
     shuffles_per_positive: int = 1
     fresh_shuffles: bool = True
-    class_weights: bool = True
+    class_weights: bool = False
     amp: bool = True
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""The promoter benchmark's peers: a CNNProm-like CNN and a k-mer logistic regression (torch).
+
+Both take the same training part as the default model, hold out the same inner validation split
+(``mhsa_bio.training.stratified_split`` with the same fraction and seed, positives first) for early
+stopping or for choosing their L2 strength, and return held-out probabilities of the positive class.
+
+- CNNProm-like (Umarov & Solovyev 2017, the E. coli architecture): one-hot → one convolution of
+  200 filters, width 21, ReLU → max-pool 2 → dense 128, ReLU → dropout 0.5 → 2 classes; Adam
+  (lr 1e-3, batches of 64 as ours), balanced class weights, early stopping on inner-validation AUPRC as ours.
+- k-mer logistic regression: counts of every k-mer for k = 3 … 6 (5,440 features) per base,
+  standardised on the training part; L2-penalised logistic regression fitted by L-BFGS with
+  balanced class weights; the penalty chosen from a grid on the inner validation split, then refit
+  on the whole training part.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+KMER_SIZES = (3, 4, 5, 6)
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
+
+
+def inner_sets(pos: list[Any], neg: list[Any] | None, *, val_fraction: float, seed: int,
+               shuffle_seed: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
+    """(train records, labels, validation records, labels) as ``make_split`` cuts them; with no
+    negatives the background is one fixed dinucleotide shuffle per positive on each side."""
+    from mhsa_bio.shuffle import shuffle_records
+    from mhsa_bio.training import stratified_split
+
+    if neg is not None:
+        records = pos + neg
+        y = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.int64)
+        tr, va = stratified_split(y, fraction=val_fraction, seed=seed)
+        return [records[i] for i in tr], y[tr], [records[i] for i in va], y[va]
+    tr, va = stratified_split(np.ones(len(pos), dtype=np.int64), fraction=val_fraction, seed=seed)
+    out = []
+    for idx, salt in ((tr, 0), (va, 1)):
+        p = [pos[i] for i in idx]
+        n = shuffle_records(p, n_per=1, seed=shuffle_seed + salt)
+        out += [p + n, np.r_[np.ones(len(p)), np.zeros(len(n))].astype(np.int64)]
+    return out[0], out[1], out[2], out[3]
+
+
+def one_hot(records: list[Any], width: int) -> Any:
+    """(N, 4, width) float one-hot; N bases 0.25, padding 0."""
+    import torch
+
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, _ = encode_batch([r.seq for r in records], length=width)
+    table = torch.zeros(6, 4)
+    table[:4] = torch.eye(4)
+    table[4] = 0.25
+    return table[torch.from_numpy(tokens).clamp(max=5)].transpose(1, 2).contiguous()
+
+
+def _class_weight(y: np.ndarray) -> Any:
+    import torch
+
+    counts = np.bincount(y, minlength=2)
+    return torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32)
+
+
+def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
+            test: list[Any], *, seed: int, device: Any, epochs: int = 30, patience: int = 8,
+            batch_size: int = 64, lr: float = 1e-3) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit the CNNProm-like CNN; returns held-out P(positive) (M,) and {best_epoch, epochs_run}."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from mhsa_bio.metrics import auprc
+
+    width = max(len(r.seq) for r in train[0] + val[0] + test)
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Conv1d(4, 200, 21), nn.ReLU(), nn.MaxPool1d(2), nn.Flatten(),
+                        nn.Linear(200 * ((width - 20) // 2), 128), nn.ReLU(), nn.Dropout(0.5),
+                        nn.Linear(128, 2)).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    x, y = one_hot(train[0], width).to(device), torch.from_numpy(train[1]).to(device)
+    weight = _class_weight(train[1]).to(device)
+    xv, xt = one_hot(val[0], width).to(device), one_hot(test, width).to(device)
+
+    def scores(xs: Any) -> np.ndarray:
+        net.eval()
+        with torch.no_grad():
+            return torch.cat([torch.softmax(net(xs[i:i + 512]), -1)[:, 1]
+                              for i in range(0, len(xs), 512)]).cpu().numpy()
+
+    gen = torch.Generator().manual_seed(seed)
+    best, best_epoch, state, bad, epoch = -1.0, 0, None, 0, 0
+    while epoch < epochs and bad < patience:
+        epoch += 1
+        net.train()
+        order = torch.randperm(len(y), generator=gen).to(device)
+        for i in range(0, len(y), batch_size):
+            rows = order[i:i + batch_size]
+            loss = F.cross_entropy(net(x[rows]), y[rows], weight=weight)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        score = auprc(val[1] == 1, scores(xv))
+        if score > best:
+            best, best_epoch, bad = score, epoch, 0
+            state = copy.deepcopy(net.state_dict())
+        else:
+            bad += 1
+    net.load_state_dict(state)
+    return scores(xt), {"best_epoch": best_epoch, "epochs_run": epoch}
+
+
+def kmer_features(records: list[Any]) -> np.ndarray:
+    """(N, 5440) k-mer counts for k = 3 … 6 divided by each sequence's length; k-mers with N
+    are skipped."""
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, lengths = encode_batch([r.seq for r in records])
+    blocks = []
+    for k in KMER_SIZES:
+        width = tokens.shape[1] - k + 1
+        code = np.zeros((len(records), width), dtype=np.int64)
+        ok = np.ones((len(records), width), dtype=bool)
+        for j in range(k):
+            t = tokens[:, j:j + width]
+            code = code * 4 + np.minimum(t, 3)
+            ok &= t < 4
+        counts = np.zeros((len(records), 4 ** k))
+        rows = np.broadcast_to(np.arange(len(records))[:, None], code.shape)
+        np.add.at(counts, (rows[ok], code[ok]), 1.0)
+        blocks.append(counts)
+    return np.hstack(blocks) / np.maximum(lengths, 1)[:, None]
+
+
+def _fit_logistic(x: Any, y: Any, weight: Any, l2: float) -> Any:
+    import torch
+
+    w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+    sample_w = weight[y]
+
+    def closure() -> Any:
+        opt.zero_grad()
+        logit = x @ w[:-1] + w[-1]
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(
+            logit, y.double(), reduction="none") * sample_w).sum() / sample_w.sum()
+        loss = loss + l2 * (w[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
+                  test: list[Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit the k-mer logistic regression; returns held-out P(positive) (M,) and {l2}."""
+    import torch
+
+    from mhsa_bio.metrics import auprc
+
+    ftr, fva, fte = (kmer_features(r) for r in (train[0], val[0], test))
+
+    def standardise(fit: np.ndarray, *others: np.ndarray) -> list[Any]:
+        mu, sd = fit.mean(0), fit.std(0) + 1e-6
+        return [torch.from_numpy((a - mu) / sd) for a in (fit, *others)]
+
+    def model(x: np.ndarray, y: np.ndarray, l2: float, *others: np.ndarray) -> list[np.ndarray]:
+        xs = standardise(x, *others)
+        w = _fit_logistic(xs[0], torch.from_numpy(y), _class_weight(y).double(), l2)
+        return [torch.sigmoid(o @ w[:-1] + w[-1]).numpy() for o in xs[1:]]
+
+    scores = {l2: auprc(val[1] == 1, model(ftr, train[1], l2, fva)[0]) for l2 in L2_GRID}
+    l2 = max(L2_GRID, key=lambda v: scores[v])
+    full = np.vstack([ftr, fva])
+    y = np.r_[train[1], val[1]]
+    return model(full, y, l2, fte)[0], {"l2": l2}
