@@ -112,3 +112,13 @@ def test_sites_hold_every_planted_site_and_mark_the_attention_ones() -> None:
     lo = pwm.log_odds(pwm.probabilities(top.counts))
     thr = pwm.score_threshold(lo, p_value=1e-4)
     assert all(s.score >= thr for s in sites if s.scanned)
+
+
+def test_heads_that_pass_too_few_seqlets_fall_back_to_gradients() -> None:
+    torch.set_num_threads(1)
+    pos, neg, _ = planted()
+    res = find_motifs(tiny_model(), pos, neg, params=MotifParams(seed=0, min_sites=400))
+    assert res.score == "gradient" and res.selected_heads == []
+    assert res.path.startswith("integrated gradients x input: cls attention of heads")
+    assert "(< --min-sites 400)" in res.path
+    assert res.motifs == [] and res.reason.endswith("no cluster reached --min-sites 400")

@@ -23,7 +23,8 @@ SCORE_HELP = (
     "gradients x input, 8 steps from a uniform baseline; ignores --heads).")
 FALLBACK_HELP = (
     "With --heads auto and a cls/received score: when no head both points (CLS entropy < 0.9 x "
-    "log2 T) and separates (AUROC >= 0.6), 'gradient' (default) reads the motifs from the "
+    "log2 T) and separates (AUROC >= 0.6), or the chosen heads pass fewer than --min-sites "
+    "seqlets, 'gradient' (default) reads the motifs from the "
     "model's integrated gradients x input instead; 'none' keeps the single best head. The last line and "
     "run.json say which score was used.")
 

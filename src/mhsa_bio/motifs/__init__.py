@@ -40,7 +40,8 @@ class MotifParams:
     heads : ``auto``, ``all`` or ``L:H,...`` (1-based)
     fallback : with ``heads="auto"`` and a ``cls``/``received`` score, the score used when no
         head both points (CLS row not near uniform) and separates positives from background
-        (AUROC ≥ 0.6): ``gradient`` (default) or ``none`` (keep the single best head)
+        (AUROC ≥ 0.6), or when the chosen heads pass fewer than ``min_sites`` seqlets:
+        ``gradient`` (default) or ``none`` (keep the heads)
     fdr : motifs kept at BH q ≤ fdr
     seqlet_fdr : FDR of the seqlet threshold (default: ``fdr``)
     window, flank : seqlet core width and flank added on each side (bp)
@@ -213,8 +214,9 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     heads, selected = head_stats(att_pos, att_bg, chosen=chosen)
     score = params.score
     path = score_path(score, selected)
-    if (chosen is None and score in ("cls", "received") and params.fallback == "gradient"
-            and not pointing_heads(heads)):
+    may_fall_back = (chosen is None and score in ("cls", "received")
+                     and params.fallback == "gradient")
+    if may_fall_back and not pointing_heads(heads):
         best = max(heads, key=lambda h: h.separation_auroc)
         score = "gradient"
         path = ("integrated gradients x input: no head both points (CLS entropy < "
@@ -222,22 +224,28 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
                 f"head {best.layer}:{best.head} AUROC {best.separation_auroc:.2f} at "
                 f"{best.cls_entropy_vs_uniform:.2f} of uniform")
         selected = []
-    if score == "gradient":
-        from mhsa_bio.attribution import gradient_x_input
-
-        pos_scores = gradient_x_input(model, positives, device=device,
-                                      batch_size=params.batch_size)
-        bg_scores = gradient_x_input(model, background, device=device,
-                                     batch_size=params.batch_size)
-    else:
-        pos_scores = _per_base(att_pos, score, selected)
-        bg_scores = _per_base(att_bg, score, selected)
-    log.info("per-base score: %s", path)
-    del att_pos, att_bg
     seqlet_fdr = params.fdr if params.seqlet_fdr is None else params.seqlet_fdr
-    seqlets, bg_seqlets, cal = call_seqlets(pos_scores, bg_scores, window=params.window,
-                                            flank=params.flank, fdr=seqlet_fdr,
-                                            max_per_seq=params.max_per_seq)
+
+    def scores_and_seqlets(kind: str) -> tuple[Any, Any, Any, Any, Any]:
+        if kind == "gradient":
+            from mhsa_bio.attribution import gradient_x_input
+
+            ps = gradient_x_input(model, positives, device=device, batch_size=params.batch_size)
+            bs = gradient_x_input(model, background, device=device,
+                                  batch_size=params.batch_size)
+        else:
+            ps, bs = _per_base(att_pos, kind, selected), _per_base(att_bg, kind, selected)
+        called = call_seqlets(ps, bs, window=params.window, flank=params.flank, fdr=seqlet_fdr,
+                              max_per_seq=params.max_per_seq)
+        return (ps, bs, *called)
+
+    pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+    if may_fall_back and score != "gradient" and len(seqlets) < params.min_sites:
+        path = (f"integrated gradients x input: {path} passed {len(seqlets)} seqlets "
+                f"(< --min-sites {params.min_sites})")
+        score, selected = "gradient", []
+        pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+    log.info("per-base score: %s", path)
     log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
              cal.threshold, cal.achieved_fdr, len(seqlets), len(bg_seqlets))
     pos_tok = [pwm.tokens(r.seq) for r in positives]
