@@ -332,15 +332,18 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("runs/panel"))
     ap.add_argument("--quick", action="store_true", help="the sets marked quick, 10 epochs")
     ap.add_argument("--half", default="all", choices=["tuning", "validation", "all"])
-    ap.add_argument("--sets", default="", help="comma-separated set names (default: all)")
+    ap.add_argument("--sets", default="", help="comma-separated set names, run in that order "
+                    "(default: all, in panel order)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     if not DATA.exists():
         print(f"skipped: {DATA} is not here (the benchmarks read ../shared/data)")
         return
-    names = set(filter(None, args.sets.split(",")))
+    names = list(filter(None, args.sets.split(",")))
     chosen = [s for s in PANEL if (args.half in ("all", s.half)) and (not names or s.name in names)
               and (s.quick or not args.quick)]
+    if names:  # in the order given
+        chosen.sort(key=lambda s: names.index(s.name))
     args.runs.mkdir(parents=True, exist_ok=True)
     rows = []
     cols = ["set", "half", "kind", "n", "val_auroc", "n_motifs", "truth", "score_path",
