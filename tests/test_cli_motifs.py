@@ -28,7 +28,17 @@ def run(files: dict[str, Path]) -> Path:
     res = invoke(*["motifs", "--model", str(files["model"]), "--out", str(out),
                               "--no-match", "--threads", "1", "--control", "shuffle"])
     assert res.exit_code == 0, res.output
+    (out / "stdout.txt").write_text(res.output)
     return out
+
+
+def test_last_line_and_run_json_say_what_was_found_and_from_which_score(run: Path) -> None:
+    rec = json.loads((run / "run.json").read_text())["result"]
+    last = (run / "stdout.txt").read_text().strip().splitlines()[-1]
+    assert last == rec["result"] and last.startswith(f"{rec['n_motifs']} motifs from cls attention")
+    assert rec["reason"] is None and rec["score_path"].startswith("cls attention of heads")
+    assert rec["sites"]["total"] == rec["sites"]["attention"] + rec["sites"]["scan_only"]
+    assert rec["sites"]["scan_only"] > 0 and rec["sites"]["scan_p_value"] == 1e-4
 
 
 def test_sequences_and_background_come_from_the_checkpoint(run: Path, files) -> None:  # type: ignore[no-untyped-def]
@@ -60,6 +70,7 @@ def test_every_output_is_written_and_readable(run: Path) -> None:
     assert bed and all(b[0].startswith("p") and int(b[2]) - int(b[1]) == int(rows[1].split(
         "\t")[2]) for b in bed if b[3] == "M1")
     assert {b[5] for b in bed} <= {"+", "-"} and len({b[5] for b in bed}) == 2
+    assert {b[6] for b in bed} == {"attention", "scan"}
     heads = (run / "heads.tsv").read_text().splitlines()
     assert heads[0].split("\t")[:3] == ["layer", "head", "entropy_bits"] and len(heads) == 3
     html = (run / "report.html").read_text()

@@ -74,3 +74,13 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     resumed, out = _train(tmp_path, "part", epochs=4, resume=True)
     assert len((out / "train_log.tsv").read_text().splitlines()) == 5
     assert resumed == full
+
+
+def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> None:
+    from mhsa_bio.training import auto_epochs
+
+    assert auto_epochs(2000) == auto_epochs(50_000) == 30
+    assert auto_epochs(634) == 95  # ~400 ChIP-seq peaks: 317 training positives + shuffles
+    assert auto_epochs(1999) == 31 and auto_epochs(10) == 150
+    for n in (400, 634, 1000, 1999):  # about as many optimiser steps as 30 epochs of 2,000
+        assert 30 * 2000 <= auto_epochs(n) * n < 30 * 2000 + n

@@ -144,7 +144,7 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     from mhsa_bio.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
     from mhsa_bio.distributed import SINGLE
     from mhsa_bio.plots import learning_curve
-    from mhsa_bio.training import Trainer, check_lengths, make_split
+    from mhsa_bio.training import Trainer, check_lengths, make_split, resolve_epochs
 
     if data is None:
         data = read_inputs(inputs, min_length=model_config.stem_kernel)
@@ -155,6 +155,7 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     split = make_split(positives, negatives=negatives, config=train_config, labels=labels,
                        classes=classes)
     model_config = replace(model_config, n_classes=len(split.train.classes))
+    train_config = resolve_epochs(split, train_config)
     check_lengths(split.val.records, min_length=model_config.stem_kernel, path="validation set")
     sizes = {
         "classes": split.train.classes,

@@ -6,7 +6,7 @@ import copy
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -29,9 +29,12 @@ SHUFFLE = "shuffle"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings; every field is recorded in the checkpoint."""
+    """Optimisation settings; every field is recorded in the checkpoint.
 
-    epochs: int = 30
+    epochs : maximum epochs; 0 = by data size (:func:`auto_epochs`), resolved before training
+    """
+
+    epochs: int = 0
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -47,6 +50,39 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: ``epochs=0``: sets of at least this many training sequences (background included) get
+#: ``BASE_EPOCHS``; smaller sets as many epochs as give the same number of optimiser steps.
+SMALL_SET = 2000
+BASE_EPOCHS = 30
+MAX_EPOCHS = 150
+
+
+def auto_epochs(n_train: int) -> int:
+    """Maximum epochs for ``n_train`` training sequences (positives plus background).
+
+    30 for 2,000 or more; below that, ⌈30 × 2,000 / n_train⌉ (at most 150), so a small set gets
+    about as many optimiser steps as 30 epochs of a 2,000-sequence set instead of stopping at the
+    cap while still improving (a ChIP-seq set of ~400 peaks, 317 training positives, was still
+    improving at epoch 29 of 30). Early stopping (``patience``) ends it sooner when it stalls.
+    """
+    if n_train >= SMALL_SET:
+        return BASE_EPOCHS
+    return min(MAX_EPOCHS, math.ceil(BASE_EPOCHS * SMALL_SET / max(n_train, 1)))
+
+
+def training_size(split: Split, config: TrainConfig) -> int:
+    """Training sequences per epoch: the training records plus their fresh shuffles."""
+    return len(split.train.records) * (
+        1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0))
+
+
+def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
+    """``config`` with ``epochs=0`` replaced by :func:`auto_epochs` of the split's size."""
+    if config.epochs > 0:
+        return config
+    return replace(config, epochs=auto_epochs(training_size(split, config)))
 
 
 class Dataset(NamedTuple):
@@ -199,6 +235,7 @@ class Trainer:
 
     def __init__(self, split: Split, *, model_config: PromoterConfig, config: TrainConfig,
                  device: torch.device, dist: DistContext | None = None) -> None:
+        config = resolve_epochs(split, config)
         self.split = split
         self.config = config
         self.device = device
@@ -208,8 +245,7 @@ class Trainer:
         self.net = wrap_model(self.model, self.dist, device)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr,
                                            weight_decay=config.weight_decay)
-        n_train = len(split.train.records) * (
-            1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0))
+        n_train = training_size(split, config)
         steps_per_epoch = math.ceil(n_train / config.batch_size)
         total = steps_per_epoch * config.epochs
         warmup = max(1, int(config.warmup_fraction * total))

@@ -18,8 +18,15 @@ HEADS_HELP = (
     "See heads.tsv. Or 'all', or 1-based LAYER:HEAD pairs such as '1:2,2:1' ('2:*' = layer 2).")
 SCORE_HELP = (
     "Per-base score: 'cls' (the CLS token's attention, DNABERT-viz style; default), "
-    "'received' (attention each base receives, averaged over query bases) or 'rollout' "
-    "(attention rollout across layers; ignores --heads).")
+    "'received' (attention each base receives, averaged over query bases), 'rollout' "
+    "(attention rollout across layers; ignores --heads) or 'gradient' (the model's integrated "
+    "gradients x input, 8 steps from a uniform baseline; ignores --heads).")
+FALLBACK_HELP = (
+    "With --heads auto and a cls/received score: when no head both points (CLS entropy < 0.9 x "
+    "log2 T) and separates (AUROC >= 0.6), or the chosen heads pass fewer than --min-sites "
+    "seqlets, 'gradient' (default) reads the motifs from the "
+    "model's integrated gradients x input instead; 'none' keeps the single best head. The last line and "
+    "run.json say which score was used.")
 
 
 def motifs(
@@ -35,6 +42,7 @@ def motifs(
         "dinucleotide shuffles of the sequences.")] = None,
     score: Annotated[str, typer.Option("--score", help=SCORE_HELP)] = "cls",
     heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
+    fallback: Annotated[str, typer.Option("--fallback", help=FALLBACK_HELP)] = "gradient",
     fdr: Annotated[float, typer.Option(
         "--fdr", help="Motifs are kept at Benjamini-Hochberg q <= FDR (enrichment in "
         "sequences over background); also the seqlet threshold's FDR unless --seqlet-fdr.")
@@ -105,7 +113,8 @@ def motifs(
         from mhsa_bio.motifs.run import MotifInputs, prepare, run_motifs
 
         dev = run.device
-        motif_params = MotifParams(score=score, heads=heads, fdr=fdr, seqlet_fdr=seqlet_fdr,
+        motif_params = MotifParams(score=score, heads=heads, fallback=fallback, fdr=fdr,
+                                   seqlet_fdr=seqlet_fdr,
                                    window=window, flank=flank, min_width=min_width,
                                    min_sites=min_sites, max_motifs=max_motifs, k=kmer,
                                    enrichment=enrichment,
@@ -125,3 +134,4 @@ def motifs(
                           f"{m['best_match'] or ''}", highlight=False)
         if control == "shuffle":
             console.print(f"shuffle control: {record['control']['motifs_passing']} motifs pass")
+        console.print(record["result"], highlight=False)

@@ -44,7 +44,11 @@ def train(
     max_len: Annotated[int, typer.Option(
         "--max-len", min=0, help="Length of the learned position table (0 = longest training "
         "sequence). Longer inputs are read by interpolating it.")] = 0,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Maximum epochs.")] = 30,
+    epochs: Annotated[int, typer.Option(
+        "--epochs", min=0, help="Maximum epochs. 0 (default): 30 for 2,000 or more training "
+        "sequences (background included), else as many as give the optimiser steps of 30 "
+        "epochs of 2,000 sequences (ceil(60000 / n), at most 150); early stopping still "
+        "applies.")] = 0,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = 0.05,

@@ -1,4 +1,4 @@
-"""BED6 output for motif sites, in sequence or genome coordinates."""
+"""BED6 (plus extra columns) output for motif sites, in sequence or genome coordinates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from mhsa_bio.io.outputs import atomic_open
 
 
 class BedRecord(NamedTuple):
-    """One BED6 line: 0-based half-open [start, end) on ``chrom``."""
+    """One BED6 line: 0-based half-open [start, end) on ``chrom``; ``extra`` columns follow."""
 
     chrom: str
     start: int
@@ -18,6 +18,7 @@ class BedRecord(NamedTuple):
     name: str
     score: float
     strand: str
+    extra: tuple[str, ...] = ()
 
 
 def to_genome(start: int, end: int, strand: str, *, region_start: int, region_end: int,
@@ -34,7 +35,10 @@ def to_genome(start: int, end: int, strand: str, *, region_start: int, region_en
 
 
 def write_bed(path: str | os.PathLike[str], records: Iterable[BedRecord]) -> None:
-    """Write BED6 atomically (score with 4 significant digits)."""
+    """Write BED6 (+ each record's extra columns) atomically (score with 4 significant
+    digits)."""
     with atomic_open(path) as out:
         for r in records:
-            out.write(f"{r.chrom}\t{r.start}\t{r.end}\t{r.name}\t{r.score:.4g}\t{r.strand}\n")
+            tail = "".join(f"\t{x}" for x in r.extra)
+            out.write(f"{r.chrom}\t{r.start}\t{r.end}\t{r.name}\t{r.score:.4g}\t{r.strand}"
+                      f"{tail}\n")

@@ -142,7 +142,8 @@ class PromoterTransformer(nn.Module):
         return out
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, *,
-                return_attention: bool = False) -> PromoterOutput:
+                return_attention: bool = False, inputs: torch.Tensor | None = None
+                ) -> PromoterOutput:
         """Score a padded batch.
 
         Parameters
@@ -150,10 +151,13 @@ class PromoterTransformer(nn.Module):
         tokens : (N, L) int64, 0..4 for A C G T N and ``PAD`` (5) beyond each length
         lengths : (N,) int64
         return_attention : also return every layer's attention weights (slow path)
+        inputs : (N, L, 4) float rows to read instead of the tokens' one-hot rows (gradient ×
+            input attributions differentiate the logits with respect to them); the tokens still
+            mark the padding
         """
         n, width = tokens.shape
         pad = torch.arange(width, device=tokens.device)[None, :] >= lengths[:, None]  # (N, L)
-        x = self.onehot[tokens.clamp(max=PAD)]  # (N, L, 4)
+        x = self.onehot[tokens.clamp(max=PAD)] if inputs is None else inputs  # (N, L, 4)
         x = x.masked_fill(pad[..., None], 0.0)
         x = self.stem(x.transpose(1, 2)).transpose(1, 2)  # (N, L, D)
         x = x + self._position_batch(lengths, width)

@@ -24,18 +24,24 @@ if TYPE_CHECKING:
     from mhsa_bio.motifs.heads import HeadStats
     from mhsa_bio.motifs.matching import Match
     from mhsa_bio.motifs.seqlets import Calibration, Seqlet
+    from mhsa_bio.motifs.sites import ScanSite
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "shuffle_control"]
+__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "shuffle_control", "why_nothing"]
 
 
 @dataclass(frozen=True)
 class MotifParams:
     """Settings of the motif pipeline (recorded in ``run.json``).
 
-    score : per-base score (``cls``, ``received``, ``rollout``)
+    score : per-base score (``cls``, ``received``, ``rollout``, ``gradient``: integrated
+        gradients × input, see :mod:`mhsa_bio.attribution`)
     heads : ``auto``, ``all`` or ``L:H,...`` (1-based)
+    fallback : with ``heads="auto"`` and a ``cls``/``received`` score, the score used when no
+        head both points (CLS row not near uniform) and separates positives from background
+        (AUROC ≥ 0.6), or when the chosen heads pass fewer than ``min_sites`` seqlets:
+        ``gradient`` (default) or ``none`` (keep the heads)
     fdr : motifs kept at BH q ≤ fdr
     seqlet_fdr : FDR of the seqlet threshold (default: ``fdr``)
     window, flank : seqlet core width and flank added on each side (bp)
@@ -55,6 +61,7 @@ class MotifParams:
 
     score: str = "cls"
     heads: str = "auto"
+    fallback: str = "gradient"
     fdr: float = 0.05
     seqlet_fdr: float | None = None
     window: int = 10
@@ -113,6 +120,9 @@ class MotifResult(NamedTuple):
     positional_window: tuple[int, int] | None = None  # [start, end) of the attended window
     positional_test: tuple[float, float] | None = None  # its held-out (AUROC, Mann-Whitney p)
     positional_seqlets: tuple[Seqlet, ...] = ()  # sites' seqlet indices continue past seqlets
+    path: str = ""  # which score made the seqlets, in words
+    reason: str = ""  # why no motif passed (empty when some did)
+    scan_sites: tuple[ScanSite, ...] = ()  # every site of the final matrices (sites.bed)
 
 
 def _profile(scores: Sequence[np.ndarray]) -> np.ndarray:
@@ -178,12 +188,20 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     from mhsa_bio.motifs import pwm
     from mhsa_bio.motifs.cluster import cluster_seqlets
     from mhsa_bio.motifs.enrichment import benjamini_hochberg, seqlet_enrichment
-    from mhsa_bio.motifs.heads import head_stats, parse_heads
+    from mhsa_bio.motifs.heads import (
+        MAX_DIFFUSENESS,
+        MIN_AUROC,
+        head_stats,
+        parse_heads,
+        pointing_heads,
+        score_path,
+    )
     from mhsa_bio.motifs.matching import tomtom_matches
     from mhsa_bio.motifs.seqlets import call_seqlets
+    from mhsa_bio.motifs.sites import scan_sites
 
     cfg = model.config  # type: ignore[attr-defined]
-    kinds = sorted({"cls", params.score})
+    kinds = sorted({"cls", params.score} - {"gradient"})
 
     def run(records: Sequence[Record], stage: str) -> Any:
         cb = (lambda done: on_progress(stage, done, len(records))) if on_progress else None
@@ -194,13 +212,40 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     att_bg = run(background, "background")
     chosen = parse_heads(params.heads, layers=cfg.layers, heads=cfg.heads)
     heads, selected = head_stats(att_pos, att_bg, chosen=chosen)
-    pos_scores = _per_base(att_pos, params.score, selected)
-    bg_scores = _per_base(att_bg, params.score, selected)
-    del att_pos, att_bg
+    score = params.score
+    path = score_path(score, selected)
+    may_fall_back = (chosen is None and score in ("cls", "received")
+                     and params.fallback == "gradient")
+    if may_fall_back and not pointing_heads(heads):
+        best = max(heads, key=lambda h: h.separation_auroc)
+        score = "gradient"
+        path = ("integrated gradients x input: no head both points (CLS entropy < "
+                f"{MAX_DIFFUSENESS:g} of uniform) and separates (AUROC >= {MIN_AUROC:g}); best "
+                f"head {best.layer}:{best.head} AUROC {best.separation_auroc:.2f} at "
+                f"{best.cls_entropy_vs_uniform:.2f} of uniform")
+        selected = []
     seqlet_fdr = params.fdr if params.seqlet_fdr is None else params.seqlet_fdr
-    seqlets, bg_seqlets, cal = call_seqlets(pos_scores, bg_scores, window=params.window,
-                                            flank=params.flank, fdr=seqlet_fdr,
-                                            max_per_seq=params.max_per_seq)
+
+    def scores_and_seqlets(kind: str) -> tuple[Any, Any, Any, Any, Any]:
+        if kind == "gradient":
+            from mhsa_bio.attribution import gradient_x_input
+
+            ps = gradient_x_input(model, positives, device=device, batch_size=params.batch_size)
+            bs = gradient_x_input(model, background, device=device,
+                                  batch_size=params.batch_size)
+        else:
+            ps, bs = _per_base(att_pos, kind, selected), _per_base(att_bg, kind, selected)
+        called = call_seqlets(ps, bs, window=params.window, flank=params.flank, fdr=seqlet_fdr,
+                              max_per_seq=params.max_per_seq)
+        return (ps, bs, *called)
+
+    pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+    if may_fall_back and score != "gradient" and len(seqlets) < params.min_sites:
+        path = (f"integrated gradients x input: {path} passed {len(seqlets)} seqlets "
+                f"(< --min-sites {params.min_sites})")
+        score, selected = "gradient", []
+        pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+    log.info("per-base score: %s", path)
     log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
              cal.threshold, cal.achieved_fdr, len(seqlets), len(bg_seqlets))
     pos_tok = [pwm.tokens(r.seq) for r in positives]
@@ -239,9 +284,37 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
 
     motifs = [motif(i, f"M{n + 1}") for n, i in enumerate(passing)]
     rejected = [motif(i, f"R{n + 1}") for n, i in enumerate(failing)]
+    reason = "" if motifs else why_nothing(
+        heads=heads, n_seqlets=len(seqlets) + len(pos_seqlets), n_clusters=len(clusters),
+        best_q=float(q.min()) if len(q) else None, calibration=cal, params=params,
+        attention=score != "gradient")
+    sites = scan_sites(motifs, pos_tok, p_value=params.p_site)
     return MotifResult(motifs, rejected, heads, selected, cal, seqlets, len(bg_seqlets),
-                       _profile(pos_scores), _profile(bg_scores), params.score,
-                       len(positives), len(background), window, gate, tuple(pos_seqlets))
+                       _profile(pos_scores), _profile(bg_scores), score,
+                       len(positives), len(background), window, gate, tuple(pos_seqlets),
+                       path, reason, tuple(sites))
+
+
+def why_nothing(*, heads: Sequence[HeadStats], n_seqlets: int, n_clusters: int,
+                best_q: float | None, calibration: Calibration, params: MotifParams,
+                attention: bool) -> str:
+    """The first step of the pipeline that left nothing, in words (the model's own validation
+    AUROC is checked by the caller, which has the checkpoint)."""
+    from mhsa_bio.motifs.heads import MIN_AUROC
+
+    best = max((h.separation_auroc for h in heads), default=0.5)
+    if n_seqlets == 0:
+        if attention and best < MIN_AUROC:
+            return (f"no head separates positives from background (best AUROC {best:.2f} < "
+                    f"{MIN_AUROC:g}): no seqlet passed")
+        est = calibration.achieved_fdr
+        return (f"no seqlet passed the threshold calibrated on background at FDR "
+                f"{calibration.fdr:g}" + (f" (best estimated FDR {est:.2g})"
+                                          if np.isfinite(est) else ""))
+    if n_clusters == 0:
+        return f"{n_seqlets} seqlets passed, no cluster reached --min-sites {params.min_sites}"
+    return (f"{n_clusters} clusters, none enriched over background at q <= {params.fdr:g} "
+            f"(best q {best_q:.2g})")
 
 
 def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.ndarray],

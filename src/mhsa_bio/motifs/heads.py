@@ -60,10 +60,27 @@ def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] 
 
 #: ``--heads auto`` skips heads whose CLS row is this close to uniform (entropy / log2 T).
 MAX_DIFFUSENESS = 0.9
+#: ``--heads auto`` keeps heads whose separation AUROC is at least this.
+MIN_AUROC = 0.6
+
+
+def pointing_heads(rows: list[HeadStats], *, min_auroc: float = MIN_AUROC) -> list[HeadStats]:
+    """Heads that both point (CLS row not near uniform) and separate (AUROC ≥ ``min_auroc``)."""
+    return [h for h in rows if h.cls_entropy_vs_uniform < MAX_DIFFUSENESS
+            and h.separation_auroc >= min_auroc]
+
+
+def score_path(score: str, selected: list[tuple[int, int]]) -> str:
+    """Which per-base score makes the seqlets, in words (the report's and the last line's)."""
+    if score in ("cls", "received"):
+        return f"{score} attention of heads " + ", ".join(f"{a + 1}:{b + 1}" for a, b in selected)
+    if score == "rollout":
+        return "attention rollout over all layers and heads"
+    return "integrated gradients x input (--score gradient)"
 
 
 def head_stats(pos: AttentionScores, bg: AttentionScores, *,
-               chosen: list[tuple[int, int]] | None, min_auroc: float = 0.6
+               chosen: list[tuple[int, int]] | None, min_auroc: float = MIN_AUROC
                ) -> tuple[list[HeadStats], list[tuple[int, int]]]:
     """Tabulate every head and pick the heads whose per-base scores make motifs.
 

@@ -35,7 +35,8 @@ def render_report(result: MotifResult, *, logos: dict[str, bytes], profile: byte
     for key, value in summary.items():
         parts.append(f"<li><b>{e(str(key))}</b>: {e(str(value))}</li>")
     parts.append(
-        f"<li><b>score</b>: {e(result.score)} from heads {e(heads)}</li>"
+        f"<li><b>score</b>: {e(result.path or result.score)}"
+        + (f" (heads {e(heads)})" if heads and not result.path else "") + "</li>"
         f"<li><b>seqlet threshold</b>: {cal.threshold:.4g} (window sum; estimated FDR "
         f"{cal.achieved_fdr:.3g} at target {cal.fdr:g}); {len(result.seqlets)} seqlets in "
         f"{result.n_positives} positives, {result.n_background_seqlets} in "
@@ -69,7 +70,8 @@ def render_report(result: MotifResult, *, logos: dict[str, bytes], profile: byte
                 f"<td>{m.q_value:.2g}</td><td>{matches}</td></tr>")
         parts.append("</table>")
     else:
-        parts.append("<h2>Motifs</h2><p>No motif passed the FDR.</p>")
+        parts.append(f"<h2>Motifs</h2><p>No motif: {e(summary.get('result', result.reason))}"
+                     "</p>")
     parts.append("<h2>Attention profile</h2><p class='small'>Mean per-base score at each "
                  "position (1 = uniform attention).</p>" + _img(profile, "profile"))
     parts.append("<h2>Heads</h2><table><tr><th>layer</th><th>head</th><th>entropy (bits)"

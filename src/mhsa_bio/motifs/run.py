@@ -16,6 +16,23 @@ from mhsa_bio.motifs import MotifParams
 log = logging.getLogger(__name__)
 
 ENRICHMENT = ("auto", "scan", "window", "seqlets")
+#: A model whose validation AUROC is below this learned nothing worth reading.
+MIN_MODEL_AUROC = 0.6
+
+
+def model_auroc(ckpt: dict[str, Any]) -> float | None:
+    """The checkpoint's validation AUROC, when training recorded one."""
+    value = (ckpt.get("metrics") or {}).get("auroc")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def last_line(n_motifs: int, *, path: str, reason: str, auroc: float | None) -> str:
+    """What a run found and from which score, or why it found nothing (the CLI's last line)."""
+    if n_motifs:
+        return f"{n_motifs} motifs from {path}"
+    if auroc is not None and auroc < MIN_MODEL_AUROC:
+        return f"0 motifs: model validation AUROC {auroc:.2f}: nothing learned ({reason})"
+    return f"0 motifs: {reason} (score: {path})"
 
 
 @dataclass(frozen=True)
@@ -93,8 +110,10 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
     from mhsa_bio.motifs.heads import parse_heads
     from mhsa_bio.motifs.matching import check_jaspar, load_jaspar
 
-    if params.score not in ("cls", "received", "rollout"):
-        raise InputError(f"--score {params.score}: expected cls, received or rollout")
+    if params.score not in ("cls", "received", "rollout", "gradient"):
+        raise InputError(f"--score {params.score}: expected cls, received, rollout or gradient")
+    if params.fallback not in ("gradient", "none"):
+        raise InputError(f"--fallback {params.fallback}: expected gradient or none")
     if params.enrichment not in ENRICHMENT:
         raise InputError(f"--enrichment {params.enrichment}: expected {', '.join(ENRICHMENT)}")
     if inputs.control not in ("none", "shuffle"):
@@ -160,7 +179,11 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
             log.warning("shuffle control: %d motifs passed on shuffled sequences",
                         len(ctrl.motifs))
     cal = result.calibration
+    auroc = model_auroc(prep.ckpt)
+    verdict = last_line(len(result.motifs), path=result.path, reason=result.reason, auroc=auroc)
+    log.info("%s", verdict)
     summary = {
+        "result": verdict,
         **prep.sources,
         "positives": result.n_positives,
         "background sequences": result.n_background,
@@ -171,7 +194,15 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
     write_results(result, out, prep.positives, summary=summary)
     record = {
         "n_motifs": len(result.motifs),
+        "result": verdict,
+        "score_path": result.path,
+        "reason": result.reason or None,
+        "model_validation_auroc": auroc,
         "n_rejected_clusters": len(result.rejected),
+        "sites": {"total": len(result.scan_sites),
+                  "attention": sum(s.attention for s in result.scan_sites),
+                  "scan_only": sum(not s.attention for s in result.scan_sites),
+                  "scan_p_value": params.p_site},
         "selected_heads": [f"{a + 1}:{b + 1}" for a, b in result.selected_heads],
         "seqlets": {"threshold": cal.threshold, "target_fdr": cal.fdr,
                     "estimated_fdr": cal.achieved_fdr, "positives": len(result.seqlets),

@@ -60,25 +60,24 @@ def write_tsv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]
 
 
 def site_records(result: MotifResult, positives: Sequence[Record]) -> list[BedRecord]:
-    """BED records of every motif's sites: sequence coordinates, or genome coordinates for
-    records cut from a genome (``chrom:start-end(strand)`` in the description)."""
+    """BED6+1 records of every motif's sites (:mod:`mhsa_bio.motifs.sites`): sequence
+    coordinates, or genome coordinates for records cut from a genome (``chrom:start-end(strand)``
+    in the description); score = log-odds (bits); a 7th column says whether the attention also
+    selected the site (``attention``) or only the matrix scan found it (``scan``)."""
     from mhsa_bio.io.genome import region_of
 
     out = []
-    seqlets = [*result.seqlets, *result.positional_seqlets]
-    for m in result.motifs:
-        width = m.counts.shape[0]
-        for s in m.sites:
-            rec = positives[s.seq_index]
-            score = seqlets[s.seqlet].score
-            region = region_of(rec)
-            if region is None:
-                out.append(BedRecord(rec.id, s.start, s.start + width, m.id, score, s.strand))
-            else:
-                g0, g1, strand = to_genome(s.start, s.start + width, s.strand,
-                                           region_start=region.start, region_end=region.end,
-                                           region_strand=region.strand)
-                out.append(BedRecord(region.chrom, g0, g1, f"{m.id}:{rec.id}", score, strand))
+    for s in result.scan_sites:
+        rec = positives[s.seq_index]
+        tag = ("attention" if s.attention else "scan",)
+        region = region_of(rec)
+        if region is None:
+            out.append(BedRecord(rec.id, s.start, s.end, s.motif_id, s.score, s.strand, tag))
+        else:
+            g0, g1, strand = to_genome(s.start, s.end, s.strand, region_start=region.start,
+                                       region_end=region.end, region_strand=region.strand)
+            out.append(BedRecord(region.chrom, g0, g1, f"{s.motif_id}:{rec.id}", s.score,
+                                 strand, tag))
     return out
 
 

@@ -1,0 +1,366 @@
+"""A panel of motif sets nobody tuned on: real sets from ../shared/data/motifs, simulated sets
+(``mhsa-bio simulate``) and nulls, split into a TUNING half and a VALIDATION half fixed below.
+
+    python benchmarks/motif_panel.py --runs runs/panel [--quick] [--half tuning|validation|all]
+        [--sets a,b] [--threads 2]
+
+For each set: ``mhsa-bio train`` with its defaults, as a new user would (``--quick``: fewer
+epochs), then ``mhsa-bio motifs`` with its defaults; the result is scored against the set's
+truth: found (the truth matrix among the top 3 motifs), rank, column correlation with the truth
+matrix (our own check: mean column Pearson at the best offset and strand, ≥ 6 columns overlap;
+``FOUND_CORR`` decides "found"; random JASPAR pairs exceed 0.8 in 5 % of cases), the motif's
+best JASPAR match, site recall and precision against planted sites (a planted site counts when
+a ``sites.bed`` site of the matched motif covers ≥ half of it), the last line of ``motifs``, and
+the time. Beside it, in the same run, an 8-mer enrichment peer (Fisher test of k-mer presence
+against the same kind of background), scored the same way (its k-mers as one-hot matrices).
+modisco-lite is not run: it pulls in its own numba/igraph/leidenalg/scikit-learn stack, which the
+shared environment here does not carry; it is a peer to add where it is installed.
+
+Defaults are chosen on the tuning half only; the README reports the validation half. Trained
+models are reused (RUNS/<set>/model/model.pt), so an interrupted run resumes. Every training and
+motif run is a subprocess; the script prints one row per set and writes RUNS/panel.tsv.
+The full run trains 15 models (about 1-2 h on 2 idle cores); ``--quick`` trains 4 small ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+from _common import SHARED_DATA
+from motifs import kmer_baseline, read_fasta, sh, write_fasta
+
+DATA = SHARED_DATA / "motifs"
+JASPAR = DATA / "JASPAR2024_CORE_vertebrates_latest.meme"
+CLI = [sys.executable, "-c", "from mhsa_bio.cli.main import app; app()"]
+FOUND_CORR = 0.8
+TOP = 3
+
+
+class Set(NamedTuple):
+    """One panel entry: how to build it, what is true, and where it belongs."""
+
+    name: str
+    half: str  # tuning | validation
+    kind: str  # real | sim | null
+    truth: tuple[str, ...]  # JASPAR ids, or "literal:ACGT..." consensus
+    build: dict[str, Any]
+    quick: bool = False
+
+
+# -- the panel: fixed; defaults are chosen on "tuning" only ----------------------------------
+PANEL = [
+    # real sets (there are 6 in ../shared/data/motifs; crp0's 18 sequences are too few to train)
+    Set("ecoli_cnnprom", "tuning", "real", ("literal:TATAAT",),
+        {"fasta": "ecoli_promoters/CNNProm_Ecoli_prom.fa"}),
+    Set("nrsf_400", "tuning", "real", ("MA0138.3",),
+        {"fasta": "extreme_nrsf/GM12878_NRSF_ChIP.fasta", "first": 400}, quick=True),
+    Set("talgata", "tuning", "real", ("MA0035.5", "MA0091.2"), {"talgata": 500}),
+    Set("ecoli_ipromoter", "validation", "real", ("literal:TATAAT",),
+        {"fasta": "ecoli_promoters/iPromoter2L_sigma70promoter.fa"}),
+    Set("mouse_tata", "validation", "real", ("MA0108.3",),
+        {"fasta": "mouse_promoters/CNNProm_Mouse_tata.fa"}),
+    Set("nrsf_full", "validation", "real", ("MA0138.3",),
+        {"fasta": "extreme_nrsf/GM12878_NRSF_ChIP.fasta"}),
+    Set("crp0", "validation", "real", (), {"skip": "18 sequences: too few to train a model"}),
+    # simulated: mhsa-bio simulate, 1-3 planted JASPAR motifs
+    Set("sim_ctcf_80", "tuning", "sim", ("MA0139.2",),
+        {"motifs": "MA0139", "n": 400, "length": 80, "p_site": 0.8, "seed": 11}, quick=True),
+    Set("sim_foxa2_gata1_300", "tuning", "sim", ("MA0047.4", "MA0035.5"),
+        {"motifs": "MA0047,MA0035", "n": 2000, "length": 300, "p_site": 0.4, "seed": 12}),
+    Set("sim_sox2_60", "validation", "sim", ("MA0143.5",),
+        {"motifs": "MA0143", "n": 600, "length": 60, "p_site": 0.6, "seed": 21}, quick=True),
+    Set("sim_fosjun_200", "validation", "sim", ("MA0099.4",),
+        {"motifs": "MA0099", "n": 1000, "length": 200, "p_site": 0.5, "seed": 22}),
+    Set("sim_esr1_100", "validation", "sim", ("MA0112.4",),
+        {"motifs": "MA0112", "n": 3000, "length": 100, "p_site": 0.2, "seed": 23}),
+    Set("sim_3tf_500", "validation", "sim", ("MA0105.4", "MA0079.5", "MA0114.5"),
+        {"motifs": "MA0105,MA0079,MA0114", "n": 1000, "length": 500, "p_site": 0.5,
+         "seed": 24}),
+    # nulls: nothing should be reported
+    Set("null_shuffled_ctcf", "tuning", "null", (), {"shuffle_of": "sim_ctcf_80"}),
+    Set("null_untrained", "validation", "null", (), {"untrained_on": "sim_sox2_60"},
+        quick=True),
+    Set("null_shuffled_labels", "validation", "null", (), {"labels_of": "sim_sox2_60"},
+        quick=True),
+    Set("null_shuffled_seqs", "validation", "null", (), {"shuffle_of": "sim_fosjun_200"}),
+]
+
+
+# -- building the sets -----------------------------------------------------------------------
+
+def literal_matrix(consensus: str) -> np.ndarray:
+    m = np.full((len(consensus), 4), 0.02)
+    for i, b in enumerate(consensus):
+        m[i, "ACGT".index(b)] = 0.94
+    return m
+
+
+def truth_matrices(ids: tuple[str, ...]) -> dict[str, np.ndarray]:
+    from mhsa_bio.io.meme import read_meme
+
+    jaspar = {m.id: m.probs for m in read_meme(JASPAR)} if any(
+        not i.startswith("literal:") for i in ids) else {}
+    return {i: literal_matrix(i.split(":", 1)[1]) if i.startswith("literal:") else jaspar[i]
+            for i in ids}
+
+
+def build(s: Set, d: Path, runs: Path) -> tuple[Path, Path | None, dict[str, list]]:
+    """Write the set's positives (and negatives); returns them and planted sites per motif id
+    as {id: [(seq id, start, end)]}."""
+    d.mkdir(parents=True, exist_ok=True)
+    b = s.build
+    planted: dict[str, list] = defaultdict(list)
+    pos = d / "pos.fa"
+    neg = None
+    if "fasta" in b:
+        recs = [(i, q) for i, q in read_fasta(DATA / b["fasta"]) if len(q) >= 20]
+        if "first" in b:
+            recs = recs[: b["first"]]
+        write_fasta(pos, recs)
+    elif "talgata" in b:
+        rows = list(csv.DictReader(gzip.open(DATA / "tfmodisco_simulated_tal_gata" /
+                                             "sequences.simdata.gz", "rt"), delimiter="\t"))
+        n = b["talgata"]
+        keep = [r for c in ("gata_only", "tal1_only", "gata_tal1")
+                for r in [x for x in rows if x["seqName"].startswith(c)][:n]]
+        random.Random(0).shuffle(keep)
+        empty = [r for r in rows if r["seqName"].startswith("empty")][: len(keep)]
+        write_fasta(pos, [(r["seqName"], r["sequence"]) for r in keep])
+        neg = write_fasta(d / "neg.fa", [(r["seqName"], r["sequence"]) for r in empty])
+        for r in keep:
+            for e in filter(None, r["embeddings"].split(",")):
+                start = int(e.split("_")[0].split("-")[1])
+                site = e.rsplit("-", 1)[1]
+                key = "MA0035.5" if "GATA" in e else "MA0091.2"
+                planted[key].append((r["seqName"], start, start + len(site)))
+    elif "motifs" in b:
+        sim = d / "sim"
+        if not (sim / "truth.tsv").exists():
+            sh([*CLI, "simulate", "--out", str(sim), "--n", str(b["n"]), "--length",
+                str(b["length"]), "--motifs", b["motifs"], "--p-site", str(b["p_site"]),
+                "--seed", str(b["seed"]), "--force"], d / "simulate.log")
+        pos = sim / "promoters.fa"
+        with open(sim / "truth.tsv") as handle:
+            for r in csv.DictReader(handle, delimiter="\t"):
+                planted[r["motif_id"]].append((r["sequence"], int(r["start"]), int(r["end"])))
+    elif "shuffle_of" in b:
+        from mhsa_bio.io.fasta import read_fasta as read_records
+        from mhsa_bio.shuffle import shuffle_records
+
+        src = next(x for x in PANEL if x.name == b["shuffle_of"])
+        src_pos, _, _ = build(src, runs / src.name, runs)
+        shuf = shuffle_records(read_records(src_pos), n_per=1, seed=99, suffix="null")
+        write_fasta(pos, [(r.id, r.seq) for r in shuf])
+    elif "labels_of" in b or "untrained_on" in b:
+        src = next(x for x in PANEL if x.name == b.get("labels_of", b.get("untrained_on")))
+        src_pos, _, _ = build(src, runs / src.name, runs)
+        if "untrained_on" in b:
+            return src_pos, None, planted
+        from mhsa_bio.io.fasta import read_fasta as read_records
+        from mhsa_bio.shuffle import shuffle_records
+
+        recs = read_records(src_pos)
+        both = [(r.id, r.seq) for r in recs] + [
+            (r.id, r.seq) for r in shuffle_records(recs, n_per=1, seed=98, suffix="bg")]
+        random.Random(0).shuffle(both)
+        half = len(both) // 2
+        write_fasta(pos, both[:half])
+        neg = write_fasta(d / "neg.fa", both[half:])
+    return pos, neg, planted
+
+
+def untrained_checkpoint(path: Path, fasta: Path) -> Path:
+    import torch
+
+    from mhsa_bio.checkpoint import make_checkpoint, save_checkpoint
+    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    longest = max(len(q) for _, q in read_fasta(fasta))
+    torch.manual_seed(0)
+    model = PromoterTransformer(PromoterConfig(max_len=longest))
+    ckpt = make_checkpoint(model, model_type="promoter", config=model.config.to_dict(),
+                           alphabet="ACGTN", classes=["background", "positive"],
+                           provenance={"inputs": {"fasta": {"path": str(fasta.resolve()),
+                                                            "sha256": ""}},
+                                       "background": "shuffle"}, metrics={})
+    save_checkpoint(ckpt, path)
+    return path
+
+
+# -- scoring ---------------------------------------------------------------------------------
+
+def corr(a: np.ndarray, b: np.ndarray) -> float:
+    from mhsa_bio.motifs.cluster import similarity
+
+    return similarity(a, b, min_overlap=min(6, a.shape[0], b.shape[0]))
+
+
+def best_rank(found: list[np.ndarray], truth: np.ndarray) -> tuple[int | None, float]:
+    """(1-based rank of the first motif at ≥ FOUND_CORR, or None; best correlation seen)."""
+    cs = [corr(m, truth) for m in found]
+    rank = next((i + 1 for i, c in enumerate(cs) if c >= FOUND_CORR), None)
+    return rank, max(cs, default=float("nan"))
+
+
+def site_scores(bed: Path, motif_id: str, planted: list) -> tuple[float, float]:
+    """Recall of planted sites and precision of the reported sites of ``motif_id``."""
+    rows = [ln.split("\t") for ln in bed.read_text().splitlines()]
+    got = [(r[0], int(r[1]), int(r[2])) for r in rows if r[3] == motif_id]
+    by_seq = defaultdict(list)
+    for sid, a, b in planted:
+        by_seq[sid].append((a, b))
+    got_seq = defaultdict(list)
+    for sid, a, b in got:
+        got_seq[sid].append((a, b))
+
+    def covered(a: int, b: int, others: list) -> bool:
+        return any(min(b, y) - max(a, x) >= (b - a) / 2 for x, y in others)
+
+    recall = np.mean([covered(a, b, got_seq[sid]) for sid, a, b in planted]) if planted \
+        else float("nan")
+    precision = np.mean([any(min(b, y) - max(a, x) >= min(b - a, y - x) / 2
+                             for x, y in by_seq[sid]) for sid, a, b in got]) if got \
+        else float("nan")
+    return float(recall), float(precision)
+
+
+def kmer_peer(pos: Path, neg: Path | None, truths: dict[str, np.ndarray]) -> tuple[str, float]:
+    from mhsa_bio.io.fasta import read_fasta as read_records
+    from mhsa_bio.shuffle import shuffle_records
+
+    start = time.perf_counter()
+    recs = read_records(pos)
+    bg = [r.seq for r in (read_records(neg) if neg else
+                          shuffle_records(recs, n_per=1, seed=1_000_003))]
+    top = kmer_baseline([r.seq for r in recs], bg, k=8, top=TOP)
+    secs = time.perf_counter() - start
+    parts = []
+    for tid, t in truths.items():
+        mats = [literal_matrix(k) for k, _ in top]
+        rank, c = best_rank(mats, t)
+        parts.append(f"{tid}: {'rank ' + str(rank) if rank else 'no'} (r {c:.2f})")
+    words = ",".join(k for k, _ in top)
+    return f"{'; '.join(parts) or 'n/a'} [{words}]", secs
+
+
+def run_set(s: Set, runs: Path, *, quick: bool, threads: int) -> dict[str, Any]:
+    from mhsa_bio.io.meme import read_meme
+
+    d = runs / s.name
+    row: dict[str, Any] = {"set": s.name, "half": s.half, "kind": s.kind}
+    if "skip" in s.build:
+        return {**row, "result": f"skipped: {s.build['skip']}"}
+    pos, neg, planted = build(s, d, runs)
+    n = sum(1 for _ in read_fasta(pos))
+    row["n"] = n
+    model = d / "model" / "model.pt"
+    t_train = 0.0
+    if "untrained_on" in s.build:
+        untrained_checkpoint(model, pos)
+    elif not model.exists():
+        args = [*CLI, "train", str(pos), "--out", str(d / "model"), "--threads", str(threads),
+                "--seed", "1", "--force"] + (["--epochs", "10"] if quick else [])
+        if neg is not None:
+            args += ["--negatives", str(neg)]
+        t_train = float(sh(args, d / "train.log"))
+    metrics = json.loads((d / "model" / "metrics.json").read_text()) \
+        if (d / "model" / "metrics.json").exists() else {}
+    row["val_auroc"] = round(metrics.get("auroc", float("nan")), 3)
+    out = d / "motifs"
+    motif_args = [*CLI, "motifs", "--model", str(model), str(pos), "--out", str(out),
+                  "--force", "--threads", str(threads)]
+    if neg is not None:
+        motif_args += ["--background", str(neg)]
+    t_motifs = float(sh(motif_args, d / "motifs.log"))
+    record = json.loads((out / "run.json").read_text())["result"]
+    row["result"] = record.get("result", "")
+    found = read_meme(out) if (out / "motifs.meme").exists() and \
+        (out / "motifs.meme").read_text().count("MOTIF") else []
+    mats = [m.probs for m in found]
+    truths = truth_matrices(s.truth)
+    per = []
+    recalls = []
+    for tid, t in truths.items():
+        rank, c = best_rank(mats, t)
+        cell = f"{tid}: {'rank ' + str(rank) if rank else 'not found'} (r {c:.2f})"
+        if rank and planted.get(tid):
+            rec, prec = site_scores(out / "sites.bed", found[rank - 1].id, planted[tid])
+            recalls.append((rec, prec))
+            cell += f", sites recall {rec:.2f} precision {prec:.2f}"
+        elif planted.get(tid):
+            recalls.append((0.0, float("nan")))
+        per.append(cell)
+        row.setdefault("top3", []).append(bool(rank and rank <= TOP))
+    row["n_motifs"] = record.get("n_motifs", 0)
+    row["truth"] = "; ".join(per) if per else f"{len(found)} motifs (null: should be 0)"
+    row["recall_precision"] = recalls
+    row["score_path"] = record.get("score_path", "")
+    row["time_s"] = f"train {t_train:.0f} + motifs {t_motifs:.0f}"
+    row["kmer_peer"], peer_s = kmer_peer(pos, neg, truths) if truths else ("n/a", 0.0)
+    row["kmer_peer_s"] = round(peer_s, 1)
+    return row
+
+
+def summary(rows: list[dict[str, Any]], half: str) -> str:
+    sets = [r for r in rows if r["half"] == half and r.get("kind") in ("real", "sim")
+            and "top3" in r]
+    hits = [all(r["top3"]) for r in sets]
+    sim = [rp for r in rows if r["half"] == half and r.get("kind") == "sim"
+           for rp in r.get("recall_precision", [])]
+    med = float(np.median([rp[0] for rp in sim])) if sim else float("nan")
+    prec = [rp[1] for rp in sim if rp[1] == rp[1]]
+    nulls = [r for r in rows if r["half"] == half and r.get("kind") == "null" and "n_motifs" in r]
+    return (f"{half}: truth motif(s) in the top {TOP} on {sum(hits)}/{len(hits)} sets; "
+            f"simulated sites: median recall {med:.2f}, precision median "
+            f"{np.median(prec) if prec else float('nan'):.2f}; nulls with 0 motifs: "
+            f"{sum(r['n_motifs'] == 0 for r in nulls)}/{len(nulls)}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=Path, default=Path("runs/panel"))
+    ap.add_argument("--quick", action="store_true", help="the sets marked quick, 10 epochs")
+    ap.add_argument("--half", default="all", choices=["tuning", "validation", "all"])
+    ap.add_argument("--sets", default="", help="comma-separated set names, run in that order "
+                    "(default: all, in panel order)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    if not DATA.exists():
+        print(f"skipped: {DATA} is not here (the benchmarks read ../shared/data)")
+        return
+    names = list(filter(None, args.sets.split(",")))
+    chosen = [s for s in PANEL if (args.half in ("all", s.half)) and (not names or s.name in names)
+              and (s.quick or not args.quick)]
+    if names:  # in the order given
+        chosen.sort(key=lambda s: names.index(s.name))
+    args.runs.mkdir(parents=True, exist_ok=True)
+    rows = []
+    cols = ["set", "half", "kind", "n", "val_auroc", "n_motifs", "truth", "score_path",
+            "kmer_peer", "kmer_peer_s", "time_s", "result"]
+    print("\t".join(cols), flush=True)
+    for s in chosen:
+        row = run_set(s, args.runs, quick=args.quick, threads=args.threads)
+        rows.append(row)
+        print("\t".join(str(row.get(c, "")) for c in cols), flush=True)
+        with open(args.runs / "panel.tsv", "w") as handle:
+            handle.write("\t".join(cols) + "\n")
+            for r in rows:
+                handle.write("\t".join(str(r.get(c, "")) for c in cols) + "\n")
+    for half in ("tuning", "validation"):
+        if any(r["half"] == half for r in rows):
+            print(summary(rows, half), flush=True)
+
+
+if __name__ == "__main__":
+    main()
