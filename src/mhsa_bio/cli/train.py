@@ -135,8 +135,8 @@ def train(
             from mhsa_bio.crossval import check_folds
 
             check_folds(folds, data, resume=resume, distributed=ctx.active)
-            _crossval(inputs, prepare_out_dir(out, force=force), data, folds, model_config,
-                      train_config, dev, params)
+            _crossval(inputs, run.out_dir(), data, folds, model_config,
+                      train_config, dev, params, shown=out)
             return
         if ctx.active:
             params["world_size"] = ctx.world_size
@@ -195,7 +195,7 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
                             on_step=on_step, dist=ctx, data=data)
 
 
-def _crossval(inputs, out, data, folds, model_config, train_config, dev, params):  # type: ignore[no-untyped-def]
+def _crossval(inputs, out, data, folds, model_config, train_config, dev, params, *, shown):  # type: ignore[no-untyped-def]
     from mhsa_bio.crossval import run_crossval, summary_rows
 
     def on_fold(k: int, row: dict) -> None:  # type: ignore[type-arg]
@@ -210,4 +210,4 @@ def _crossval(inputs, out, data, folds, model_config, train_config, dev, params)
             if mean.get(c) is not None]
     console.print(f"{folds}-fold CV: " + ", ".join(f"{c} {mean[c]:.3f} ± {sd[c]:.3f}"
                                                   for c in keys))
-    console.print(f"wrote {out / 'cv_metrics.tsv'}")
+    console.print(f"wrote {shown / 'cv_metrics.tsv'}")
