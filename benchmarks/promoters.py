@@ -66,14 +66,36 @@ PUBLISHED = {"dataset": "ecoli", "background": "negatives", "model": "CNNProm (p
              "Sn": "0.900", "Sp": "0.960", "MCC": "0.840", "AUROC": "–"}
 
 
+def unique_ids(path: Path) -> Path:
+    """``path`` itself, or a copy in the temporary folder whose repeated ids get ``_2``, ``_3``, …
+
+    The mouse and iPromoter sets name records by gene or species, so ids repeat; ``mhsa-bio``
+    refuses repeated ids, and the records themselves are distinct sequences."""
+    lines = path.read_text().splitlines()
+    seen: dict[str, int] = {}
+    out, renamed = [], False
+    for line in lines:
+        if line.startswith(">"):
+            ident, _, rest = line[1:].partition(" ")
+            seen[ident] = seen.get(ident, 0) + 1
+            if seen[ident] > 1:
+                line, renamed = f">{ident}_{seen[ident]} {rest}".rstrip(), True
+        out.append(line)
+    if not renamed:
+        return path
+    copy = Path(tempfile.gettempdir()) / f"mhsa-bio-bench-{path.name}"
+    copy.write_text("\n".join(out) + "\n")
+    return copy
+
+
 @cache
 def load(dataset: str, background: str) -> tuple[Any, ...]:
     """(inputs, data as read_inputs returns it) for a dataset and background."""
     from mhsa_bio.experiment import TrainInputs, read_inputs
 
     folder, prom, non = DATASETS[dataset]
-    inputs = TrainInputs(fasta=SHARED_DATA / "motifs" / folder / prom,
-                         negatives=SHARED_DATA / "motifs" / folder / non
+    inputs = TrainInputs(fasta=unique_ids(SHARED_DATA / "motifs" / folder / prom),
+                         negatives=unique_ids(SHARED_DATA / "motifs" / folder / non)
                          if background == "negatives" else None)
     return inputs, read_inputs(inputs, min_length=21)
 
