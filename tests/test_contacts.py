@@ -250,6 +250,8 @@ def test_cli_end_to_end_with_structure(tmp_path):
         "contacts.rr",
         "contact_map.png",
         "contact_map.npy",
+        "contacts_predicted.tsv",
+        "contact_map_binary.npy",
         "run.json",
         "metrics.json",
     }

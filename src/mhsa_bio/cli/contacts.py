@@ -65,6 +65,25 @@ def contacts(
             "--l2", min=0.0, help="L2 on the couplings (default 0.4(L-1) factored, 0.2(L-1) potts)."
         ),
     ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option(
+            "--top", min=1, help="Pairs called contacts in the binary map (default: L, the query length)."
+        ),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Call every pair with probability >= this a contact, instead of the top L.",
+        ),
+    ] = None,
+    min_separation: Annotated[
+        int,
+        typer.Option("--min-separation", min=1, help="Binary map: only pairs with |i - j| >= this."),
+    ] = 6,
     database: Annotated[
         Path | None,
         typer.Option("--database", help="Protein FASTA to search with jackhmmer (one-sequence input)."),
@@ -107,6 +126,8 @@ def contacts(
             raise InputError(f"--model-type {model_type}: expected factored or potts")
         if lr is not None and not 0 < lr < float("inf"):  # also NaN
             raise InputError(f"--lr {lr}: must be a positive number")
+        if top is not None and threshold is not None:
+            raise InputError("--top and --threshold: give one (the top pairs, or a probability cut-off)")
         dev = run.device
         params = {
             "alignment": str(alignment),
@@ -121,6 +142,9 @@ def contacts(
             "lr": lr,
             "batch_size": batch_size,
             "l2": l2,
+            "top": top,
+            "threshold": threshold,
+            "min_separation": min_separation,
             "database": str(database) if database else None,
             "iterations": iterations,
             "evalue": evalue,
@@ -160,7 +184,9 @@ def contacts(
                 work_dir=out_dir,
                 progress=progress,
             )
-        written = write_outputs(out_dir, result)
+        written = write_outputs(
+            out_dir, result, top=top, threshold=threshold, min_separation=min_separation
+        )
         write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)
         line = f"{len(result.query)} residues, {result.method}; wrote {out}/"
         if result.metrics is not None:

@@ -58,3 +58,34 @@ def potts_model(length: int, n_states: int, *, fields: torch.Tensor | None = Non
 def default_pair_l2(length: int) -> float:
     """CCMpred's coupling penalty, 0.2·(L − 1), on the summed (not averaged) weighted NLL."""
     return 0.2 * (length - 1)
+
+
+def zero_sum_pairs(
+    table: torch.Tensor, fields: torch.Tensor, *, length: int, n_states: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Potts model's symmetrised couplings in the zero-sum gauge, and the fields that go with them.
+
+    W is first symmetrised, W_ij(a, b) ← ½(W_ij(a, b) + W_ji(b, a)), then each block is centred
+    over a and over b. Of what is taken out, only the row means Σ_j mean_b W_ij(a, b) depend on
+    residue i's own state; they are added to h_i(a), so every conditional p(x_i | x_rest) of the
+    symmetrised model is unchanged (the other terms are constant in x_i).
+
+    Parameters
+    ----------
+    table : (L·A, L·A), row j·A + b, column i·A + a = W_ij(a, b), zero (i, i) blocks
+    fields : (L, A)
+
+    Returns
+    -------
+    pairs : (L(L − 1)/2, A·A), the blocks W_ij(a, b) of the pairs i < j in row-major order
+    fields : (L, A)
+    """
+    import torch
+
+    w4 = table.view(length, n_states, length, n_states).permute(2, 3, 0, 1)  # [i, a, j, b] = W_ij(a, b)
+    w4 = 0.5 * (w4 + w4.permute(2, 3, 0, 1))
+    row = w4.mean(3, keepdim=True)
+    centred = w4 - row - w4.mean(1, keepdim=True) + w4.mean((1, 3), keepdim=True)
+    first, second = torch.triu_indices(length, length, 1, device=table.device)
+    pairs = centred.permute(0, 2, 1, 3)[first, second].reshape(first.numel(), n_states * n_states)
+    return pairs, fields + row.squeeze(3).sum(2)

@@ -1,4 +1,4 @@
-"""Contact scores from couplings or attention: norms, symmetrisation, APC, and probabilities."""
+"""Contact scores from couplings or attention: norms, symmetrisation, APC, probabilities, calls."""
 
 from __future__ import annotations
 
@@ -70,3 +70,47 @@ def probability(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray:
     z = (scores - vals.mean()) / vals.std()
     p = 1.0 / (1.0 + np.exp(-(CALIBRATION["slope"] * z + CALIBRATION["intercept"])))
     return symmetrize(p)
+
+
+#: Default sequence separation of the binary map: CASP scores contacts at |i − j| ≥ 6.
+MIN_SEPARATION = 6
+
+
+def predicted_pairs(
+    scores: np.ndarray,
+    probs: np.ndarray,
+    *,
+    top: int | None = None,
+    threshold: float | None = None,
+    min_separation: int = MIN_SEPARATION,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs called contacts: the ``top`` best by score, or those with probability ≥ ``threshold``.
+
+    Parameters
+    ----------
+    scores, probs : (L, L) contact scores and probabilities; only i < j is read
+    top : how many pairs (default L, the usual top-L list); ignored when ``threshold`` is given
+    threshold : a probability in (0, 1]; every pair at or above it is a contact
+    min_separation : pairs with j − i below this are never called (default 6, as CASP)
+
+    Returns
+    -------
+    i, j : 0-based indices, each (P,), i < j, best score first (ties: by i, then j)
+    """
+    length = scores.shape[0]
+    i, j = np.triu_indices(length, max(1, min_separation))
+    order = np.argsort(-scores[i, j], kind="stable")
+    i, j = i[order], j[order]
+    if threshold is not None:
+        keep = probs[i, j] >= threshold
+        return i[keep], j[keep]
+    n = length if top is None else top
+    return i[:n], j[:n]
+
+
+def binary_map(length: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """(L, L) uint8 map, 1 at (i, j) and (j, i) for every predicted pair, 0 elsewhere."""
+    out = np.zeros((length, length), dtype=np.uint8)
+    out[i, j] = 1
+    out[j, i] = 1
+    return out

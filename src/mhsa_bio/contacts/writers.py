@@ -1,4 +1,4 @@
-"""Contact outputs: ranked TSV, CASP RR, NumPy matrix and a PNG heatmap, all written atomically."""
+"""Contact outputs: ranked TSV, CASP RR, NumPy matrices (scores, 0/1 calls) and a PNG heatmap, atomically."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mhsa_bio.contacts.readout import MIN_SEPARATION, binary_map, predicted_pairs
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.outputs import atomic_open, atomic_path
 
@@ -38,6 +39,14 @@ def write_tsv(
     Returns the number of pairs written.
     """
     i, j = ranked_pairs(scores, min_separation=min_separation)
+    return write_pairs(path, i, j, scores, probs, query)
+
+
+def write_pairs(
+    path: str | os.PathLike[str], i: np.ndarray, j: np.ndarray, scores: np.ndarray, probs: np.ndarray,
+    query: str,
+) -> int:
+    """Write the pairs (i, j) (0-based, in the order given) as a contacts TSV; return their number."""
     with atomic_open(path) as handle:
         handle.write("\t".join(TSV_COLUMNS) + "\n")
         for a, b in zip(i.tolist(), j.tolist(), strict=True):
@@ -109,10 +118,10 @@ def read_rr(path: str | os.PathLike[str]) -> tuple[str, list[tuple[int, int, flo
     return "".join(seq), pairs
 
 
-def write_npy(path: str | os.PathLike[str], scores: np.ndarray) -> None:
-    """Write the (L, L) score matrix as float32 ``.npy``."""
+def write_npy(path: str | os.PathLike[str], scores: np.ndarray, *, dtype=np.float32) -> None:
+    """Write an (L, L) matrix as ``.npy`` (float32 scores by default; uint8 for the binary map)."""
     with atomic_open(path, "wb") as handle:
-        np.save(handle, scores.astype(np.float32))
+        np.save(handle, scores.astype(dtype))
 
 
 def write_heatmap(
@@ -170,28 +179,57 @@ def write_heatmap(
     plt.close(fig)
 
 
-def write_outputs(out_dir: str | os.PathLike[str], result) -> list[str]:
+def write_outputs(
+    out_dir: str | os.PathLike[str],
+    result,
+    *,
+    top: int | None = None,
+    threshold: float | None = None,
+    min_separation: int = MIN_SEPARATION,
+) -> list[str]:
     """Write every output of a ``ContactsResult`` into ``out_dir``; return the file names.
 
-    ``contacts.tsv``, ``contacts.rr``, ``contact_map.npy``, ``contact_map.png``, and
-    ``metrics.json`` when the result carries a structure.
+    ``contacts.tsv``, ``contacts.rr``, ``contact_map.npy``, ``contact_map.png``, the predicted
+    contacts (``contacts_predicted.tsv`` and the 0/1 ``contact_map_binary.npy``: the ``top`` best
+    pairs, default L, or those with probability ≥ ``threshold``, at separation ≥ ``min_separation``),
+    and ``metrics.json`` when the result carries a structure (then with the predicted pairs'
+    precision under ``predicted``).
     """
     from mhsa_bio.io.outputs import write_json
 
     out_dir = Path(out_dir)
+    length = len(result.query)
     contacts = result.structure.contacts if result.structure is not None else None
     write_tsv(out_dir / "contacts.tsv", result.scores, result.probabilities, result.query)
     write_rr(out_dir / "contacts.rr", result.probabilities, result.query, target=result.query_id)
     write_npy(out_dir / "contact_map.npy", result.scores)
+    i, j = predicted_pairs(
+        result.scores, result.probabilities, top=top, threshold=threshold, min_separation=min_separation
+    )
+    write_pairs(out_dir / "contacts_predicted.tsv", i, j, result.scores, result.probabilities, result.query)
+    write_npy(out_dir / "contact_map_binary.npy", binary_map(length, i, j), dtype=np.uint8)
     write_heatmap(
         out_dir / "contact_map.png",
         result.probabilities,
         contacts=contacts,
-        top=len(result.query) if contacts is not None else None,
+        top=length if contacts is not None else None,
         title=f"{result.query_id} ({result.method})",
     )
-    names = ["contacts.tsv", "contacts.rr", "contact_map.npy", "contact_map.png"]
+    names = [
+        "contacts.tsv", "contacts.rr", "contact_map.npy", "contacts_predicted.tsv", "contact_map_binary.npy",
+        "contact_map.png",
+    ]
     if result.metrics is not None:
-        write_json(out_dir / "metrics.json", result.metrics)
+        metrics = dict(result.metrics)
+        if contacts is not None:
+            known = contacts[i, j] >= 0
+            metrics["predicted"] = {
+                "rule": f"probability >= {threshold}" if threshold is not None else f"top {top or length}",
+                "min_separation": min_separation,
+                "pairs": int(i.size),
+                "known_pairs": int(known.sum()),
+                "precision": float(np.mean(contacts[i, j][known] == 1)) if known.any() else None,
+            }
+        write_json(out_dir / "metrics.json", metrics)
         names.append("metrics.json")
     return names

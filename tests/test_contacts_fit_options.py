@@ -1,0 +1,78 @@
+"""Tests for factored attention's fit options: the warm start from a short Potts fit, bfloat16."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
+from test_contacts import planted_msa
+
+from mhsa_bio.contacts.factored import factored_attention
+from mhsa_bio.contacts.fit import FitConfig, fit_couplings
+from mhsa_bio.contacts.potts import zero_sum_pairs
+from mhsa_bio.contacts.weights import sequence_weights
+from mhsa_bio.io.msa import MSA_ALPHABET
+
+
+def _conditionals(table: torch.Tensor, fields: torch.Tensor, x: torch.Tensor, n_states: int) -> torch.Tensor:
+    """log p(x_i = a | rest) for every row, position and state: (N, L, A)."""
+    length = x.shape[1]
+    idx = x + n_states * torch.arange(length)
+    logits = torch.nn.functional.embedding_bag(idx, table, mode="sum").view(-1, length, n_states) + fields
+    return logits.log_softmax(-1)
+
+
+def test_zero_sum_gauge_keeps_every_conditional():
+    """A random Potts model, symmetrised: its gauge-fixed pairs (assembled into a table the way
+    factored attention does) and shifted fields give the same conditionals, and the blocks sum to
+    zero over each state."""
+    gen = torch.Generator().manual_seed(0)
+    length, states = 7, 5
+    w = torch.randn(length * states, length * states, generator=gen)
+    block = torch.arange(length * states) // states
+    w = w * (block[:, None] != block[None, :])
+    fields = torch.randn(length, states, generator=gen)
+    x = torch.randint(0, states, (40, length), generator=gen)
+    pairs, new_fields = zero_sum_pairs(w, fields, length=length, n_states=states)
+    blocks = pairs.view(-1, states, states)
+    assert torch.allclose(blocks.sum(1), torch.zeros(()), atol=1e-5)
+    assert torch.allclose(blocks.sum(2), torch.zeros(()), atol=1e-5)
+    symmetric = 0.5 * (w + w.T)  # W_ij(a, b) = ½(W_ij(a, b) + W_ji(b, a))
+    table = factored_attention(length, states, heads=1, head_dim=2).table(pairs)
+    torch.testing.assert_close(
+        _conditionals(table, new_fields, x, states), _conditionals(symmetric, fields, x, states),
+        atol=1e-5, rtol=1e-5,
+    )
+
+
+def _weights():
+    seqs = planted_msa(n=300, length=12)
+    tokens = np.array([[MSA_ALPHABET.index(c) for c in s] for s in seqs])
+    return sequence_weights(tokens, identity=0.8, n_states=21)
+
+
+def _top_pairs(couplings: np.ndarray, k: int = 2) -> set[tuple[int, int]]:
+    norms = np.triu(np.linalg.norm(couplings[:, :20, :, :20], axis=(1, 3)), 1)
+    i, j = np.unravel_index(np.argsort(-norms, axis=None)[:k], norms.shape)
+    return set(zip(i.tolist(), j.tolist(), strict=True))
+
+
+def test_warm_start_begins_lower_and_finds_the_planted_pairs():
+    weights = _weights()
+    cold = fit_couplings(weights, config=FitConfig(heads=8, steps=30), seed=0)
+    warm = fit_couplings(weights, config=FitConfig(heads=8, steps=30, warm_start=10), seed=0)
+    assert warm.losses[0] < cold.losses[0] - 3.0  # the warm model starts near the Potts fit
+    assert warm.config.warm_start == 10
+    assert _top_pairs(warm.couplings) == {(1, 9), (3, 6)}
+    again = fit_couplings(weights, config=FitConfig(heads=8, steps=30, warm_start=10), seed=0)
+    np.testing.assert_array_equal(again.couplings, warm.couplings)
+
+
+def test_bfloat16_follows_the_float32_fit():
+    weights = _weights()
+    full = fit_couplings(weights, config=FitConfig(heads=8, steps=40), seed=1)
+    half = fit_couplings(weights, config=FitConfig(heads=8, steps=40, bfloat16=True), seed=1)
+    assert half.couplings.dtype == np.float32 and half.config.bfloat16
+    assert abs(half.losses[-1] - full.losses[-1]) < 0.02 * full.losses[-1]
+    assert not np.array_equal(half.couplings, full.couplings)  # the option does take effect
+    assert _top_pairs(half.couplings) == _top_pairs(full.couplings) == {(1, 9), (3, 6)}
