@@ -191,3 +191,24 @@ def test_an_unwritable_parent_is_a_one_line_input_error(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="cannot write beside it"):
         Output(tmp_path / "out", force=False).start()
     assert not (tmp_path / "out").exists()
+
+
+def test_after_commit_runs_only_once_the_output_is_in_place(tmp_path):
+    import typer
+
+    from mhsa_bio.cli.common import command_context
+
+    seen = []
+    out = tmp_path / "out"
+    with command_context(verbose=0, out=out) as run:
+        (run.out_dir() / "a.txt").write_text("new\n")
+        run.after_commit(lambda: seen.append((out / "a.txt").read_text()))
+        assert seen == []
+    assert seen == ["new\n"]  # ran after the swap: the new file was already at --out
+
+    failed = tmp_path / "failed"
+    with pytest.raises(typer.Exit), command_context(verbose=0, out=failed) as run:
+        run.out_dir()
+        run.after_commit(lambda: seen.append("must not run"))
+        raise InputError("bad input")
+    assert seen == ["new\n"] and not failed.exists()

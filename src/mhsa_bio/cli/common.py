@@ -130,6 +130,12 @@ class CommandRun:
         self.output = output
         self.threads = 0
         self.device: torch.device | None = None
+        self.after: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the output is in place: for a change outside ``--out`` (another
+        run's report) that must not happen when this command fails."""
+        self.after.append(action)
 
     @property
     def out(self) -> Path:
@@ -213,3 +219,5 @@ def command_context(*, verbose: int, threads: int | None = None, device: str | N
             raise
         if output is not None:
             output.commit()
+        for action in run.after:
+            action()

@@ -139,7 +139,13 @@ def pairs(
 
             section = pairs_section(result.table, result.summary, plots,
                                     pairs_dir=os.path.relpath(out, motifs))
-            report = update_motifs_report(motifs, section)
+            report = motifs / "report.html"
+
+            def add_section() -> None:  # only once pairs' own outputs are in place
+                update_motifs_report(motifs, section)
+                console.print(f"added a pairs section to {report}")
+
+            run.after_commit(add_section)
         write_run_json(out_dir, "pairs", params, sequences=str(sequences),
                        background=bg_source, device=str(dev), summary=result.summary,
                        plots=[p.name for p in plots],
@@ -154,5 +160,3 @@ def pairs(
                           f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
                           f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")
         console.print(f"wrote {out / 'pairs.tsv'}")
-        if report:
-            console.print(f"added a pairs section to {report}")
