@@ -10,7 +10,7 @@ Run from the repository root (the data are read from ``../shared/data/contacts``
 
 Families are fixed in two sets: ``tuning`` (1a3aA, its ESM-example MSA), on which fit settings are
 chosen, and ``validation`` (1atzA, and 1a3aA with the independent hhblits MSA of the same
-protein), which the README reports. ``../shared/data`` holds no family of L 200-300 with a
+protein), which docs/contacts.md reports. ``../shared/data`` holds no family of L 200-300 with a
 structure (T1001, L 140, has none), so none is here.
 
 Peers, each run when installed and skipped with a note otherwise: freecontact (Debian's package;
@@ -73,7 +73,7 @@ FAMILIES = {
         "chain": "A",
     },
 }
-#: Fit settings are chosen on ``tuning`` only; the README reports ``validation``.
+#: Fit settings are chosen on ``tuning`` only; docs/contacts.md reports ``validation``.
 SETS = {"tuning": ("1a3aA",), "validation": ("1atzA", "1a3aA-hhblits")}
 OURS = ("factored", "potts")
 PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca")

@@ -16,7 +16,7 @@ against the same kind of background), scored the same way (its k-mers as one-hot
 modisco-lite is not run: it pulls in its own numba/igraph/leidenalg/scikit-learn stack, which the
 shared environment here does not carry; it is a peer to add where it is installed.
 
-Defaults are chosen on the tuning half only; the README reports the validation half. Trained
+Defaults are chosen on the tuning half only; docs/motifs.md reports the validation half. Trained
 models are reused (RUNS/<set>/model/model.pt), so an interrupted run resumes. Every training and
 motif run is a subprocess; the script prints one row per set and writes RUNS/panel.tsv.
 The full run trains 15 models (about 1-2 h on 2 idle cores); ``--quick`` trains 4 small ones.

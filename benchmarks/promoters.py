@@ -27,7 +27,7 @@ Usage:
   python benchmarks/promoters.py --folds 5 --seeds 0 1 2
   python benchmarks/promoters.py --datasets ecoli --backgrounds negatives --only-folds 0  # one fold
   python benchmarks/promoters.py --tune --candidates class-weights --datasets ecoli \
-      --backgrounds negatives --seeds 0     # what the README reports
+      --backgrounds negatives --seeds 0     # what docs/benchmarks.md reports
 """
 
 from __future__ import annotations
