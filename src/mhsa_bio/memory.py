@@ -32,7 +32,7 @@ def heap_allocations() -> Iterator[bool]:
     The heap is neither trimmed nor bypassed while the block runs; on exit glibc's default values
     are set again (its dynamic mmap threshold, which only ever rises to 32 MiB, stays off, as
     after any ``mallopt``) and the heap is trimmed. The cost is memory: what the block frees stays
-    with the process until the block ends, so its peak resident size is higher (see README).
+    with the process until the block ends, so its peak resident size is higher (see docs/scan.md).
     Blocks nest: only the outermost one sets and restores (the count is process-wide: open
     blocks from one Python thread at a time). Yields whether the setting took (False off glibc,
     where nothing changes).

@@ -129,7 +129,7 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
         spacing unless the spacing is also over-represented; ``q_null`` (BH of ``p_null``)
         still shows that the pair is co-attended. Attention weights need not single out a
         spacing even where the model uses it: a model can read the spacing from the positions
-        that the attended sites carry in their values (see README).
+        that the attended sites carry in their values (see docs/pairs.md).
     strand_symmetric : one group for a pair and its reverse complement (unstranded data)
     null_shuffle : dinucleotide-shuffle the null copies' background (SATORI) instead of keeping
         its order (the default: only the sites move, so the context is the real one)

@@ -1,6 +1,6 @@
 """Pairs of motif sites in one sequence and their canonical key: (A, B, spacing, orientation).
 
-Conventions (also in the README):
+Conventions (also in docs/pairs.md):
 
 * **A/B order** is canonical: A is the motif that comes first in the motif file (lower index).
   For two sites of the same motif, A is the upstream one (lower centre on the given strand).

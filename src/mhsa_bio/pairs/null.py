@@ -13,7 +13,7 @@ null copies carry the sites' letters twice; with that recipe even an untrained m
 the planted pair (q = 1e-16, tests/test_pairs_model.py). Cutting the sites out first fixes
 that, and keeping the background's order further removed context effects: with a shuffled
 background a shuffled-label E. coli model gave one pair at q = 0.025, with the kept background
-none (README, "Co-attended TF pairs").
+none (docs/pairs.md).
 """
 
 from __future__ import annotations
