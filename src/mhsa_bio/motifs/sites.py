@@ -37,15 +37,13 @@ class ScanSite(NamedTuple):
     attention: bool  # one of the motif's attention sites
 
 
-def _hits(lo: np.ndarray, seq: np.ndarray, threshold: float) -> list[tuple[float, int, str]]:
-    """Non-overlapping (score, start, strand) hits ≥ ``threshold``, best first."""
-    fwd, rev = pwm.scan_scores(lo, seq)
-    if fwd.size == 0:
-        return []
+def _hits(fwd: np.ndarray, rev: np.ndarray, width: int, threshold: float
+          ) -> list[tuple[float, int, str]]:
+    """Non-overlapping (score, start, strand) hits ≥ ``threshold``, best first, from the window
+    scores ``pwm.scan_scores`` gives."""
     cand = [(float(fwd[i]), int(i), "+") for i in np.flatnonzero(fwd >= threshold)]
     cand += [(float(rev[i]), int(i), "-") for i in np.flatnonzero(rev >= threshold)]
     cand.sort(key=lambda c: (-c[0], c[1], c[2]))
-    width = lo.shape[0]
     taken: list[tuple[float, int, str]] = []
     for c in cand:
         if all(abs(c[1] - t[1]) >= width for t in taken):
@@ -77,7 +75,8 @@ def scan_sites(motifs: Sequence[Motif], seqs: Sequence[np.ndarray], *, p_value: 
             chosen[s.seq_index].append((s.start, s.strand))
         rows: list[ScanSite] = []
         for i, seq in enumerate(seqs):
-            hits = _hits(lo, seq, thr)
+            fwd, rev = pwm.scan_scores(lo, seq)
+            hits = _hits(fwd, rev, width, thr)
             att = chosen.get(i, [])
             used: set[int] = set()
             here: list[int] = []
@@ -93,9 +92,7 @@ def scan_sites(motifs: Sequence[Motif], seqs: Sequence[np.ndarray], *, p_value: 
                 if any(abs(a - start) * 2 < width for a in here):
                     continue
                 here.append(start)
-                tok = pwm.site_tokens(seq, start, width, strand)
-                score = float(np.where(tok < 4, lo[np.arange(width), np.clip(tok, 0, 3)],
-                                       lo.mean(1)).sum())
+                score = float((fwd if strand == "+" else rev)[start])
                 rows.append(ScanSite(i, start, start + width, strand, m.id, score, False, True))
         rows.sort(key=lambda r: (r.seq_index, r.start, r.strand))
         out.extend(rows)
