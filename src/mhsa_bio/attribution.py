@@ -57,16 +57,13 @@ def gradient_x_input(model: torch.nn.Module, records: Sequence[Record], *,
 
     device = torch.device(device)
     model.eval()
-    onehot = torch.zeros(6, 4, device=device)
-    onehot[:4] = torch.eye(4, device=device)
-    onehot[4] = 0.25
     out: list[np.ndarray | None] = [None] * len(records)
     done = 0
     for rows in length_batches([len(r.seq) for r in records], batch_size=batch_size):
         tokens_np, lengths_np = encode_batch([records[i].seq for i in rows])
         tokens = torch.from_numpy(tokens_np).to(device)
         lengths = torch.from_numpy(lengths_np).to(device)
-        x0 = onehot[tokens.clamp(max=PAD)]  # (B, L, 4)
+        x0 = model.onehot[tokens.clamp(max=PAD)]  # (B, L, 4): the rows the model reads
         base = torch.where(tokens[..., None] < PAD, torch.full_like(x0, 0.25), x0)
         alphas = [1.0] if steps <= 0 else [(k + 0.5) / steps for k in range(steps)]
         grad = torch.zeros_like(x0)
