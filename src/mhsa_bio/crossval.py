@@ -98,6 +98,10 @@ def heldout_background(positives: list[Record], *, n_per: int, seed: int) -> lis
     return shuffle_records(positives, n_per=n_per, seed=seed + 2_000_003)
 
 
+def _take(records: list[Record], mask: np.ndarray) -> list[Record]:
+    return [r for r, t in zip(records, mask) if t]
+
+
 def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_positive: int = 1,
                seed: int = 0) -> FoldData:
     """Cut the inputs (as ``read_inputs`` returns them) into fold ``k`` held out and the rest."""
@@ -105,19 +109,18 @@ def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_
     test = fold == k
     if labels is not None:
         records = positives
-        train = ([r for r, t in zip(records, test) if not t], None, labels[~test], classes)
-        return FoldData(train, [r for r, t in zip(records, test) if t], labels[test], classes)
+        train = (_take(records, ~test), None, labels[~test], classes)
+        return FoldData(train, _take(records, test), labels[test], classes)
     two = ["background", "positive"]
     if negatives is not None:
         n_pos = len(positives)
         pos_test, neg_test = test[:n_pos], test[n_pos:]
-        train = ([r for r, t in zip(positives, pos_test) if not t],
-                 [r for r, t in zip(negatives, neg_test) if not t], None, None)
-        held_pos = [r for r, t in zip(positives, pos_test) if t]
-        held_neg = [r for r, t in zip(negatives, neg_test) if t]
+        train = (_take(positives, ~pos_test), _take(negatives, ~neg_test), None, None)
+        held_pos = _take(positives, pos_test)
+        held_neg = _take(negatives, neg_test)
     else:
-        train = ([r for r, t in zip(positives, test) if not t], None, None, None)
-        held_pos = [r for r, t in zip(positives, test) if t]
+        train = (_take(positives, ~test), None, None, None)
+        held_pos = _take(positives, test)
         held_neg = heldout_background(held_pos, n_per=shuffles_per_positive, seed=seed + 7 * k)
     held_labels = np.r_[np.ones(len(held_pos)), np.zeros(len(held_neg))].astype(np.int64)
     return FoldData(train, held_pos + held_neg, held_labels, two)
@@ -150,8 +153,9 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [mean, sd]
 
 
-def write_cv_table(path: Path, rows: list[dict[str, Any]]) -> None:
-    """``cv_metrics.tsv``: one row per fold, then ``mean`` and ``sd``; NA where not defined."""
+def write_cv_table(path: Path, rows: list[dict[str, Any]], summary: list[dict[str, Any]]) -> None:
+    """``cv_metrics.tsv``: one row per fold, then the ``mean`` and ``sd`` rows of ``summary_rows``;
+    NA where not defined."""
 
     def fmt(v: Any) -> str:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -161,7 +165,7 @@ def write_cv_table(path: Path, rows: list[dict[str, Any]]) -> None:
     with atomic_open(path) as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(("fold", *CV_COLUMNS))
-        for row in rows + summary_rows(rows):
+        for row in rows + summary:
             writer.writerow([fmt(row.get("fold"))] + [fmt(row.get(c)) for c in CV_COLUMNS])
 
 
@@ -246,8 +250,8 @@ def run_crossval(inputs: Any, out: Path, *, data: tuple[Any, ...], folds: int, m
                                              if c in row))
         if on_fold is not None:
             on_fold(k, row)
-    write_cv_table(out / "cv_metrics.tsv", rows)
     mean, sd = summary_rows(rows)
+    write_cv_table(out / "cv_metrics.tsv", rows, [mean, sd])
     write_run_json(out, "train", params or {}, folds=folds, fold_seed=train_config.seed,
                    fold_sizes=[int(np.sum(fold == k)) for k in range(folds)],
                    model_config=model_config.to_dict(), train_config=train_config.to_dict(),
