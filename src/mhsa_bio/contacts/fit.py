@@ -155,25 +155,33 @@ def _objective(model, xb, ib, wb, *, l2: float, l2_fields: float, neff: float, n
     return (data + reg) / neff, data / neff
 
 
-def _short_potts(x, idx, w, *, cfg: FitConfig, n_states: int, fields0, neff: float):
-    """``cfg.warm_start`` L-BFGS iterations of a Potts model with ``cfg``'s penalties: (table, fields)."""
+def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None) -> None:
+    """Full-batch L-BFGS (strong Wolfe line search, history 10) on the first value of
+    ``loss_and_data()``; ``on_eval(data)`` after each evaluation."""
     import torch
 
-    potts = potts_model(x.shape[1], n_states, fields=fields0).to(x.device)
     opt = torch.optim.LBFGS(
-        potts.parameters(), lr=1.0, max_iter=int(cfg.warm_start), history_size=10,
+        model.parameters(), lr=1.0, max_iter=max_iter, history_size=10,
         tolerance_grad=1e-6, tolerance_change=1e-7, line_search_fn="strong_wolfe",
     )
 
     def closure():
         opt.zero_grad()
-        loss, _ = _objective(
-            potts, x, idx, w, l2=float(cfg.l2), l2_fields=cfg.l2_fields, neff=neff, n_states=n_states
-        )
+        loss, data = loss_and_data()
         loss.backward()
+        if on_eval is not None:
+            on_eval(data)
         return loss
 
     opt.step(closure)
+
+
+def _short_potts(x, idx, w, *, cfg: FitConfig, n_states: int, fields0, neff: float):
+    """``cfg.warm_start`` L-BFGS iterations of a Potts model with ``cfg``'s penalties: (table, fields)."""
+
+    potts = potts_model(x.shape[1], n_states, fields=fields0).to(x.device)
+    _lbfgs(potts, lambda: _objective(potts, x, idx, w, l2=float(cfg.l2), l2_fields=cfg.l2_fields,
+                                     neff=neff, n_states=n_states), max_iter=int(cfg.warm_start))
     return potts.table().detach(), potts.fields.detach()
 
 
@@ -273,26 +281,13 @@ def fit_couplings(
     with cpu_heap(dev):
         losses: list[float] = []
         if cfg.model_type == "potts":
-            opt = torch.optim.LBFGS(
-                model.parameters(),
-                lr=1.0,
-                max_iter=int(cfg.steps),
-                history_size=10,
-                tolerance_grad=1e-6,
-                tolerance_change=1e-7,
-                line_search_fn="strong_wolfe",
-            )
 
-            def closure():
-                opt.zero_grad()
-                loss, data = objective(x, idx, w)
-                loss.backward()
+            def record(data) -> None:
                 losses.append(float(data.detach()))
                 if progress is not None:
                     progress(len(losses), int(cfg.steps), losses[-1])
-                return loss
 
-            opt.step(closure)
+            _lbfgs(model, lambda: objective(x, idx, w), max_iter=int(cfg.steps), on_eval=record)
         else:
             opt = torch.optim.Adam(model.parameters(), lr=float(cfg.lr))
             total = int(cfg.steps)
