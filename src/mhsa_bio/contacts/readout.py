@@ -72,6 +72,18 @@ def probability(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray:
     return symmetrize(p)
 
 
+def ranked_pairs(scores: np.ndarray, *, min_separation: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs i < j with j − i ≥ ``min_separation``, best score first (ties: by i, then j).
+
+    Returns
+    -------
+    i, j : 0-based indices, each (P,)
+    """
+    i, j = np.triu_indices(scores.shape[0], min_separation)
+    order = np.argsort(-scores[i, j], kind="stable")
+    return i[order], j[order]
+
+
 #: Default sequence separation of the binary map: CASP scores contacts at |i − j| ≥ 6.
 MIN_SEPARATION = 6
 
@@ -98,9 +110,7 @@ def predicted_pairs(
     i, j : 0-based indices, each (P,), i < j, best score first (ties: by i, then j)
     """
     length = scores.shape[0]
-    i, j = np.triu_indices(length, max(1, min_separation))
-    order = np.argsort(-scores[i, j], kind="stable")
-    i, j = i[order], j[order]
+    i, j = ranked_pairs(scores, min_separation=max(1, min_separation))
     if threshold is not None:
         keep = probs[i, j] >= threshold
         return i[keep], j[keep]

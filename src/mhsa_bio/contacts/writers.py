@@ -7,23 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mhsa_bio.contacts.readout import MIN_SEPARATION, binary_map, predicted_pairs
+from mhsa_bio.contacts.readout import MIN_SEPARATION, binary_map, predicted_pairs, ranked_pairs
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.outputs import atomic_open, atomic_path
 
 TSV_COLUMNS = ("i", "j", "residue_i", "residue_j", "score", "probability", "separation")
-
-
-def ranked_pairs(scores: np.ndarray, *, min_separation: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs i < j with j − i ≥ ``min_separation``, best score first (ties: by i, then j).
-
-    Returns
-    -------
-    i, j : 0-based indices, each (P,)
-    """
-    i, j = np.triu_indices(scores.shape[0], min_separation)
-    order = np.argsort(-scores[i, j], kind="stable")
-    return i[order], j[order]
 
 
 def write_tsv(
