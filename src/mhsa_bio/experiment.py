@@ -222,7 +222,7 @@ def recorded_input(ckpt: dict[str, Any], name: str) -> str | None:
     sha256 differs from the recorded one).
     """
     entry = ckpt.get("provenance", {}).get("inputs", {}).get(name)
-    if not entry or entry.get("path") in (None, "-") or not os.path.exists(entry["path"]):
+    if not entry or entry.get("path") in (None, "-") or not os.path.isfile(entry["path"]):
         return None
     path = str(entry["path"])
     if entry.get("sha256"):

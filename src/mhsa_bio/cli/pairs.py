@@ -109,12 +109,11 @@ def pairs(
             records = [records[k] for k in keep]
         bg_source = "shuffled sequences"
         if background is None:
-            neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
-            if neg and neg.get("path") not in (None, "-") and Path(neg["path"]).is_file():
-                from mhsa_bio.experiment import recorded_input
+            from mhsa_bio.experiment import recorded_input
 
-                recorded_input(ckpt, "negatives")  # refuses a file changed since training
-                background = Path(neg["path"])
+            found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
+            if found is not None:
+                background = Path(found)
         if background is not None:
             bg_records = read_fasta(background)
             bg_source = str(background)

@@ -71,16 +71,16 @@ def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
     path = default_sequences(ckpt)
     if path is not None:
         return read_fasta(path, min_length=min_length), path
-    files = ckpt.get("provenance", {}).get("inputs", {})
-    bed, genome = files.get("bed"), files.get("genome")
-    if bed and genome and os.path.exists(bed["path"]) and os.path.exists(genome["path"]):
+    genome = ckpt.get("provenance", {}).get("inputs", {}).get("genome")
+    if genome and os.path.exists(genome["path"]):
         from mhsa_bio.experiment import recorded_input
-        from mhsa_bio.io.genome import read_bed_regions
 
-        recorded_input(ckpt, "bed")  # refuses a BED file changed since training
+        bed = recorded_input(ckpt, "bed")  # refuses a BED file changed since training
+        if bed is not None:
+            from mhsa_bio.io.genome import read_bed_regions
 
-        return (read_bed_regions(bed["path"], genome["path"], min_length=min_length),
-                f"{bed['path']} + {genome['path']}")
+            return (read_bed_regions(bed, genome["path"], min_length=min_length),
+                    f"{bed} + {genome['path']}")
     raise InputError(f"{inputs.model}: the checkpoint's training sequences are not on this "
                      "machine; give SEQS.fa")
 
@@ -91,13 +91,13 @@ def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Recor
 
     if inputs.background is not None:
         return read_fasta(inputs.background, min_length=min_length), str(inputs.background)
+    from mhsa_bio.experiment import recorded_input
+
+    found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
+    if found is not None:
+        return read_fasta(found, min_length=min_length), found
     neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
     if neg and neg.get("path") not in (None, "-"):
-        if os.path.exists(neg["path"]):
-            from mhsa_bio.experiment import recorded_input
-
-            recorded_input(ckpt, "negatives")  # refuses a file changed since training
-            return read_fasta(neg["path"], min_length=min_length), neg["path"]
         log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
                     neg["path"])
     return (shuffle_records(positives, n_per=1, seed=seed + 1_000_003),
