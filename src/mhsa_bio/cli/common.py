@@ -87,15 +87,10 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
         raise fail("interrupted", 130) from None
     except (typer.Exit, typer.Abort):
         raise
-    except OSError as exc:
-        message = disk_error(exc)
-        if message is None:
-            if verbose > 1:
-                raise
-            raise fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for details)",
-                       1) from None
-        raise fail(message) from None
     except Exception as exc:  # an internal error: say so, once, and show the trace with -vv
+        message = disk_error(exc) if isinstance(exc, OSError) else None
+        if message is not None:  # a full or read-only disk is the user's to fix
+            raise fail(message) from None
         if verbose > 1:
             raise
         raise fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for details)",
