@@ -226,7 +226,7 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
         selected = []
     seqlet_fdr = params.fdr if params.seqlet_fdr is None else params.seqlet_fdr
 
-    def scores_and_seqlets(kind: str) -> tuple[Any, Any, Any, Any, Any]:
+    def scores_and_seqlets(kind: str, att_pos: Any, att_bg: Any) -> tuple[Any, Any, Any, Any, Any]:
         if kind == "gradient":
             from mhsa_bio.attribution import gradient_x_input
 
@@ -239,12 +239,13 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
                               max_per_seq=params.max_per_seq)
         return (ps, bs, *called)
 
-    pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+    pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score, att_pos, att_bg)
     if may_fall_back and score != "gradient" and len(seqlets) < params.min_sites:
         path = (f"integrated gradients x input: {path} passed {len(seqlets)} seqlets "
                 f"(< --min-sites {params.min_sites})")
         score, selected = "gradient", []
-        pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score)
+        pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score, att_pos, att_bg)
+    del att_pos, att_bg  # the per-base scores are all that is read from here on
     log.info("per-base score: %s", path)
     log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
              cal.threshold, cal.achieved_fdr, len(seqlets), len(bg_seqlets))
