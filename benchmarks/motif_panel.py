@@ -246,8 +246,8 @@ def kmer_peer(pos: Path, neg: Path | None, truths: dict[str, np.ndarray]) -> tup
     top = kmer_baseline([r.seq for r in recs], bg, k=8, top=TOP)
     secs = time.perf_counter() - start
     parts = []
+    mats = [literal_matrix(k) for k, _ in top]
     for tid, t in truths.items():
-        mats = [literal_matrix(k) for k, _ in top]
         rank, c = best_rank(mats, t)
         parts.append(f"{tid}: {'rank ' + str(rank) if rank else 'no'} (r {c:.2f})")
     words = ",".join(k for k, _ in top)
