@@ -176,7 +176,7 @@ def _worker(
     import torch
 
     from mhsa_bio.contacts.fit import FitConfig
-    from mhsa_bio.contacts.predict import contacts_from_msa
+    from mhsa_bio.contacts.run import contacts_from_msa
     from mhsa_bio.io.msa import read_msa
 
     torch.set_num_threads(threads)

@@ -255,7 +255,7 @@ def recall_model(heads: int, *, width: int = WIDTH, n_keys: int = N_KEYS, n_valu
     import torch
     from torch import nn
 
-    from mhsa_bio.models.attention import MultiHeadSelfAttention
+    from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 
     class Recall(nn.Module):
         def __init__(self) -> None:

@@ -399,7 +399,7 @@ def speed_worker(n: int, threads: int) -> dict[str, float]:
 
 def part_speed(runs: Path, quick: bool, threads: int) -> None:
     """Attention collection for N × 300 bp on CPU: time and peak RSS vs a dense N×H×L×L, with
-    heap mode (``mhsa_bio.memory``, the default) and with glibc's mmap default, each in a fresh
+    heap mode (``mhsa_bio.runtime.memory``, the default) and with glibc's mmap default, each in a fresh
     process so that its peak RSS is its own."""
     from mhsa_bio.models.promoter import PromoterConfig
 

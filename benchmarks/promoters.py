@@ -5,12 +5,12 @@ dinucleotide shuffles of its promoters: E. coli σ70 (CNNProm_Ecoli_prom vs non_
 CNNProm was published on: Sn 0.90, Sp 0.96, CC 0.84), mouse TATA promoters (CNNProm_Mouse_tata vs
 nonprom) and iPromoter-2L σ70 (sigma70promoter vs negative2860).
 
-For every seed the records are cut into K stratified folds (``mhsa_bio.crossval.stratified_folds``,
+For every seed the records are cut into K stratified folds (``mhsa_bio.training.crossval.stratified_folds``,
 the folds of ``mhsa-bio train --folds K --seed S``). Each fold is held out once; three models train on
 the other folds, the same records for all three, with the same inner validation split (20 %) for
 early stopping or the peer's penalty, and are scored once on the held-out fold:
 
-- mhsa-bio: the default model and training of ``mhsa-bio train`` (``mhsa_bio.crossval.fit_fold``);
+- mhsa-bio: the default model and training of ``mhsa-bio train`` (``mhsa_bio.training.crossval.fit_fold``);
 - cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
 - kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``).
 
@@ -91,7 +91,7 @@ def unique_ids(path: Path) -> Path:
 @cache
 def load(dataset: str, background: str) -> tuple[Any, ...]:
     """(inputs, data as read_inputs returns it) for a dataset and background."""
-    from mhsa_bio.experiment import TrainInputs, read_inputs
+    from mhsa_bio.training.run import TrainInputs, read_inputs
 
     folder, prom, non = DATASETS[dataset]
     inputs = TrainInputs(fasta=unique_ids(SHARED_DATA / "motifs" / folder / prom),
@@ -104,7 +104,7 @@ def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, A
     from dataclasses import replace
 
     from mhsa_bio.models.promoter import PromoterConfig
-    from mhsa_bio.training import TrainConfig
+    from mhsa_bio.training.trainer import TrainConfig
 
     model_over, train_over = CANDIDATES[candidate]
     longest = max(len(r.seq) for r in data[0] + (data[1] or []))
@@ -117,8 +117,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train one model on one fold's training part and score its held-out fold."""
     import torch
 
-    from mhsa_bio.crossval import fit_fold, fold_labels, split_fold, stratified_folds
     from mhsa_bio.metrics import binary_metrics
+    from mhsa_bio.training.crossval import fit_fold, fold_labels, split_fold, stratified_folds
 
     torch.set_num_threads(job["threads"])
     device = torch.device(job["device"])

@@ -1,13 +1,13 @@
 """Genome scanning speed and peak memory: synthetic chromosomes of growing size, both strands.
 
-Each size is scanned in a fresh subprocess (``mhsa_bio.scan.scan_genome``, the code behind
+Each size is scanned in a fresh subprocess (``mhsa_bio.genome_scan.scan_genome``, the code behind
 ``mhsa-bio scan``), so peak memory (ru_maxrss) belongs to that scan alone; memory should stay
 flat as the chromosome grows, since windows are read and scored chunk by chunk. The model is the
 default promoter model (2 layers, 4 heads, d 64, window 300 bp), untrained: speed does not depend
 on the weights.
 
 ``--baseline`` also scans each size with glibc's allocation defaults (``MHSA_BIO_HEAP=0``)
-and prints the speed-up of heap mode (``mhsa_bio.memory``, the default on the CPU).
+and prints the speed-up of heap mode (``mhsa_bio.runtime.memory``, the default on the CPU).
 
 Usage: python benchmarks/scan.py [--sizes 1,10] [--step 75] [--threads 2] [--device cpu]
        [--baseline]
@@ -59,7 +59,7 @@ def worker(genome: str, model_path: str, args: argparse.Namespace) -> dict[str, 
     import torch
 
     from mhsa_bio.checkpoint import load_model
-    from mhsa_bio.scan import ScanConfig, scan_genome
+    from mhsa_bio.genome_scan import ScanConfig, scan_genome
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -34,8 +34,8 @@ from _common import ROOT, peak_rss_mb, run_worker, table
 def worker(mode: str, path: str, args: argparse.Namespace) -> dict[str, float]:
     import torch
 
-    from mhsa_bio.device import autocast
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+    from mhsa_bio.runtime.device import autocast
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

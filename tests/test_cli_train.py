@@ -211,7 +211,7 @@ def test_cli_defaults_are_the_library_defaults():
 
     from mhsa_bio.cli.train import train
     from mhsa_bio.models.promoter import PromoterConfig
-    from mhsa_bio.training import TrainConfig
+    from mhsa_bio.training.trainer import TrainConfig
 
     cli = inspect.signature(train).parameters
     tc, pc = TrainConfig(), PromoterConfig()

@@ -158,7 +158,7 @@ def test_fit_recovers_planted_pairs_and_is_seeded(model_type, steps):
 def test_factored_penalty_equals_half_sum_of_squared_couplings():
     import torch
 
-    from mhsa_bio.contacts.factored import factored_attention
+    from mhsa_bio.models.factored import factored_attention
 
     gen = torch.Generator().manual_seed(0)
     model = factored_attention(7, 5, heads=3, head_dim=4, generator=gen)
@@ -172,7 +172,7 @@ def test_factored_penalty_equals_half_sum_of_squared_couplings():
 def test_factored_table_matches_its_definition():
     import torch
 
-    from mhsa_bio.contacts.factored import factored_attention
+    from mhsa_bio.models.factored import factored_attention
 
     gen = torch.Generator().manual_seed(1)
     length, states = 6, 4
@@ -315,7 +315,7 @@ def test_cli_bad_inputs(tmp_path):
 
 def test_structure_mismatch_fails_before_the_fit(tmp_path, monkeypatch):
     """A structure of another protein, or the wrong chain, is refused before any fitting."""
-    import mhsa_bio.contacts.predict as predict
+    import mhsa_bio.contacts.run as predict
 
     def no_fit(*args, **kwargs):
         raise AssertionError("the fit ran before the structure was checked")

@@ -7,11 +7,11 @@ import torch
 from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
 from test_contacts import planted_msa
 
-from mhsa_bio.contacts.factored import factored_attention
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
-from mhsa_bio.contacts.potts import zero_sum_pairs
 from mhsa_bio.contacts.weights import sequence_weights
 from mhsa_bio.io.msa import MSA_ALPHABET
+from mhsa_bio.models.factored import factored_attention
+from mhsa_bio.models.potts import zero_sum_pairs
 
 
 def _conditionals(table: torch.Tensor, fields: torch.Tensor, x: torch.Tensor, n_states: int) -> torch.Tensor:

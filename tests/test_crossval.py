@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from conftest import assert_clean_error, invoke, planted_set, write_fasta
 
-from mhsa_bio.crossval import split_fold, stratified_folds
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
+from mhsa_bio.training.crossval import split_fold, stratified_folds
 
 TINY = ("--epochs", 2, "--dim", 16, "--heads", 2, "--layers", 1, "--batch-size", 32,
         "--threads", 1)
@@ -76,7 +76,7 @@ def cv_inputs(tmp_path_factory):
 
 
 def test_train_folds_writes_one_run_per_fold_and_the_cv_table(cv_inputs, tmp_path, monkeypatch):
-    import mhsa_bio.training as training
+    import mhsa_bio.training.trainer as training
 
     seen = []  # (training ids, early-stopping ids) of every Trainer built
     init = training.Trainer.__init__

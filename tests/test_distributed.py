@@ -17,8 +17,8 @@ import torch
 from conftest import planted_set, write_fasta
 from typer.testing import CliRunner
 
-from mhsa_bio.distributed import SINGLE, DistContext, context_from_env, shard
 from mhsa_bio.errors import InputError
+from mhsa_bio.runtime.distributed import SINGLE, DistContext, context_from_env, shard
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
                                 reason="torch built without torch.distributed")
@@ -53,8 +53,8 @@ def test_context_from_env():
 
 def _rank(rank: int, world: int, port: int, pos: str, neg: str, root: str) -> None:
     """One rank of a 2-process gloo run; each rank is given its own --out to prove who writes."""
-    from mhsa_bio.distributed import process_group
-    from mhsa_bio.experiment import TrainInputs, run_training
+    from mhsa_bio.runtime.distributed import process_group
+    from mhsa_bio.training.run import TrainInputs, run_training
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world),
                       RANK=str(rank), LOCAL_RANK=str(rank))
@@ -76,7 +76,7 @@ def _model_config():  # type: ignore[no-untyped-def]
 
 
 def _train_config():  # type: ignore[no-untyped-def]
-    from mhsa_bio.training import TrainConfig
+    from mhsa_bio.training.trainer import TrainConfig
 
     # 190 training rows in batches of 15: the last batch has 10 rows, split 5 / 5
     return TrainConfig(epochs=3, batch_size=15, lr=3e-3, seed=2, patience=10)
@@ -91,7 +91,7 @@ def read_log(path: Path) -> list[dict[str, float]]:
 def test_two_ranks_give_the_single_process_result_and_only_rank0_writes(tmp_path):
     import torch.multiprocessing as mp
 
-    from mhsa_bio.experiment import TrainInputs, run_training
+    from mhsa_bio.training.run import TrainInputs, run_training
 
     pos, neg = planted_set(120, 50, seed=3)
     p = write_fasta(tmp_path / "pos.fa", pos)

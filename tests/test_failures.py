@@ -85,7 +85,7 @@ def test_contacts_force_with_a_bad_msa_keeps_the_old_results(tmp_path):
 
 def test_ctrl_c_during_a_forced_train_keeps_the_old_results_and_the_run_resumes(
         trained, tmp_path, monkeypatch):
-    import mhsa_bio.experiment as experiment
+    import mhsa_bio.training.run as experiment
 
     out, before = copy_run(trained, tmp_path)
     real = experiment.write_train_log

@@ -1,4 +1,4 @@
-"""Heap mode (mhsa_bio.memory): large CPU blocks stay on glibc's heap where the loops need it."""
+"""Heap mode (mhsa_bio.runtime.memory): large CPU blocks stay on glibc's heap where the loops need it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import ctypes.util
 import numpy as np
 import pytest
 
-from mhsa_bio.memory import cpu_heap, heap_allocations
+from mhsa_bio.runtime.memory import cpu_heap, heap_allocations
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +139,8 @@ def test_genome_scan_runs_on_the_heap(mapped_after_allocating, tmp_path):
     import torch
     from conftest import random_dna
 
+    from mhsa_bio.genome_scan import ScanConfig, scan_genome
     from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
-    from mhsa_bio.scan import ScanConfig, scan_genome
 
     torch.manual_seed(0)
     inner = PromoterTransformer(PromoterConfig(dim=16, heads=2, layers=1, stem_kernel=5, max_len=40))

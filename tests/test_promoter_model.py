@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mhsa_bio.models.attention import MultiHeadSelfAttention
+from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 
 

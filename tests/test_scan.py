@@ -14,9 +14,9 @@ from conftest import assert_clean_error, invoke, planted_set, random_dna
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.checkpoint import load_model
 from mhsa_bio.errors import InputError
+from mhsa_bio.genome_scan import ScanConfig, layout, scan_chromosome, scan_genome
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.predict import predict_proba
-from mhsa_bio.scan import ScanConfig, layout, scan_chromosome, scan_genome
 
 CPU = torch.device("cpu")
 MOTIF = "TATAATGC"
@@ -68,7 +68,7 @@ def sharp_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     from mhsa_bio.checkpoint import make_checkpoint, save_checkpoint
     from mhsa_bio.models.promoter import PromoterConfig
-    from mhsa_bio.training import TrainConfig, Trainer, make_split
+    from mhsa_bio.training.trainer import TrainConfig, Trainer, make_split
 
     pos, neg = planted_set(200, 60, motif=MOTIF)
     config = TrainConfig(epochs=12, batch_size=16, lr=3e-3, seed=1)

@@ -5,10 +5,10 @@ import pytest
 import torch
 from conftest import planted_set, write_fasta
 
-from mhsa_bio.experiment import TrainInputs, run_training
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.models.promoter import PromoterConfig
-from mhsa_bio.training import TrainConfig, epoch_training_set, make_split, stratified_split
+from mhsa_bio.training.run import TrainInputs, run_training
+from mhsa_bio.training.trainer import TrainConfig, epoch_training_set, make_split, stratified_split
 
 
 def test_stratified_split_keeps_class_shares_and_is_seeded():
@@ -77,7 +77,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
 
 
 def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> None:
-    from mhsa_bio.training import auto_epochs
+    from mhsa_bio.training.trainer import auto_epochs
 
     assert auto_epochs(2000) == auto_epochs(50_000) == 30
     assert auto_epochs(634) == 95  # ~400 ChIP-seq peaks: 317 training positives + shuffles

@@ -186,9 +186,9 @@ def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
     import torch
 
     from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.device import autocast
-    from mhsa_bio.memory import cpu_heap
     from mhsa_bio.predict import length_batches
+    from mhsa_bio.runtime.device import autocast
+    from mhsa_bio.runtime.memory import cpu_heap
 
     unknown = set(kinds) - set(SCORE_KINDS)
     if unknown:

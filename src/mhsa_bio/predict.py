@@ -37,7 +37,7 @@ def predict_proba(model: PromoterTransformer, records: Sequence[Record], *,
     import torch
 
     from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.device import autocast
+    from mhsa_bio.runtime.device import autocast
 
     model.eval()
     out = np.zeros((len(records), model.config.n_classes), dtype=np.float64)

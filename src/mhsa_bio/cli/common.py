@@ -198,11 +198,11 @@ def command_context(*, verbose: int, threads: int | None = None, device: str | N
         if threads is not None:
             run.threads = setup_threads(threads)
         if device is not None:
-            from mhsa_bio.device import resolve_device
+            from mhsa_bio.runtime.device import resolve_device
 
             run.device = resolve_device(device)
         if seed is not None:
-            from mhsa_bio.device import seed_everything
+            from mhsa_bio.runtime.device import seed_everything
 
             seed_everything(seed)
         try:

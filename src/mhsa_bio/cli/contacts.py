@@ -107,7 +107,7 @@ def contacts(
     with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
                          force=force) as run:
         from mhsa_bio.contacts.fit import FitConfig
-        from mhsa_bio.contacts.predict import predict_contacts
+        from mhsa_bio.contacts.run import predict_contacts
         from mhsa_bio.contacts.writers import write_outputs
         from mhsa_bio.errors import InputError
         from mhsa_bio.io.outputs import write_run_json

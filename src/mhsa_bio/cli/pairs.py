@@ -80,7 +80,6 @@ def pairs(
         if null_background not in ("shuffled", "kept"):
             raise InputError(f"--null-background {null_background}: expected shuffled or kept")
         from mhsa_bio.checkpoint import load_model
-        from mhsa_bio.experiment import default_sequences
         from mhsa_bio.io.fasta import read_fasta
         from mhsa_bio.io.meme import read_meme
         from mhsa_bio.io.outputs import write_json, write_run_json
@@ -88,6 +87,7 @@ def pairs(
         from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
         from mhsa_bio.pairs.plots import spacing_plots
         from mhsa_bio.shuffle import shuffle_records
+        from mhsa_bio.training.run import default_sequences
 
         dev = run.device
         # Validate every input before anything is written.
@@ -109,7 +109,7 @@ def pairs(
             records = [records[k] for k in keep]
         bg_source = "shuffled sequences"
         if background is None:
-            from mhsa_bio.experiment import recorded_input
+            from mhsa_bio.training.run import recorded_input
 
             found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
             if found is not None:

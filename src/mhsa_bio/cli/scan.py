@@ -53,9 +53,9 @@ def scan(
                          force=force) as run:
         from mhsa_bio.checkpoint import load_model, sha256
         from mhsa_bio.errors import InputError
+        from mhsa_bio.genome_scan import ScanConfig
         from mhsa_bio.io.genome import check_genome
         from mhsa_bio.io.outputs import write_run_json
-        from mhsa_bio.scan import ScanConfig
 
         strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}.get(strand)
         if strands is None:
@@ -89,7 +89,7 @@ def scan(
 def _scan_with_progress(net, genome, out, config, dev, chroms):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mhsa_bio.scan import scan_genome
+    from mhsa_bio.genome_scan import scan_genome
 
     with Progress(TextColumn("{task.fields[chrom]}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.completed:,}/{task.total:,} bp"), TimeElapsedColumn(),

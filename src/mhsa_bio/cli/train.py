@@ -108,10 +108,10 @@ def train(
                 size[key] = value
         if size["dim"] % size["heads"]:
             raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
-        from mhsa_bio.distributed import context_from_env, rank_device
-        from mhsa_bio.experiment import TrainInputs
         from mhsa_bio.models.promoter import PromoterConfig
-        from mhsa_bio.training import TrainConfig
+        from mhsa_bio.runtime.distributed import context_from_env, rank_device
+        from mhsa_bio.training.run import TrainInputs
+        from mhsa_bio.training.trainer import TrainConfig
 
         ctx = context_from_env()
         if not ctx.is_main:  # the other ranks of a torchrun job stay silent
@@ -127,12 +127,12 @@ def train(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
             shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights)
-        from mhsa_bio.experiment import read_inputs
+        from mhsa_bio.training.run import read_inputs
 
         # Validate every input before anything is written.
         data = read_inputs(inputs, min_length=stem_kernel)
         if folds:
-            from mhsa_bio.crossval import check_folds
+            from mhsa_bio.training.crossval import check_folds
 
             check_folds(folds, data, resume=resume, distributed=ctx.active)
             _crossval(inputs, run.out_dir(), data, folds, model_config,
@@ -142,12 +142,12 @@ def train(
             params["world_size"] = ctx.world_size
         # rank 0 writes into the transaction's hidden folder; the other ranks only read it
         out_dir = run.out_dir() if ctx.is_main else run.work_dir()
-        from mhsa_bio.distributed import barrier, process_group
+        from mhsa_bio.runtime.distributed import barrier, process_group
 
         with process_group(ctx, dev):
             barrier(ctx)  # rank 0 has prepared OUT before anyone reads it (--resume)
             if not ctx.is_main:
-                from mhsa_bio.experiment import run_training
+                from mhsa_bio.training.run import run_training
 
                 run_training(inputs, out_dir, model_config=model_config,
                              train_config=train_config, device=dev, resume=resume, params=params,
@@ -171,7 +171,7 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
                          data):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mhsa_bio.experiment import run_training
+    from mhsa_bio.training.run import run_training
 
     with Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
                   MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
@@ -196,7 +196,7 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
 
 
 def _crossval(inputs, out, data, folds, model_config, train_config, dev, params, *, shown):  # type: ignore[no-untyped-def]
-    from mhsa_bio.crossval import run_crossval, summary_rows
+    from mhsa_bio.training.crossval import run_crossval, summary_rows
 
     def on_fold(k: int, row: dict) -> None:  # type: ignore[type-arg]
         keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc") if c in row]

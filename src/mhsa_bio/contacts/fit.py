@@ -11,11 +11,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mhsa_bio.contacts.factored import default_heads, factored_attention
-from mhsa_bio.contacts.potts import default_pair_l2, potts_model, zero_sum_pairs
 from mhsa_bio.contacts.weights import Weights
 from mhsa_bio.errors import InputError
-from mhsa_bio.memory import cpu_heap
+from mhsa_bio.models.factored import default_heads, factored_attention
+from mhsa_bio.models.potts import default_pair_l2, potts_model, zero_sum_pairs
+from mhsa_bio.runtime.memory import cpu_heap
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def fit_couplings(
     The logits of residue i are h_i + Σ_j W_ij(·, x_j), a gather-and-sum over the observed
     residues (``embedding_bag`` over indices j·A + x_j) instead of a one-hot matrix product.
     Identical sequences take part once, with their summed weight. On the CPU the fit runs inside
-    ``mhsa_bio.memory.heap_allocations``: the coupling table and its gradient (37 MB each at
+    ``mhsa_bio.runtime.memory.heap_allocations``: the coupling table and its gradient (37 MB each at
     L = 145) are reused from the heap instead of mapped afresh each step, whose page faults were
     about a third of a factored-attention step on 1a3aA on 2 cores.
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mhsa_bio.alphabet import PAD
-from mhsa_bio.models.attention import MultiHeadSelfAttention
+from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 
 
 @dataclass(frozen=True)

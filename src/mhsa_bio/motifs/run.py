@@ -64,7 +64,7 @@ class Prepared:
 
 def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
                ) -> tuple[list[Record], str]:
-    from mhsa_bio.experiment import default_sequences
+    from mhsa_bio.training.run import default_sequences
 
     if inputs.sequences is not None:
         return read_fasta(inputs.sequences, min_length=min_length), str(inputs.sequences)
@@ -73,7 +73,7 @@ def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
         return read_fasta(path, min_length=min_length), path
     genome = ckpt.get("provenance", {}).get("inputs", {}).get("genome")
     if genome and os.path.exists(genome["path"]):
-        from mhsa_bio.experiment import recorded_input
+        from mhsa_bio.training.run import recorded_input
 
         bed = recorded_input(ckpt, "bed")  # refuses a BED file changed since training
         if bed is not None:
@@ -91,7 +91,7 @@ def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Recor
 
     if inputs.background is not None:
         return read_fasta(inputs.background, min_length=min_length), str(inputs.background)
-    from mhsa_bio.experiment import recorded_input
+    from mhsa_bio.training.run import recorded_input
 
     found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
     if found is not None:
@@ -160,10 +160,10 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
 
     Returns the summary also stored in ``run.json``.
     """
-    from mhsa_bio.device import seed_everything
     from mhsa_bio.io.outputs import write_run_json
     from mhsa_bio.motifs import find_motifs, shuffle_control
     from mhsa_bio.motifs.write import write_results
+    from mhsa_bio.runtime.device import seed_everything
 
     seed_everything(params.seed)
     result = find_motifs(prep.model, prep.positives, prep.background, params=params,

@@ -99,8 +99,8 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     import torch
 
     from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.memory import cpu_heap
     from mhsa_bio.predict import length_batches
+    from mhsa_bio.runtime.memory import cpu_heap
 
     config = model.config
     n_heads = config.layers * config.heads

@@ -14,13 +14,13 @@ import torch
 import torch.nn.functional as F
 
 from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
-from mhsa_bio.device import amp_dtype, autocast
-from mhsa_bio.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.metrics import multiclass_metrics
 from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 from mhsa_bio.predict import predict_proba
+from mhsa_bio.runtime.device import amp_dtype, autocast
+from mhsa_bio.runtime.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
 
 log = logging.getLogger(__name__)
 

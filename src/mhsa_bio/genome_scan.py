@@ -167,7 +167,7 @@ def score_tokens(model: PromoterTransformer, tokens: np.ndarray, *, config: Scan
     """Probability of ``config.class_index`` for each row of ``tokens`` (K, W) uint8 → (K,)."""
     import torch
 
-    from mhsa_bio.device import autocast
+    from mhsa_bio.runtime.device import autocast
 
     out = np.empty(tokens.shape[0], dtype=np.float64)
     width = tokens.shape[1]
@@ -294,7 +294,7 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
     """
     from mhsa_bio.io.genome import open_genome
     from mhsa_bio.io.outputs import atomic_open
-    from mhsa_bio.memory import cpu_heap
+    from mhsa_bio.runtime.memory import cpu_heap
 
     fasta = open_genome(genome)
     try:

@@ -1,0 +1,1 @@
+"""Where commands run: torch device and seeding, torchrun process groups, heap allocations."""
