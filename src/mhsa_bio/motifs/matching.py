@@ -18,7 +18,7 @@ import numpy as np
 
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.meme import MemeMotif, read_meme, write_meme
-from mhsa_bio.motifs.enrichment import benjamini_hochberg
+from mhsa_bio.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
 

@@ -145,15 +145,8 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     from mhsa_bio.pairs.coattention import head_labels, site_coattention
     from mhsa_bio.pairs.null import reembed_sites
     from mhsa_bio.pairs.scan import background_frequencies, prepare_motif, scan
-    from mhsa_bio.pairs.stats import (
-        MIN_COMPARISON,
-        benjamini_hochberg,
-        compare_group,
-        enrichment,
-        fisher_greater,
-        log2_ratio,
-        nearest_null,
-    )
+    from mhsa_bio.pairs.stats import MIN_COMPARISON, compare_group, enrichment, log2_ratio, nearest_null
+    from mhsa_bio.stats import benjamini_hochberg, fisher_greater
 
     seqs = [r.seq for r in records]
     bg = background_frequencies(seqs)
