@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 from scipy.stats import fisher_exact
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
 from mhsa_bio.motifs.cluster import similarity
 from mhsa_bio.motifs.heads import auroc
 from mhsa_bio.motifs.seqlets import Seqlet, calibrate, call_seqlets, candidates, window_sums

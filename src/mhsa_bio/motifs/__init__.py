@@ -184,8 +184,8 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     -------
     MotifResult
     """
+    from mhsa_bio import pwm
     from mhsa_bio.attention import collect_attention
-    from mhsa_bio.motifs import pwm
     from mhsa_bio.motifs.cluster import cluster_seqlets
     from mhsa_bio.motifs.enrichment import seqlet_enrichment
     from mhsa_bio.motifs.heads import (

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
 from mhsa_bio.stats import fisher_greater, log2_enrichment
 
 
