@@ -115,8 +115,8 @@ def test_bad_fasta_and_model(files, tmp_path: Path) -> None:  # type: ignore[no-
 def test_known_meme_file_is_used(files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import numpy as np
 
+    from mhsa_bio import pwm
     from mhsa_bio.io.meme import MemeMotif, write_meme
-    from mhsa_bio.motifs import pwm
 
     rng = np.random.default_rng(0)
     known = [MemeMotif(f"R{i}", "random", rng.dirichlet(np.ones(4), size=8)) for i in range(30)]

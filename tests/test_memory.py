@@ -118,7 +118,7 @@ def test_site_coattention_runs_on_the_heap(mapped_after_allocating):
 
     from mhsa_bio.pairs.coattention import site_coattention
     from mhsa_bio.pairs.geometry import site_pairs
-    from mhsa_bio.pairs.scan import Hit
+    from mhsa_bio.pairs.sites import Hit
 
     def hit(motif: int, start: int, width: int) -> Hit:
         return Hit(0, motif, start, start + width, "+", 10.0, 1e-5)

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from mhsa_bio.metrics import auprc, auroc, binary_metrics, multiclass_metrics
+from mhsa_bio.metrics import auprc, binary_metrics, multiclass_metrics
+from mhsa_bio.stats import auroc
 
 
 def test_auroc_hand_cases():

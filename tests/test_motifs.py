@@ -7,7 +7,8 @@ import pytest
 import torch
 from motif_fixtures import MOTIF, planted, revcomp, tiny_model
 
-from mhsa_bio.motifs import MotifParams, find_motifs, pwm, shuffle_control
+from mhsa_bio import pwm
+from mhsa_bio.motifs import MotifParams, find_motifs, shuffle_control
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import itertools
 import numpy as np
 from scipy.stats import fisher_exact
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
 from mhsa_bio.motifs.cluster import similarity
-from mhsa_bio.motifs.enrichment import benjamini_hochberg, fisher_greater
 from mhsa_bio.motifs.heads import auroc
 from mhsa_bio.motifs.seqlets import Seqlet, calibrate, call_seqlets, candidates, window_sums
+from mhsa_bio.stats import benjamini_hochberg, fisher_greater
 
 
 def test_bh_matches_hand_computation() -> None:

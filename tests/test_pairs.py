@@ -10,8 +10,9 @@ from mhsa_bio.io.fasta import Record
 from mhsa_bio.pairs.coattention import head_labels, pool_sites, site_coattention
 from mhsa_bio.pairs.geometry import PairKey, pair_key, site_pairs
 from mhsa_bio.pairs.null import reembed_sites
-from mhsa_bio.pairs.scan import Hit
-from mhsa_bio.pairs.stats import benjamini_hochberg, compare_group, enrichment, nearest_null
+from mhsa_bio.pairs.sites import Hit
+from mhsa_bio.pairs.stats import compare_group, enrichment, nearest_null
+from mhsa_bio.stats import benjamini_hochberg
 
 
 def hit(motif: int, start: int, width: int, strand: str = "+", seq: int = 0) -> Hit:

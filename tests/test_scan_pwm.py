@@ -11,13 +11,8 @@ from pairs_fixtures import CONSENSUS, motifs, onehot_motif, plant, random_seq
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.io.meme import MemeMotif
 from mhsa_bio.pairs.geometry import site_pairs
-from mhsa_bio.pairs.scan import (
-    background_frequencies,
-    palindrome_shift,
-    prepare_motif,
-    scan,
-    score_distribution,
-)
+from mhsa_bio.pairs.sites import scan
+from mhsa_bio.pwm import background_frequencies, palindrome_shift, prepare_motif, score_distribution
 
 
 def _brute_tail(matrix: np.ndarray, bg: np.ndarray) -> dict[int, float]:

@@ -5,18 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import rankdata
 
-
-def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (Mann–Whitney U with tied ranks averaged); NaN for one class."""
-    labels = np.asarray(labels, dtype=bool)
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+from mhsa_bio.stats import auroc
 
 
 def auprc(labels: np.ndarray, scores: np.ndarray) -> float:

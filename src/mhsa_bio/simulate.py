@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -65,7 +64,8 @@ class SimulatedSet(NamedTuple):
 
 
 def load_jaspar_motifs(ids: Sequence[str], *, release: str = "JASPAR2024") -> list[PWM]:
-    """Fetch motifs from the JASPAR database that pyjaspar ships (offline).
+    """Motifs from the JASPAR database that pyjaspar ships (offline), as probabilities (each
+    column of counts over its sum; :func:`mhsa_bio.io.jaspar.fetch_by_id`).
 
     Parameters
     ----------
@@ -77,33 +77,10 @@ def load_jaspar_motifs(ids: Sequence[str], *, release: str = "JASPAR2024") -> li
     InputError
         For an unknown release or an unknown motif id.
     """
-    from pyjaspar import jaspardb
+    from mhsa_bio.io.jaspar import fetch_by_id
 
-    release = str(release)
-    if not release.upper().startswith("JASPAR"):
-        release = f"JASPAR{release}"
-    release = release.upper()
-    releases = jaspardb().get_releases()
-    if release not in releases:
-        raise InputError(
-            f"--jaspar-release: unknown release '{release}' (pyjaspar has {', '.join(releases)})"
-        )
-    db = jaspardb(release=release)
-    out = []
-    for motif_id in ids:
-        motif_id = motif_id.strip()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                motif = db.fetch_motif_by_id(motif_id)
-            except Exception:  # pyjaspar fails with AttributeError on an unknown id
-                motif = None
-        if motif is None or not getattr(motif, "matrix_id", None):
-            raise InputError(f"--motifs: unknown JASPAR motif id '{motif_id}' in {release}")
-        counts = np.array([motif.counts[b] for b in "ACGT"], dtype=np.float64).T  # (W, 4)
-        probs = counts / counts.sum(axis=1, keepdims=True)
-        out.append(PWM(str(motif.matrix_id), str(motif.name), probs))
-    return out
+    return [PWM(m.id, m.name, m.counts / m.counts.sum(axis=1, keepdims=True))
+            for m in fetch_by_id(ids, release=release)]
 
 
 def _sample_site(pwm: PWM, rng: np.random.Generator) -> str:

@@ -184,10 +184,10 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     -------
     MotifResult
     """
+    from mhsa_bio import pwm
     from mhsa_bio.attention import collect_attention
-    from mhsa_bio.motifs import pwm
     from mhsa_bio.motifs.cluster import cluster_seqlets
-    from mhsa_bio.motifs.enrichment import benjamini_hochberg, seqlet_enrichment
+    from mhsa_bio.motifs.enrichment import seqlet_enrichment
     from mhsa_bio.motifs.heads import (
         MAX_DIFFUSENESS,
         MIN_AUROC,
@@ -199,6 +199,7 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     from mhsa_bio.motifs.matching import tomtom_matches
     from mhsa_bio.motifs.seqlets import call_seqlets
     from mhsa_bio.motifs.sites import scan_sites
+    from mhsa_bio.stats import benjamini_hochberg
 
     cfg = model.config  # type: ignore[attr-defined]
     kinds = sorted({"cls", params.score} - {"gradient"})

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
 from mhsa_bio.motifs.seqlets import Seqlet
 
 log = logging.getLogger(__name__)

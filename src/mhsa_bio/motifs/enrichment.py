@@ -1,4 +1,4 @@
-"""Enrichment of a motif in positives over background: one-sided Fisher test and BH q-values."""
+"""Enrichment of a motif in positives over background: sequences with a site, one-sided Fisher test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
+from mhsa_bio.stats import fisher_greater, log2_enrichment
 
 
 class Enrichment(NamedTuple):
@@ -33,33 +34,6 @@ def describe(e: Enrichment) -> str:
     return e.evidence if e.window is None else f"{e.evidence} {e.window[0]}-{e.window[1]}"
 
 
-def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
-    """BH q-values (step-up, monotone, capped at 1), in the input order."""
-    p = np.asarray(p, dtype=np.float64)
-    n = p.size
-    if n == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    ranked = p[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
-
-
-def fisher_greater(a: int, n_a: int, b: int, n_b: int) -> float:
-    """P(X ≥ a) for X hypergeometric: ``a`` of ``n_a`` positives and ``b`` of ``n_b`` background
-    sequences hold a site (the one-sided Fisher exact test)."""
-    from scipy.stats import hypergeom
-
-    return float(hypergeom.sf(a - 1, n_a + n_b, a + b, n_a))
-
-
-def log2_ratio(a: int, n_a: int, b: int, n_b: int) -> float:
-    """log2 of the share of positives with a site over that of background (½ pseudocounts)."""
-    return math.log2(((a + 0.5) / (n_a + 1)) / ((b + 0.5) / (n_b + 1)))
-
-
 def motif_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], *,
                      p_site: float = 1e-4) -> tuple[Enrichment, float]:
     """Scan positives and background with a count matrix (both strands).
@@ -71,7 +45,7 @@ def motif_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence
     thr = pwm.score_threshold(lo, p_value=p_site)
     a = sum(pwm.has_site(lo, s, thr) for s in pos)
     b = sum(pwm.has_site(lo, s, thr) for s in bg)
-    return (Enrichment(a, len(pos), b, len(bg), log2_ratio(a, len(pos), b, len(bg)),
+    return (Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
                        fisher_greater(a, len(pos), b, len(bg))), thr)
 
 
@@ -100,7 +74,7 @@ def seqlet_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequenc
         return len(hit)
 
     a, b = with_site(pos, pos_seqlets), with_site(bg, bg_seqlets)
-    return Enrichment(a, len(pos), b, len(bg), log2_ratio(a, len(pos), b, len(bg)),
+    return Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
                       fisher_greater(a, len(pos), b, len(bg)), "seqlets")
 
 
@@ -126,7 +100,7 @@ def window_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequenc
     span = slice(first, last + lo.shape[0])
     a = sum(pwm.has_site(lo, s[span], thr) for s in pos)
     b = sum(pwm.has_site(lo, s[span], thr) for s in bg)
-    return Enrichment(a, len(pos), b, len(bg), log2_ratio(a, len(pos), b, len(bg)),
+    return Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
                       fisher_greater(a, len(pos), b, len(bg)), "window", window)
 
 

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mhsa_bio import stats
 from mhsa_bio.attention import AttentionScores
 from mhsa_bio.errors import InputError
 
@@ -25,13 +26,12 @@ class HeadStats(NamedTuple):
 
 
 def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """Area under the ROC curve of ``pos`` over ``neg`` (ties count ½); 0.5 when one is empty."""
-    from scipy.stats import rankdata
-
+    """AUROC of ``pos`` over ``neg`` (:func:`mhsa_bio.stats.auroc`, ties count ½); 0.5, no
+    separation, when one is empty (where that AUROC is NaN)."""
     if pos.size == 0 or neg.size == 0:
         return 0.5
-    ranks = rankdata(np.r_[pos, neg])
-    return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+    return stats.auroc(np.r_[np.ones(pos.size, dtype=bool), np.zeros(neg.size, dtype=bool)],
+                       np.r_[pos, neg])
 
 
 def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] | None:

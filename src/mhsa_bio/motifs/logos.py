@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from mhsa_bio.io.outputs import atomic_path
-from mhsa_bio.motifs.pwm import information
+from mhsa_bio.pwm import information
 
 
 def _png_bytes(fig, dpi: int) -> bytes:  # fig: matplotlib Figure

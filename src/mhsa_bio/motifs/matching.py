@@ -17,12 +17,11 @@ from typing import NamedTuple
 import numpy as np
 
 from mhsa_bio.errors import InputError
+from mhsa_bio.io.jaspar import check_jaspar, fetch_core
 from mhsa_bio.io.meme import MemeMotif, read_meme, write_meme
-from mhsa_bio.motifs.enrichment import benjamini_hochberg
+from mhsa_bio.stats import benjamini_hochberg
 
 log = logging.getLogger(__name__)
-
-TAXA = ("vertebrates", "insects", "nematodes", "plants", "fungi", "urochordates", "all")
 
 
 class Match(NamedTuple):
@@ -50,28 +49,6 @@ def ensure_numba_cache() -> None:
         os.environ["NUMBA_CACHE_DIR"] = str(path)
 
 
-def normalise_release(release: str) -> str:
-    """``2024`` or ``jaspar2024`` → ``JASPAR2024``."""
-    release = str(release).strip().upper()
-    return release if release.startswith("JASPAR") else f"JASPAR{release}"
-
-
-def check_jaspar(release: str, taxon: str) -> str:
-    """Validate ``--jaspar-release`` and ``--taxon`` without loading any motif."""
-    from pyjaspar import jaspardb
-
-    rel = normalise_release(release)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        releases = jaspardb().get_releases()
-    if rel not in releases:
-        raise InputError(f"--jaspar-release {release}: unknown (pyjaspar has "
-                         f"{', '.join(releases)})")
-    if taxon not in TAXA:
-        raise InputError(f"--taxon {taxon}: expected one of {', '.join(TAXA)}")
-    return rel
-
-
 def load_jaspar(release: str, taxon: str) -> list[MemeMotif]:
     """CORE motifs (latest version of each) of a JASPAR release and taxon, as probabilities
     (counts + 0.25 pseudocount); cached as a MEME file under :func:`cache_dir`."""
@@ -82,20 +59,10 @@ def load_jaspar(release: str, taxon: str) -> list[MemeMotif]:
             return read_meme(cached)
         except InputError:
             log.warning("%s: unreadable cache, rebuilding", cached)
-    from pyjaspar import jaspardb
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        db = jaspardb(release=rel)
-        found = db.fetch_motifs(collection="CORE", all_versions=False,
-                                tax_group=None if taxon == "all" else [taxon])
     motifs = []
-    for m in found:
-        counts = np.array([m.counts[b] for b in "ACGT"], dtype=np.float64).T + 0.25
-        motifs.append(MemeMotif(str(m.matrix_id), str(m.name),
-                                counts / counts.sum(1, keepdims=True)))
-    if not motifs:
-        raise InputError(f"--taxon {taxon}: no CORE motifs in {rel}")
+    for m in fetch_core(rel, taxon):
+        counts = m.counts + 0.25
+        motifs.append(MemeMotif(m.id, m.name, counts / counts.sum(1, keepdims=True)))
     try:
         write_meme(cached, motifs)
     except OSError as exc:

@@ -107,8 +107,9 @@ def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Recor
 def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepared:
     """Read and validate every input before anything is written."""
     from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.io.jaspar import check_jaspar
     from mhsa_bio.motifs.heads import parse_heads
-    from mhsa_bio.motifs.matching import check_jaspar, load_jaspar
+    from mhsa_bio.motifs.matching import load_jaspar
 
     if params.score not in ("cls", "received", "rollout", "gradient"):
         raise InputError(f"--score {params.score}: expected cls, received, rollout or gradient")

@@ -4,7 +4,7 @@ The attention seqlets that built a motif are a fraction of its sites: the seqlet
 calibrated to a low FDR, and at most ``max_per_seq`` windows per sequence are candidates. So
 each final matrix is scanned over every sequence on both strands, FIMO-like: a site is a window
 whose log-odds score (uniform background, bits) reaches the score a random window reaches with
-probability ``p_value`` (exact score distribution, :func:`mhsa_bio.motifs.pwm.score_threshold`);
+probability ``p_value`` (exact score distribution, :func:`mhsa_bio.pwm.score_threshold`);
 overlapping hits of one motif keep the best. The sites the attention selected (the motif's
 aligned seqlets) are marked; those below the scan threshold are kept too, as sites the attention
 chose.
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from mhsa_bio.motifs import pwm
+from mhsa_bio import pwm
 
 if TYPE_CHECKING:
     from mhsa_bio.motifs import Motif

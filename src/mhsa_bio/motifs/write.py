@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mhsa_bio import pwm
 from mhsa_bio.io.bed import BedRecord, to_genome, write_bed
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.meme import MemeMotif, write_meme
 from mhsa_bio.io.outputs import atomic_open
-from mhsa_bio.motifs import Motif, MotifResult, pwm
+from mhsa_bio.motifs import Motif, MotifResult
 from mhsa_bio.motifs.enrichment import describe
 
 log = logging.getLogger(__name__)

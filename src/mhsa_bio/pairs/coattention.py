@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from mhsa_bio.pairs.geometry import PairKey
-from mhsa_bio.pairs.scan import Hit
+from mhsa_bio.pairs.sites import Hit
 
 if TYPE_CHECKING:
     import torch

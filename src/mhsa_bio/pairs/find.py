@@ -12,7 +12,8 @@ import numpy as np
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.meme import MemeMotif
 from mhsa_bio.pairs.geometry import PairKey, site_pairs
-from mhsa_bio.pairs.scan import Hit, ScoredMotif
+from mhsa_bio.pairs.sites import Hit
+from mhsa_bio.pwm import ScoredMotif
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,16 +145,10 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
 
     from mhsa_bio.pairs.coattention import head_labels, site_coattention
     from mhsa_bio.pairs.null import reembed_sites
-    from mhsa_bio.pairs.scan import background_frequencies, prepare_motif, scan
-    from mhsa_bio.pairs.stats import (
-        MIN_COMPARISON,
-        benjamini_hochberg,
-        compare_group,
-        enrichment,
-        fisher_greater,
-        log2_ratio,
-        nearest_null,
-    )
+    from mhsa_bio.pairs.sites import scan
+    from mhsa_bio.pairs.stats import MIN_COMPARISON, compare_group, enrichment, log2_ratio, nearest_null
+    from mhsa_bio.pwm import background_frequencies, prepare_motif
+    from mhsa_bio.stats import benjamini_hochberg, fisher_greater
 
     seqs = [r.seq for r in records]
     bg = background_frequencies(seqs)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from mhsa_bio.pairs.scan import Hit
+from mhsa_bio.pairs.sites import Hit
 
 __all__ = ["PairKey", "flip", "pair_key", "site_pairs"]
 

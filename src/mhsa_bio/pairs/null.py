@@ -26,7 +26,7 @@ import numpy as np
 
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.io.fasta import Record
-from mhsa_bio.pairs.scan import Hit
+from mhsa_bio.pairs.sites import Hit
 from mhsa_bio.shuffle import dinucleotide_shuffle
 
 log = logging.getLogger(__name__)

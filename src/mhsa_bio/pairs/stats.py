@@ -1,6 +1,6 @@
 """Statistics of pair groups: per-head one-sided Mann–Whitney U against a distance-matched null
-and against the same pair at other spacings in the real sequences, Fisher tests of occurrence,
-Benjamini–Hochberg q-values and plain co-occurrence / spacing enrichment."""
+and against the same pair at other spacings in the real sequences, and plain co-occurrence /
+spacing enrichment (one-sided Fisher tests and log2 enrichment of :mod:`mhsa_bio.stats`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MIN_COMPARISON", "GroupTest", "benjamini_hochberg", "compare_group", "enrichment",
-           "fisher_greater", "nearest_null"]
+from mhsa_bio.stats import fisher_greater, log2_enrichment
+
+__all__ = ["MIN_COMPARISON", "GroupTest", "compare_group", "enrichment", "log2_ratio", "nearest_null"]
 
 
 #: Fewest sequences a comparison set (matched null, or the pair at other spacings) must hold.
@@ -43,21 +44,6 @@ class GroupTest(NamedTuple):
     best: int
     p_null: float
     p_spacing: float
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg q-values (step-up, monotone, capped at 1); NaN stays NaN."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if len(ok) == 0:
-        return q
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(ok)
-    ranked = p[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    q[order] = np.minimum(ranked, 1.0)
-    return q
 
 
 def log2_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -113,18 +99,10 @@ def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: 
     return candidates[dist[candidates] <= cutoff]
 
 
-def fisher_greater(k_pos: int, n_pos: int, k_bg: int, n_bg: int) -> float:
-    """One-sided Fisher exact p-value that k_pos / n_pos is larger than k_bg / n_bg."""
-    from scipy.stats import fisher_exact
-
-    return float(fisher_exact([[k_pos, n_pos - k_pos], [k_bg, n_bg - k_bg]],
-                              alternative="greater").pvalue)
-
-
 def enrichment(k_pos: int, n_pos: int, k_bg: int, n_bg: int) -> tuple[float, float]:
     """log2 of the ratio of (k + 0.5) / (n + 1) in positives vs background, and the one-sided
-    Fisher exact p-value (positives richer)."""
-    ratio = ((k_pos + 0.5) / (n_pos + 1)) / ((k_bg + 0.5) / (n_bg + 1))
+    Fisher exact p-value (positives richer; NaN when either set is empty)."""
+    ratio = log2_enrichment(k_pos, n_pos, k_bg, n_bg)
     if n_pos == 0 or n_bg == 0:
-        return float(np.log2(ratio)), float("nan")
-    return float(np.log2(ratio)), fisher_greater(k_pos, n_pos, k_bg, n_bg)
+        return ratio, float("nan")
+    return ratio, fisher_greater(k_pos, n_pos, k_bg, n_bg)
