@@ -33,7 +33,7 @@ def describe(e: Enrichment) -> str:
     return e.evidence if e.window is None else f"{e.evidence} {e.window[0]}-{e.window[1]}"
 
 
-def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
+def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
     """BH q-values (step-up, monotone, capped at 1), in the input order."""
     p = np.asarray(p, dtype=np.float64)
     n = p.size
