@@ -24,7 +24,7 @@ SCALE = 100
 class ScoredMotif(NamedTuple):
     """A motif ready to scan.
 
-    index : its position in the motif list (the canonical A/B order of pairs)
+    motif_index : its position in the motif list (the canonical A/B order of pairs)
     motif : the MEME motif
     matrix : (W, 4) int64 log-odds in 1/``SCALE`` bits, columns A C G T
     tail : (S,) float64, ``tail[s]`` = P(score >= min_score + s) under the background
@@ -34,7 +34,7 @@ class ScoredMotif(NamedTuple):
         on ``+`` at ``s`` is typically also a site on ``-`` at ``s + d``
     """
 
-    index: int
+    motif_index: int  # not `index`, which would hide tuple.index
     motif: MemeMotif
     matrix: np.ndarray
     tail: np.ndarray
@@ -214,7 +214,7 @@ def scan(seqs: Sequence[str], motifs: Sequence[ScoredMotif]) -> list[Hit]:
             for p, k in zip(pos.tolist(), seq_idx.tolist(), strict=True):
                 start = p - int(offsets[k])
                 score = int(scores[p])
-                hits.append(Hit(k, sm.index, start, start + width, strand, score / SCALE,
+                hits.append(Hit(k, sm.motif_index, start, start + width, strand, score / SCALE,
                                 float(sm.pvalue(score))))
     kept = _non_overlapping(hits)
     kept.sort(key=lambda h: (h.seq, h.start, h.motif, h.strand))
