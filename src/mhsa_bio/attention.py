@@ -32,6 +32,8 @@ from mhsa_bio.io.fasta import Record
 if TYPE_CHECKING:
     import torch
 
+    from mhsa_bio.models.promoter import PromoterTransformer
+
 log = logging.getLogger(__name__)
 
 SCORE_KINDS = ("cls", "received", "rollout")
@@ -69,7 +71,7 @@ def physical_memory() -> int:
         return 0
 
 
-def check_attention_size(model: torch.nn.Module, records: Sequence[Record], *, source: object,
+def check_attention_size(model: PromoterTransformer, records: Sequence[Record], *, source: object,
                          batch_size: int = 1, limit: int | None = None) -> None:
     """Refuse sequences whose attention maps alone would not fit in memory.
 
@@ -163,7 +165,7 @@ def _reduce_batch(attn: torch.Tensor, lengths: torch.Tensor, kinds: Sequence[str
     return out
 
 
-def collect_attention(model: torch.nn.Module, records: Sequence[Record], *,
+def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
                       device: torch.device | str = "cpu", batch_size: int = 64,
                       kinds: Sequence[str] = ("cls",), on_batch: Callable[[int], None] | None = None,
                       amp: bool = False) -> AttentionScores:

@@ -30,8 +30,10 @@ from mhsa_bio.io.fasta import Record
 if TYPE_CHECKING:
     import torch
 
+    from mhsa_bio.models.promoter import PromoterTransformer
 
-def gradient_x_input(model: torch.nn.Module, records: Sequence[Record], *,
+
+def gradient_x_input(model: PromoterTransformer, records: Sequence[Record], *,
                      device: torch.device | str = "cpu", batch_size: int = 64,
                      on_batch: Callable[[int], None] | None = None, steps: int = 8
                      ) -> list[np.ndarray]:

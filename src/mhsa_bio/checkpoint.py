@@ -14,6 +14,8 @@ from mhsa_bio.io.outputs import atomic_path
 if TYPE_CHECKING:
     import torch
 
+    from mhsa_bio.models.promoter import PromoterTransformer
+
 FORMAT = "mhsa-bio-checkpoint"
 FORMAT_VERSION = 1
 MODEL_TYPES = ("promoter",)
@@ -110,7 +112,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
-               ) -> tuple[torch.nn.Module, dict[str, Any]]:
+               ) -> tuple[PromoterTransformer, dict[str, Any]]:
     """Rebuild the model from a checkpoint's config and load its weights with strict keys.
 
     Returns the model in eval mode on ``device`` and the checkpoint dict.

@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -251,7 +251,7 @@ class ScanSummary(NamedTuple):
     promoters: int
 
 
-def write_chunk_bedgraph(handle: TextIO, chrom: str, chunk: ChunkScores) -> None:
+def write_chunk_bedgraph(handle: IO[str], chrom: str, chunk: ChunkScores) -> None:
     """bedGraph lines of one chunk: the maximum over strands in each scored window's bin."""
     best = np.zeros(chunk.scored.size)
     best[chunk.scored] = chunk.probs[:, chunk.scored].max(axis=0)

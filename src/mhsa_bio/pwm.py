@@ -206,7 +206,7 @@ def background_frequencies(seqs: Sequence[str]) -> np.ndarray:
 class ScoredMotif(NamedTuple):
     """A motif ready to scan.
 
-    index : its position in the motif list (the canonical A/B order of pairs)
+    motif_index : its position in the motif list (the canonical A/B order of pairs)
     motif : the MEME motif
     matrix : (W, 4) int64 log-odds in 1/``SCALE`` bits, columns A C G T
     tail : (S,) float64, ``tail[s]`` = P(score >= min_score + s) under the background
@@ -216,7 +216,7 @@ class ScoredMotif(NamedTuple):
         on ``+`` at ``s`` is typically also a site on ``-`` at ``s + d``
     """
 
-    index: int
+    motif_index: int  # not `index`, which would hide tuple.index
     motif: MemeMotif
     matrix: np.ndarray
     tail: np.ndarray

@@ -124,13 +124,19 @@ class CommandRun:
     def __init__(self, output: Output | None) -> None:
         self.output = output
         self.threads = 0
-        self.device: torch.device | None = None
+        self._device: torch.device | None = None
         self.after: list[Callable[[], None]] = []
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once the output is in place: for a change outside ``--out`` (another
         run's report) that must not happen when this command fails."""
         self.after.append(action)
+
+    @property
+    def device(self) -> torch.device:
+        """The resolved device (for the commands that pass ``device`` to ``command_context``)."""
+        assert self._device is not None
+        return self._device
 
     @property
     def out(self) -> Path:
@@ -200,7 +206,7 @@ def command_context(*, verbose: int, threads: int | None = None, device: str | N
         if device is not None:
             from mhsa_bio.runtime.device import resolve_device
 
-            run.device = resolve_device(device)
+            run._device = resolve_device(device)
         if seed is not None:
             from mhsa_bio.runtime.device import seed_everything
 

@@ -20,13 +20,14 @@ class OneLineErrors(TyperGroup):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+            # misc: mypy reads *args as possibly filling click's positional standalone_mode
+            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
         try:
             from typer._click.exceptions import ClickException  # typer vendors click from 0.2x
         except ImportError:  # pragma: no cover - older typer depends on click instead
             from click.exceptions import ClickException  # type: ignore[no-redef]
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]  # as above
         except ClickException as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # `mhsa-bio` alone prints the help
                 exc.show()

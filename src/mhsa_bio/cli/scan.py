@@ -86,7 +86,7 @@ def scan(
         console.print(f"wrote {out / 'promoters.bed'} and {out / 'scores.bedGraph'}")
 
 
-def _scan_with_progress(net, genome, out, config, dev, chroms):  # type: ignore[no-untyped-def]
+def _scan_with_progress(net, genome, out, config, dev, chroms):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mhsa_bio.genome_scan import scan_genome

@@ -167,7 +167,7 @@ def _resumable(folder: Path) -> bool:
     return (folder / "last.pt").is_file()
 
 
-def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,  # type: ignore[no-untyped-def]
+def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,
                          data):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -183,7 +183,7 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
         def on_step(step: int, total: int, loss: float) -> None:
             progress.update(task, completed=step, total=total, loss=loss, epoch=state["epoch"])
 
-        def on_epoch(row, s):  # type: ignore[no-untyped-def]
+        def on_epoch(row, s):
             state["epoch"] = row.epoch + 1
             progress.update(task, auroc=f"{row.val_auroc:.3f}")
             console.log(f"epoch {row.epoch}: loss {row.train_loss:.4f}, val loss "
@@ -195,10 +195,10 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
                             on_step=on_step, dist=ctx, data=data)
 
 
-def _crossval(inputs, out, data, folds, model_config, train_config, dev, params, *, shown):  # type: ignore[no-untyped-def]
+def _crossval(inputs, out, data, folds, model_config, train_config, dev, params, *, shown):
     from mhsa_bio.training.crossval import run_crossval, summary_rows
 
-    def on_fold(k: int, row: dict) -> None:  # type: ignore[type-arg]
+    def on_fold(k: int, row: dict) -> None:
         keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc") if c in row]
         console.log(f"fold{k} ({k + 1}/{folds}): " + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
                     + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)")

@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 
@@ -180,7 +180,8 @@ def _short_potts(x, idx, w, *, cfg: FitConfig, n_states: int, fields0, neff: flo
     """``cfg.warm_start`` L-BFGS iterations of a Potts model with ``cfg``'s penalties: (table, fields)."""
 
     potts = potts_model(x.shape[1], n_states, fields=fields0).to(x.device)
-    _lbfgs(potts, lambda: _objective(potts, x, idx, w, l2=float(cfg.l2), l2_fields=cfg.l2_fields,
+    l2 = float(cast(float, cfg.l2))  # resolve() has set it
+    _lbfgs(potts, lambda: _objective(potts, x, idx, w, l2=l2, l2_fields=cfg.l2_fields,
                                      neff=neff, n_states=n_states), max_iter=int(cfg.warm_start))
     return potts.table().detach(), potts.fields.detach()
 
@@ -253,6 +254,7 @@ def fit_couplings(
     start = time.perf_counter()
     n_unique, length = weights.unique.shape
     cfg = config.resolve(length, weights.neff, n_unique)
+    steps = int(cast(int, cfg.steps))  # resolve() has set it
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(weights.unique.astype(np.int64)).to(dev)  # (U, L)
@@ -285,18 +287,19 @@ def fit_couplings(
             def record(data) -> None:
                 losses.append(float(data.detach()))
                 if progress is not None:
-                    progress(len(losses), int(cfg.steps), losses[-1])
+                    progress(len(losses), steps, losses[-1])
 
-            _lbfgs(model, lambda: objective(x, idx, w), max_iter=int(cfg.steps), on_eval=record)
+            _lbfgs(model, lambda: objective(x, idx, w), max_iter=steps, on_eval=record)
         else:
-            opt = torch.optim.Adam(model.parameters(), lr=float(cfg.lr))
-            total = int(cfg.steps)
+            lr = float(cast(float, cfg.lr))  # factored: resolve() has set it
+            opt = torch.optim.Adam(model.parameters(), lr=lr)
+            total = steps
             decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - (1.0 - cfg.lr_final) * k / total)
             batch = int(cfg.batch_size or n_unique)
             prob = w / w.sum()
             best, since = math.inf, 0
             smooth = None
-            for step in range(int(cfg.steps)):
+            for step in range(steps):
                 if batch < n_unique:  # sample by weight, so each batch is an unbiased estimate
                     sel = torch.multinomial(prob.cpu(), batch, replacement=True, generator=gen).to(dev)
                     xb, ib = x[sel], idx[sel]
@@ -313,7 +316,7 @@ def fit_couplings(
                 losses.append(value)
                 smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
                 if progress is not None:
-                    progress(step + 1, int(cfg.steps), value)
+                    progress(step + 1, steps, value)
                 if smooth < best * (1.0 - cfg.tol):
                     best, since = smooth, 0
                 else:

@@ -57,7 +57,8 @@ def build_msa(
     """
     import pyhmmer
 
-    alphabet = pyhmmer.easel.Alphabet.amino()
+    # declared as the base class: pyhmmer types jackhmmer for DigitalSequence[Alphabet] only
+    alphabet: pyhmmer.easel.Alphabet = pyhmmer.easel.Alphabet.amino()
     query = pyhmmer.easel.TextSequence(name=query_id.encode(), sequence=sequence).digitize(alphabet)
     try:
         with pyhmmer.easel.SequenceFile(
@@ -71,7 +72,8 @@ def build_msa(
     result = next(
         iter(
             pyhmmer.hmmer.jackhmmer(
-                query, targets, max_iterations=iterations, cpus=cpus, incE=evalue, incdomE=evalue
+                query, targets, max_iterations=iterations, checkpoints=False, cpus=cpus, incE=evalue,
+                incdomE=evalue,
             )
         )
     )

@@ -197,7 +197,7 @@ def _fai_matches(genome: Path, index: Path) -> bool:
                 if not (line == b">" + name or line.startswith(b">" + name)
                         and line[len(name) + 1:len(name) + 2].isspace()) or not before.endswith(b"\n"):
                     return False
-            name, length, offset, bases, width = rows[-1][0], *map(int, rows[-1][1:5])
+            length, offset, bases, width = map(int, rows[-1][1:5])
             lines, rest = divmod(length, bases) if bases else (0, 0)
             end = offset + lines * width + rest
             if end > size:

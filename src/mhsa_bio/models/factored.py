@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import torch
 
 
-def _build_module():  # torch is imported only when a model is made
+def _build_module() -> type[torch.nn.Module]:  # torch is imported only when a model is made
     import torch
     from torch import nn
 
@@ -39,6 +39,11 @@ def _build_module():  # torch is imported only when a model is made
         init_std : standard deviation of the initial query and key entries
         value_std : standard deviation of the initial value entries (0: zeros)
         """
+
+        diag: torch.Tensor  # buffers (registered in __init__)
+        upper: torch.Tensor
+        lower: torch.Tensor
+        rows: torch.Tensor
 
         def __init__(
             self,

@@ -101,6 +101,8 @@ class PromoterTransformer(nn.Module):
     ``layers`` pre-norm encoder layers → LayerNorm → linear head on CLS.
     """
 
+    onehot: torch.Tensor  # buffer (registered in __init__)
+
     def __init__(self, config: PromoterConfig) -> None:
         super().__init__()
         if config.stem_kernel % 2 == 0:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import torch
 
     from mhsa_bio.io.meme import MemeMotif
+    from mhsa_bio.models.promoter import PromoterTransformer
     from mhsa_bio.motifs.cluster import Site
     from mhsa_bio.motifs.enrichment import Enrichment
     from mhsa_bio.motifs.heads import HeadStats
@@ -162,7 +163,7 @@ def _enrichment(cluster: Any, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray
     return positional if params.enrichment == "window" else best_evidence(whole, positional)
 
 
-def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
+def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
                 background: Sequence[Record], *, params: MotifParams,
                 device: torch.device | str = "cpu", known: Sequence[MemeMotif] | None = None,
                 threads: int = 1, on_progress: Callable[[str, int, int], None] | None = None
@@ -201,7 +202,7 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
     from mhsa_bio.motifs.sites import scan_sites
     from mhsa_bio.stats import benjamini_hochberg
 
-    cfg = model.config  # type: ignore[attr-defined]
+    cfg = model.config
     kinds = sorted({"cls", params.score} - {"gradient"})
 
     def run(records: Sequence[Record], stage: str) -> Any:
@@ -262,7 +263,8 @@ def find_motifs(model: torch.nn.Module, positives: Sequence[Record],
         enr = [seqlet_enrichment(c.counts, pos_tok, bg_tok, ps, bs) for c in clusters]
     else:
         enr = [_enrichment(c, pos_tok, bg_tok, params) for c in clusters]
-    window, gate, pos_seqlets = None, None, []
+    window, gate = None, None
+    pos_seqlets: list[Seqlet] = []
     if params.enrichment in ("auto", "window"):
         window, gate, pos_seqlets, extra, extra_enr = positional_pass(
             pos_scores, bg_scores, pos_tok, bg_tok, params=params, first_index=len(seqlets),
@@ -386,7 +388,7 @@ def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.nda
     return window, gate, seqlets, clusters, enr
 
 
-def shuffle_control(model: torch.nn.Module, positives: Sequence[Record],
+def shuffle_control(model: PromoterTransformer, positives: Sequence[Record],
                     background: Sequence[Record], *, params: MotifParams,
                     device: torch.device | str = "cpu") -> MotifResult:
     """The same pipeline on dinucleotide shuffles of the positives (seeded); no motif should

@@ -212,7 +212,8 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
                              "held_out_auroc": result.positional_test[0],
                              "held_out_p": result.positional_test[1],
                              "seqlets": len(result.positional_seqlets)}
-                            if result.positional_test else None),
+                            if result.positional_test and result.positional_window is not None
+                            else None),
         "control": control,
         "sources": prep.sources,
         "motifs": [{"id": m.id, "consensus": m.consensus, "q": m.q_value,

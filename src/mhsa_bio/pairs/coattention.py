@@ -131,7 +131,9 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
                 ii = np.array([p[0] for p in pairs[k]])
                 jj = np.array([p[1] for p in pairs[k]])
                 per_seq[k] = co[b][:, ii, jj].T  # (P, LH)
-    seq_idx, keys, values = [], [], []
+    seq_idx: list[int] = []
+    keys: list[PairKey] = []
+    values: list[np.ndarray] = []
     for k in todo:
         seq_idx.extend([k] * len(pairs[k]))
         keys.extend(p[2] for p in pairs[k])

@@ -153,7 +153,7 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     seqs = [r.seq for r in records]
     bg = background_frequencies(seqs)
     scored = [prepare_motif(m, index=k, background=bg, pvalue=pvalue) for k, m in enumerate(motifs)]
-    pal = {m.index: m.palindrome for m in scored if m.palindrome is not None}
+    pal = {m.motif_index: m.palindrome for m in scored if m.palindrome is not None}
     hits = scan(seqs, scored)
     by_seq = group_hits(hits, len(seqs))
     pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal) for h in by_seq]

@@ -68,7 +68,7 @@ def scan(seqs: Sequence[str], motifs: Sequence[ScoredMotif]) -> list[Hit]:
             for p, k in zip(pos.tolist(), seq_idx.tolist(), strict=True):
                 start = p - int(offsets[k])
                 score = int(scores[p])
-                hits.append(Hit(k, sm.index, start, start + width, strand, score / SCALE,
+                hits.append(Hit(k, sm.motif_index, start, start + width, strand, score / SCALE,
                                 float(sm.pvalue(score))))
     kept = _non_overlapping(hits)
     kept.sort(key=lambda h: (h.seq, h.start, h.motif, h.strand))

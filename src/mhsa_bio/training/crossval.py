@@ -107,6 +107,7 @@ def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_
     """Cut the inputs (as ``read_inputs`` returns them) into fold ``k`` held out and the rest."""
     positives, negatives, labels, classes = data
     test = fold == k
+    train: tuple[list[Record], list[Record] | None, np.ndarray | None, list[str] | None]
     if labels is not None:
         records = positives
         train = (_take(records, ~test), None, labels[~test], classes)

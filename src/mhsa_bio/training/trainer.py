@@ -383,7 +383,7 @@ class Trainer:
             val_loss, metrics = broadcast(self.evaluate() if self.dist.is_main else None,
                                           self.dist)
             row = EpochLog(epoch, train_loss, val_loss, metrics["auroc"], metrics["auprc"],
-                           self.scheduler.get_last_lr()[0], time.perf_counter() - start)
+                           float(self.scheduler.get_last_lr()[0]), time.perf_counter() - start)
             s.history.append(asdict(row))
             s.epoch = epoch
             if metrics["auprc"] > s.best_auprc:
