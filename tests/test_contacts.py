@@ -158,10 +158,10 @@ def test_fit_recovers_planted_pairs_and_is_seeded(model_type, steps):
 def test_factored_penalty_equals_half_sum_of_squared_couplings():
     import torch
 
-    from mhsa_bio.models.factored import factored_attention
+    from mhsa_bio.models.factored import FactoredAttention
 
     gen = torch.Generator().manual_seed(0)
-    model = factored_attention(7, 5, heads=3, head_dim=4, generator=gen)
+    model = FactoredAttention(7, 5, heads=3, head_dim=4, generator=gen)
     with torch.no_grad():
         model.value.normal_(generator=gen)
         table, penalty = model.table_and_penalty()
@@ -172,11 +172,11 @@ def test_factored_penalty_equals_half_sum_of_squared_couplings():
 def test_factored_table_matches_its_definition():
     import torch
 
-    from mhsa_bio.models.factored import factored_attention
+    from mhsa_bio.models.factored import FactoredAttention
 
     gen = torch.Generator().manual_seed(1)
     length, states = 6, 4
-    model = factored_attention(length, states, heads=3, head_dim=4, generator=gen)
+    model = FactoredAttention(length, states, heads=3, head_dim=4, generator=gen)
     with torch.no_grad():
         model.value.normal_(generator=gen)
         attn, value = model.attention(), model.value

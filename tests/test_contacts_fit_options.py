@@ -10,7 +10,7 @@ from test_contacts import planted_msa
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
 from mhsa_bio.contacts.weights import sequence_weights
 from mhsa_bio.io.msa import MSA_ALPHABET
-from mhsa_bio.models.factored import factored_attention
+from mhsa_bio.models.factored import FactoredAttention
 from mhsa_bio.models.potts import zero_sum_pairs
 
 
@@ -38,7 +38,7 @@ def test_zero_sum_gauge_keeps_every_conditional():
     assert torch.allclose(blocks.sum(1), torch.zeros(()), atol=1e-5)
     assert torch.allclose(blocks.sum(2), torch.zeros(()), atol=1e-5)
     symmetric = 0.5 * (w + w.T)  # W_ij(a, b) = ½(W_ij(a, b) + W_ji(b, a))
-    table = factored_attention(length, states, heads=1, head_dim=2).table(pairs)
+    table = FactoredAttention(length, states, heads=1, head_dim=2).table(pairs)
     torch.testing.assert_close(
         _conditionals(table, new_fields, x, states), _conditionals(symmetric, fields, x, states),
         atol=1e-5, rtol=1e-5,

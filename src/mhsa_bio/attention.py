@@ -187,16 +187,12 @@ def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
     """
     import torch
 
-    from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.predict import length_batches
-    from mhsa_bio.runtime.device import autocast
+    from mhsa_bio.inference import batched_forward, sequence_batches
     from mhsa_bio.runtime.memory import cpu_heap
 
     unknown = set(kinds) - set(SCORE_KINDS)
     if unknown:
         raise ValueError(f"unknown attention score kinds {sorted(unknown)}")
-    device = torch.device(device)
-    model.eval()
     n = len(records)
     store: dict[str, list[np.ndarray | None]] = {k: [None] * n for k in kinds}
     stats = {k: None for k in ("entropy", "cls_entropy", "focus", "cls_max")}
@@ -204,25 +200,23 @@ def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
     done = 0
     # each batch's (B, layers, H, T, T) weights reuse the memory the last one freed
     with cpu_heap(device):
-        for rows in length_batches([len(r.seq) for r in records], batch_size=batch_size):
-            tokens_np, lengths_np = encode_batch([records[i].seq for i in rows])
-            tokens = torch.from_numpy(tokens_np).to(device)
-            lengths = torch.from_numpy(lengths_np).to(device)
+        batches = sequence_batches([r.seq for r in records], batch_size=batch_size)
+        for out in batched_forward(model, batches, device=device, amp=amp, scores=None,
+                                   attention=True):
+            assert out.attention is not None  # attention=True
             with torch.no_grad():
-                with autocast(device, enabled=amp):
-                    attn = model(tokens, lengths, return_attention=True).attention
-                red = _reduce_batch(attn.float(), lengths, kinds)
+                red = _reduce_batch(out.attention.float(), out.device_lengths, kinds)
             for key in stats:
                 arr = red[key].cpu().numpy().astype(np.float32)
                 if key not in stat_arrays:
                     stat_arrays[key] = np.zeros((n,) + arr.shape[1:], dtype=np.float32)
-                stat_arrays[key][rows] = arr
+                stat_arrays[key][out.rows] = arr
             for kind in kinds:
                 arr = red[kind].cpu().numpy().astype(np.float32)
-                for j, i in enumerate(rows):
-                    store[kind][i] = np.ascontiguousarray(arr[j, ..., : lengths_np[j]])
-            del attn, red
-            done += len(rows)
+                for j, i in enumerate(out.rows):
+                    store[kind][i] = np.ascontiguousarray(arr[j, ..., : out.lengths[j]])
+            done += len(out.rows)
+            del out, red
             if on_batch is not None:
                 on_batch(done)
     if not stat_arrays:  # no records

@@ -54,15 +54,15 @@ def gradient_x_input(model: PromoterTransformer, records: Sequence[Record], *,
     """
     import torch
 
-    from mhsa_bio.alphabet import PAD, encode_batch
-    from mhsa_bio.predict import length_batches
+    from mhsa_bio.alphabet import PAD
+    from mhsa_bio.inference import sequence_batches
 
     device = torch.device(device)
     model.eval()
     out: list[np.ndarray | None] = [None] * len(records)
     done = 0
-    for rows in length_batches([len(r.seq) for r in records], batch_size=batch_size):
-        tokens_np, lengths_np = encode_batch([records[i].seq for i in rows])
+    for rows, tokens_np, lengths_np in sequence_batches([r.seq for r in records],
+                                                        batch_size=batch_size):
         tokens = torch.from_numpy(tokens_np).to(device)
         lengths = torch.from_numpy(lengths_np).to(device)
         x0 = model.onehot[tokens.clamp(max=PAD)]  # (B, L, 4): the rows the model reads

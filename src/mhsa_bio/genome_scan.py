@@ -165,21 +165,13 @@ def encode_genome_text(text: str, *, where: str, offset: int) -> np.ndarray:
 def score_tokens(model: PromoterTransformer, tokens: np.ndarray, *, config: ScanConfig,
                  device: torch.device) -> np.ndarray:
     """Probability of ``config.class_index`` for each row of ``tokens`` (K, W) uint8 → (K,)."""
-    import torch
-
-    from mhsa_bio.runtime.device import autocast
+    from mhsa_bio.inference import batched_forward, window_batches
 
     out = np.empty(tokens.shape[0], dtype=np.float64)
-    width = tokens.shape[1]
-    with torch.no_grad():
-        for i in range(0, tokens.shape[0], config.batch_size):
-            t = torch.from_numpy(np.ascontiguousarray(tokens[i : i + config.batch_size]))
-            t = t.to(device, non_blocking=True).long()
-            lengths = torch.full((t.shape[0],), width, dtype=torch.long, device=device)
-            with autocast(device, enabled=config.amp):
-                logits = model(t, lengths).logits
-            probs = torch.softmax(logits.float(), dim=-1)[:, config.class_index]
-            out[i : i + t.shape[0]] = probs.cpu().numpy()
+    batches = window_batches(tokens, batch_size=config.batch_size)
+    for batch in batched_forward(model, batches, device=device, amp=config.amp):
+        assert batch.scores is not None  # scores="probs"
+        out[batch.rows] = batch.scores[:, config.class_index]
     return out
 
 

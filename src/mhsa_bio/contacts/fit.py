@@ -7,15 +7,19 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
 from mhsa_bio.contacts.weights import Weights
 from mhsa_bio.errors import InputError
-from mhsa_bio.models.factored import default_heads, factored_attention
-from mhsa_bio.models.potts import default_pair_l2, potts_model, zero_sum_pairs
 from mhsa_bio.runtime.memory import cpu_heap
+
+if TYPE_CHECKING:
+    import torch
+
+    from mhsa_bio.models.factored import FactoredAttention
+    from mhsa_bio.models.potts import Potts
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +76,9 @@ class FitConfig:
 
     def resolve(self, length: int, neff: float, n_unique: int) -> FitConfig:
         """Fill the defaults for an MSA of length L with ``neff`` effective sequences."""
+        from mhsa_bio.models.factored import default_heads
+        from mhsa_bio.models.potts import default_pair_l2
+
         if self.model_type not in MODEL_TYPES:
             raise InputError(f"--model-type {self.model_type}: expected {' or '.join(MODEL_TYPES)}")
         c = FitConfig(**asdict(self))
@@ -128,6 +135,31 @@ class FitResult(NamedTuple):
     config: FitConfig
 
 
+class _Rows(NamedTuple):
+    """The distinct MSA rows on the fit's device.
+
+    x : (U, L) int64 states
+    idx : (U, L) rows j·A + x_j of the coupling table
+    w : (U,) float32 weights
+    neff : their sum
+    """
+
+    x: torch.Tensor
+    idx: torch.Tensor
+    w: torch.Tensor
+    neff: float
+
+
+def _rows(weights: Weights, *, n_states: int, device: torch.device) -> _Rows:
+    import torch
+
+    length = weights.unique.shape[1]
+    x = torch.from_numpy(weights.unique.astype(np.int64)).to(device)
+    w = torch.from_numpy(weights.weights.astype(np.float32)).to(device)
+    idx = x + n_states * torch.arange(length, device=device)
+    return _Rows(x, idx, w, float(w.sum()))
+
+
 def _initial_fields(x, w, n_states: int, pseudocount: float = 0.5):
     """Log of the weighted amino-acid frequencies per column (L, A), with a pseudo-count."""
     import torch
@@ -155,6 +187,20 @@ def _objective(model, xb, ib, wb, *, l2: float, l2_fields: float, neff: float, n
     return (data + reg) / neff, data / neff
 
 
+def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator
+               ) -> FactoredAttention | Potts:
+    """The model ``cfg`` asks for, on the CPU, its fields set to ``fields``."""
+    from mhsa_bio.models.factored import FactoredAttention
+    from mhsa_bio.models.potts import Potts
+
+    if cfg.model_type == "potts":
+        return Potts(length, n_states, fields=fields)
+    return FactoredAttention(
+        length, n_states, heads=int(cfg.heads or 32), head_dim=cfg.head_dim, fields=fields,
+        generator=generator, init_std=cfg.qk_init, value_std=cfg.value_init,
+    )
+
+
 def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None) -> None:
     """Full-batch L-BFGS (strong Wolfe line search, history 10) on the first value of
     ``loss_and_data()``; ``on_eval(data)`` after each evaluation."""
@@ -176,17 +222,71 @@ def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None) -> None:
     opt.step(closure)
 
 
-def _short_potts(x, idx, w, *, cfg: FitConfig, n_states: int, fields0, neff: float):
-    """``cfg.warm_start`` L-BFGS iterations of a Potts model with ``cfg``'s penalties: (table, fields)."""
+def _fit_lbfgs(model, rows: _Rows, *, cfg: FitConfig, n_states: int, max_iter: int,
+               progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+    """Fit ``model`` by full-batch L-BFGS for at most ``max_iter`` iterations; the data NLL per
+    effective sequence of every evaluation (``progress(evaluation, max_iter, loss)`` after each)."""
+    losses: list[float] = []
 
-    potts = potts_model(x.shape[1], n_states, fields=fields0).to(x.device)
-    l2 = float(cast(float, cfg.l2))  # resolve() has set it
-    _lbfgs(potts, lambda: _objective(potts, x, idx, w, l2=l2, l2_fields=cfg.l2_fields,
-                                     neff=neff, n_states=n_states), max_iter=int(cfg.warm_start))
-    return potts.table().detach(), potts.fields.detach()
+    def record(data) -> None:
+        losses.append(float(data.detach()))
+        if progress is not None:
+            progress(len(losses), max_iter, losses[-1])
+
+    _lbfgs(model, lambda: _objective(model, rows.x, rows.idx, rows.w, l2=float(cast(float, cfg.l2)),
+                                     l2_fields=cfg.l2_fields, neff=rows.neff, n_states=n_states),
+           max_iter=max_iter, on_eval=record)
+    return losses
 
 
-def _warm_start(model, x, idx, w, *, cfg: FitConfig, n_states: int, fields0) -> None:
+def _fit_adam(model, rows: _Rows, *, cfg: FitConfig, n_states: int, generator,
+              progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+    """Fit ``model`` by Adam with a linear learning-rate decay over ``cfg.steps`` steps, on
+    batches of ``cfg.batch_size`` rows drawn by weight (all rows when the batch holds them),
+    stopping after ``cfg.patience`` steps without progress; the data NLL per effective sequence
+    of every step (``progress(step, steps, loss)`` after each)."""
+    import torch
+
+    dev = rows.x.device
+    n_unique = rows.x.shape[0]
+    opt = torch.optim.Adam(model.parameters(), lr=float(cast(float, cfg.lr)))
+    total = int(cast(int, cfg.steps))
+    decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - (1.0 - cfg.lr_final) * k / total)
+    batch = int(cfg.batch_size or n_unique)
+    prob = rows.w / rows.w.sum()
+    losses: list[float] = []
+    best, since = math.inf, 0
+    smooth = None
+    for step in range(int(cast(int, cfg.steps))):
+        if batch < n_unique:  # sample by weight, so each batch is an unbiased estimate
+            sel = torch.multinomial(prob.cpu(), batch, replacement=True, generator=generator).to(dev)
+            xb, ib = rows.x[sel], rows.idx[sel]
+            wb = torch.full((batch,), rows.neff / batch, device=dev)
+        else:
+            xb, ib, wb = rows.x, rows.idx, rows.w
+        opt.zero_grad()
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bfloat16):
+            loss, data = _objective(model, xb, ib, wb, l2=float(cast(float, cfg.l2)), l2_fields=cfg.l2_fields,
+                                    neff=rows.neff, n_states=n_states)
+        loss.backward()
+        opt.step()
+        decay.step()
+        value = float(data.detach())
+        losses.append(value)
+        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
+        if progress is not None:
+            progress(step + 1, int(cast(int, cfg.steps)), value)
+        if smooth < best * (1.0 - cfg.tol):
+            best, since = smooth, 0
+        else:
+            since += 1
+            if since >= cfg.patience:
+                log.info("stopped early at step %d: no progress for %d steps", step + 1, cfg.patience)
+                break
+    return losses
+
+
+def _warm_start(model: FactoredAttention, rows: _Rows, *, cfg: FitConfig, n_states: int, fields0) -> None:
     """Start factored attention from a short full-batch Potts fit (see ``FitConfig.warm_start``).
 
     The Potts couplings, symmetrised and in the zero-sum gauge (``zero_sum_pairs``, which keeps
@@ -195,14 +295,17 @@ def _warm_start(model, x, idx, w, *, cfg: FitConfig, n_states: int, fields0) -> 
     """
     import torch
 
+    from mhsa_bio.models.potts import Potts, zero_sum_pairs
+
     start = time.perf_counter()
     length = model.length
-    neff = float(w.sum())
-    table, potts_fields = _short_potts(x, idx, w, cfg=cfg, n_states=n_states, fields0=fields0, neff=neff)
+    potts = Potts(length, n_states, fields=fields0).to(rows.x.device)
+    _fit_lbfgs(potts, rows, cfg=cfg, n_states=n_states, max_iter=int(cfg.warm_start))
     with torch.no_grad():
-        target, fields = zero_sum_pairs(table, potts_fields, length=length, n_states=n_states)
+        target, fields = zero_sum_pairs(potts.table().detach(), potts.fields.detach(), length=length,
+                                        n_states=n_states)
         model.fields.copy_(fields)
-        del table
+        del potts
     params = [model.query, model.key, model.value]
     adam = torch.optim.Adam(params, lr=float(cfg.lr or DEFAULT_LR))
     scale = float(target.square().sum()) or 1.0
@@ -216,6 +319,27 @@ def _warm_start(model, x, idx, w, *, cfg: FitConfig, n_states: int, fields0) -> 
         "warm start: Potts %d iterations, match %d steps, relative squared error %.3f, %.1f s",
         cfg.warm_start, cfg.warm_match_steps, float(err.detach()), time.perf_counter() - start,
     )
+
+
+def _read_out(model: FactoredAttention | Potts
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(couplings (L, A, L, A) with W_ij(a, b) averaged with W_ji(b, a), fields (L, A), the
+    symmetrised attention (H, L, L) of factored attention or None), all float32."""
+    import torch
+
+    from mhsa_bio.models.factored import FactoredAttention
+
+    length, n_states = model.length, model.n_states
+    with torch.no_grad():
+        table = model.table().detach().float().cpu().numpy()
+        attention = None
+        if isinstance(model, FactoredAttention):
+            attn = model.attention()
+            attention = (0.5 * (attn + attn.transpose(1, 2))).cpu().numpy()
+        fields = model.fields.detach().cpu().numpy()
+    w4 = table.reshape(length, n_states, length, n_states).transpose(2, 3, 0, 1)  # [i, a, j, b]
+    w4 = 0.5 * (w4 + w4.transpose(2, 3, 0, 1))
+    return w4.astype(np.float32), fields.astype(np.float32), attention
 
 
 def fit_couplings(
@@ -254,93 +378,24 @@ def fit_couplings(
     start = time.perf_counter()
     n_unique, length = weights.unique.shape
     cfg = config.resolve(length, weights.neff, n_unique)
-    steps = int(cast(int, cfg.steps))  # resolve() has set it
     dev = torch.device(device)
     gen = torch.Generator().manual_seed(seed)
-    x = torch.from_numpy(weights.unique.astype(np.int64)).to(dev)  # (U, L)
-    w = torch.from_numpy(weights.weights.astype(np.float32)).to(dev)  # (U,)
-    idx = x + n_states * torch.arange(length, device=dev)  # (U, L) rows of the table
-    neff = float(w.sum())
-    fields0 = _initial_fields(x, w, n_states)
+    rows = _rows(weights, n_states=n_states, device=dev)
+    fields0 = _initial_fields(rows.x, rows.w, n_states)
     torch.manual_seed(seed)
-    if cfg.model_type == "potts":
-        model = potts_model(length, n_states, fields=fields0).to(dev)
-    else:
-        model = factored_attention(
-            length, n_states, heads=int(cfg.heads or 32), head_dim=cfg.head_dim, fields=fields0,
-            generator=gen, init_std=cfg.qk_init, value_std=cfg.value_init,
-        ).to(dev)
-
-    if cfg.model_type == "factored" and cfg.warm_start > 0:
-        with cpu_heap(dev):
-            _warm_start(model, x, idx, w, cfg=cfg, n_states=n_states, fields0=fields0)
-
-    def objective(xb, ib, wb):
-        return _objective(
-            model, xb, ib, wb, l2=float(cfg.l2), l2_fields=cfg.l2_fields, neff=neff, n_states=n_states
-        )
-
+    model = _new_model(cfg, length, n_states, fields=fields0, generator=gen).to(dev)
     with cpu_heap(dev):
-        losses: list[float] = []
         if cfg.model_type == "potts":
-
-            def record(data) -> None:
-                losses.append(float(data.detach()))
-                if progress is not None:
-                    progress(len(losses), steps, losses[-1])
-
-            _lbfgs(model, lambda: objective(x, idx, w), max_iter=steps, on_eval=record)
+            losses = _fit_lbfgs(model, rows, cfg=cfg, n_states=n_states, max_iter=int(cast(int, cfg.steps)),
+                                progress=progress)
         else:
-            lr = float(cast(float, cfg.lr))  # factored: resolve() has set it
-            opt = torch.optim.Adam(model.parameters(), lr=lr)
-            total = steps
-            decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 - (1.0 - cfg.lr_final) * k / total)
-            batch = int(cfg.batch_size or n_unique)
-            prob = w / w.sum()
-            best, since = math.inf, 0
-            smooth = None
-            for step in range(steps):
-                if batch < n_unique:  # sample by weight, so each batch is an unbiased estimate
-                    sel = torch.multinomial(prob.cpu(), batch, replacement=True, generator=gen).to(dev)
-                    xb, ib = x[sel], idx[sel]
-                    wb = torch.full((batch,), neff / batch, device=dev)
-                else:
-                    xb, ib, wb = x, idx, w
-                opt.zero_grad()
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bfloat16):
-                    loss, data = objective(xb, ib, wb)
-                loss.backward()
-                opt.step()
-                decay.step()
-                value = float(data.detach())
-                losses.append(value)
-                smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-                if progress is not None:
-                    progress(step + 1, steps, value)
-                if smooth < best * (1.0 - cfg.tol):
-                    best, since = smooth, 0
-                else:
-                    since += 1
-                    if since >= cfg.patience:
-                        log.info("stopped early at step %d: no progress for %d steps", step + 1, cfg.patience)
-                        break
-        with torch.no_grad():
-            table = model.table().detach().float().cpu().numpy()
-            attention = None
-            if cfg.model_type == "factored":
-                attn = model.attention()
-                attention = (0.5 * (attn + attn.transpose(1, 2))).cpu().numpy()
-            fields = model.fields.detach().cpu().numpy()
-    w4 = table.reshape(length, n_states, length, n_states).transpose(2, 3, 0, 1)  # [i, a, j, b]
-    w4 = 0.5 * (w4 + w4.transpose(2, 3, 0, 1))
+            if cfg.warm_start > 0:
+                _warm_start(cast("FactoredAttention", model), rows, cfg=cfg, n_states=n_states,
+                            fields0=fields0)
+            losses = _fit_adam(model, rows, cfg=cfg, n_states=n_states, generator=gen,
+                               progress=progress)
+        couplings, fields, attention = _read_out(model)
     seconds = time.perf_counter() - start
-    log.info(
-        "%s fit: %d steps in %.1f s, final loss %.3f",
-        cfg.model_type,
-        len(losses),
-        seconds,
-        losses[-1] if losses else float("nan"),
-    )
-    return FitResult(
-        w4.astype(np.float32), fields.astype(np.float32), attention, losses, len(losses), seconds, cfg
-    )
+    log.info("%s fit: %d steps in %.1f s, final loss %.3f", cfg.model_type, len(losses), seconds,
+             losses[-1] if losses else float("nan"))
+    return FitResult(couplings, fields, attention, losses, len(losses), seconds, cfg)

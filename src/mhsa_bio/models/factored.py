@@ -3,109 +3,102 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
+from torch import nn
 
 
-def _build_module() -> type[torch.nn.Module]:  # torch is imported only when a model is made
-    import torch
-    from torch import nn
+class FactoredAttention(nn.Module):
+    """One layer of factored attention over an MSA's columns.
 
-    class FactoredAttention(nn.Module):
-        """One layer of factored attention over an MSA's columns.
+    With attn_h = softmax_j(q_h,i · k_h,j / √d) (the diagonal masked; rows sum to 1) and
+    per-head value matrices V_h (A × A, not constrained), the couplings are
+    W_ij(a, b) = ½ Σ_h [attn_h(i, j) V_h(a, b) + attn_h(j, i) V_h(b, a)], the symmetrised
+    W of Bhattacharya et al. (``symmetrize_potts`` in mogwai), so W_ij(a, b) = W_ji(b, a)
+    while each block W_ij stays free to be asymmetric in (a, b). Only the pairs i < j are
+    computed, as one (P, 2H) @ (2H, A²) product (P = L(L − 1)/2). The (L·A, L·A) lookup
+    table is assembled from them in whole blocks: the pairs' blocks and their transposes
+    are gathered into an (L, L, A, A) tensor by a row index of L² entries, then its middle
+    axes are swapped, a copy in runs of A contiguous values: at L = 145, forward and backward
+    1.7× faster on the CPU than gathering every entry by an (L·A)² index (with
+    ``heap_allocations``), and without that index's 8·(L·A)² bytes.
 
-        With attn_h = softmax_j(q_h,i · k_h,j / √d) (the diagonal masked; rows sum to 1) and
-        per-head value matrices V_h (A × A, not constrained), the couplings are
-        W_ij(a, b) = ½ Σ_h [attn_h(i, j) V_h(a, b) + attn_h(j, i) V_h(b, a)], the symmetrised
-        W of Bhattacharya et al. (``symmetrize_potts`` in mogwai), so W_ij(a, b) = W_ji(b, a)
-        while each block W_ij stays free to be asymmetric in (a, b). Only the pairs i < j are
-        computed, as one (P, 2H) @ (2H, A²) product (P = L(L − 1)/2). The (L·A, L·A) lookup
-        table is assembled from them in whole blocks: the pairs' blocks and their transposes
-        are gathered into an (L, L, A, A) tensor by a row index of L² entries, then its middle
-        axes are swapped, a copy in runs of A contiguous values: at L = 145, forward and backward
-        1.7× faster on the CPU than gathering every entry by an (L·A)² index (with
-        ``heap_allocations``), and without that index's 8·(L·A)² bytes.
+    Parameters
+    ----------
+    length : L
+    n_states : A
+    heads : H
+    head_dim : d, the size of queries and keys
+    fields : (L, A) initial fields (log frequencies), or None for zeros
+    generator : for the random queries, keys and values
+    init_std : standard deviation of the initial query and key entries
+    value_std : standard deviation of the initial value entries (0: zeros)
+    """
 
-        Parameters
-        ----------
-        length : L
-        n_states : A
-        heads : H
-        head_dim : d, the size of queries and keys
-        fields : (L, A) initial fields (log frequencies), or None for zeros
-        generator : for the random queries, keys and values
-        init_std : standard deviation of the initial query and key entries
-        value_std : standard deviation of the initial value entries (0: zeros)
-        """
+    diag: torch.Tensor  # buffers (registered in __init__)
+    upper: torch.Tensor
+    lower: torch.Tensor
+    rows: torch.Tensor
 
-        diag: torch.Tensor  # buffers (registered in __init__)
-        upper: torch.Tensor
-        lower: torch.Tensor
-        rows: torch.Tensor
+    def __init__(
+        self,
+        length: int,
+        n_states: int,
+        *,
+        heads: int,
+        head_dim: int,
+        fields: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        init_std: float = 0.01,
+        value_std: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
+        self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
+        self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
+        value = torch.zeros(heads, n_states, n_states)
+        if value_std:
+            value.normal_(0.0, value_std, generator=generator)
+        self.value = nn.Parameter(value)
+        self.fields = nn.Parameter(
+            fields.clone() if fields is not None else torch.zeros(length, n_states)
+        )
+        self.register_buffer("diag", torch.eye(length, dtype=torch.bool), persistent=False)
+        first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
+        self.register_buffer("upper", first * length + second, persistent=False)
+        self.register_buffer("lower", second * length + first, persistent=False)
+        self.register_buffer("rows", _block_rows(length, first, second), persistent=False)
 
-        def __init__(
-            self,
-            length: int,
-            n_states: int,
-            *,
-            heads: int,
-            head_dim: int,
-            fields: torch.Tensor | None = None,
-            generator: torch.Generator | None = None,
-            init_std: float = 0.01,
-            value_std: float = 0.0,
-        ) -> None:
-            super().__init__()
-            self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
-            self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
-            self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
-            value = torch.zeros(heads, n_states, n_states)
-            if value_std:
-                value.normal_(0.0, value_std, generator=generator)
-            self.value = nn.Parameter(value)
-            self.fields = nn.Parameter(
-                fields.clone() if fields is not None else torch.zeros(length, n_states)
-            )
-            self.register_buffer("diag", torch.eye(length, dtype=torch.bool), persistent=False)
-            first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
-            self.register_buffer("upper", first * length + second, persistent=False)
-            self.register_buffer("lower", second * length + first, persistent=False)
-            self.register_buffer("rows", _block_rows(length, first, second), persistent=False)
+    def attention(self) -> torch.Tensor:
+        """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i."""
+        s = self.query @ self.key.transpose(1, 2) / math.sqrt(self.head_dim)  # (H, L, L)
+        return s.masked_fill(self.diag, float("-inf")).softmax(-1)
 
-        def attention(self) -> torch.Tensor:
-            """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i."""
-            s = self.query @ self.key.transpose(1, 2) / math.sqrt(self.head_dim)  # (H, L, L)
-            return s.masked_fill(self.diag, float("-inf")).softmax(-1)
+    def pair_couplings(self) -> torch.Tensor:
+        """W_ij(a, b) for the pairs i < j (row-major order), shape (L(L−1)/2, A·A)."""
+        attn = self.attention().reshape(self.heads, -1)
+        forward = attn.index_select(1, self.upper)  # (H, P): attn_h(i, j)
+        backward = attn.index_select(1, self.lower)  # attn_h(j, i)
+        value = 0.5 * torch.cat(
+            [self.value.reshape(self.heads, -1), self.value.transpose(1, 2).reshape(self.heads, -1)]
+        )
+        return torch.cat([forward, backward]).T @ value
 
-        def pair_couplings(self) -> torch.Tensor:
-            """W_ij(a, b) for the pairs i < j (row-major order), shape (L(L−1)/2, A·A)."""
-            attn = self.attention().reshape(self.heads, -1)
-            forward = attn.index_select(1, self.upper)  # (H, P): attn_h(i, j)
-            backward = attn.index_select(1, self.lower)  # attn_h(j, i)
-            value = 0.5 * torch.cat(
-                [self.value.reshape(self.heads, -1), self.value.transpose(1, 2).reshape(self.heads, -1)]
-            )
-            return torch.cat([forward, backward]).T @ value
+    def table(self, pairs: torch.Tensor | None = None) -> torch.Tensor:
+        """The couplings as a lookup table (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
+        pairs = self.pair_couplings() if pairs is None else pairs
+        length, states = self.length, self.n_states
+        swapped = pairs.view(-1, states, states).transpose(1, 2).reshape(pairs.shape)
+        blocks = torch.cat([pairs, swapped, pairs.new_zeros(1, states * states)])
+        full = blocks.index_select(0, self.rows).view(length, length, states, states)  # [j, i, b, a]
+        return full.transpose(1, 2).reshape(length * states, length * states)
 
-        def table(self, pairs: torch.Tensor | None = None) -> torch.Tensor:
-            """The couplings as a lookup table (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
-            pairs = self.pair_couplings() if pairs is None else pairs
-            length, states = self.length, self.n_states
-            swapped = pairs.view(-1, states, states).transpose(1, 2).reshape(pairs.shape)
-            blocks = torch.cat([pairs, swapped, pairs.new_zeros(1, states * states)])
-            full = blocks.index_select(0, self.rows).view(length, length, states, states)  # [j, i, b, a]
-            return full.transpose(1, 2).reshape(length * states, length * states)
-
-        def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
-            """``table()`` and ½ Σ W² over it, as for a Potts model, from one evaluation of the
-            pair couplings: ½ Σ W² = Σ over pairs i < j of ‖W_ij‖², since each pair's block
-            appears twice in the table, (i, j) and (j, i) transposed."""
-            pairs = self.pair_couplings()
-            return self.table(pairs), pairs.square().sum()
-
-    return FactoredAttention
+    def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``table()`` and ½ Σ W² over it, as for a Potts model, from one evaluation of the
+        pair couplings: ½ Σ W² = Σ over pairs i < j of ‖W_ij‖², since each pair's block
+        appears twice in the table, (i, j) and (j, i) transposed."""
+        pairs = self.pair_couplings()
+        return self.table(pairs), pairs.square().sum()
 
 
 def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
@@ -114,31 +107,11 @@ def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch
     j < i and pair (i, j)'s entry (a, b), so its transpose's (b, a), when j > i; the zero row when
     i = j. ``first``, ``second``: the pairs i < j in row-major order (``triu_indices``). An int64
     tensor of L² entries, row-major over (j, i)."""
-    import torch
-
     pairs = first.numel()
     rows = torch.full((length, length), 2 * pairs, dtype=torch.int64)
     rows[first, second] = torch.arange(pairs)
     rows[second, first] = torch.arange(pairs) + pairs
     return rows.reshape(-1)
-
-
-def factored_attention(
-    length: int,
-    n_states: int,
-    *,
-    heads: int,
-    head_dim: int,
-    fields: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
-    init_std: float = 0.01,
-    value_std: float = 0.0,
-):
-    """Make a ``FactoredAttention`` module (see its docstring for the parameters)."""
-    return _build_module()(
-        length, n_states, heads=heads, head_dim=head_dim, fields=fields, generator=generator,
-        init_std=init_std, value_std=value_std,
-    )
 
 
 def default_heads(length: int, neff: float) -> int:

@@ -2,57 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import torch
+import torch
+from torch import nn
 
 
-def _build_module():
-    import torch
-    from torch import nn
+class Potts(nn.Module):
+    """Fields h_i(a) and couplings W_ij(a, b) stored as one (L·A, L·A) lookup table.
 
-    class Potts(nn.Module):
-        """Fields h_i(a) and couplings W_ij(a, b) stored as one (L·A, L·A) lookup table.
+    The table is not symmetrised during the fit (the asymmetric pseudo-likelihood of
+    Ekeberg et al. 2014); its (i, i) blocks are held at zero by masking their gradient, so a
+    residue never predicts itself. The read-out averages W_ij and W_jiᵀ.
 
-        The table is not symmetrised during the fit (the asymmetric pseudo-likelihood of
-        Ekeberg et al. 2014); its (i, i) blocks are held at zero by masking their gradient, so a
-        residue never predicts itself. The read-out averages W_ij and W_jiᵀ.
+    Parameters
+    ----------
+    length : L
+    n_states : A
+    fields : (L, A) initial fields, or None for zeros
+    """
 
-        Parameters
-        ----------
-        length : L
-        n_states : A
-        fields : (L, A) initial fields, or None for zeros
-        """
+    def __init__(self, length: int, n_states: int, *, fields: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.length, self.n_states = length, n_states
+        size = length * n_states
+        self.weight = nn.Parameter(torch.zeros(size, size))
+        self.fields = nn.Parameter(
+            fields.clone() if fields is not None else torch.zeros(length, n_states)
+        )
+        block = torch.arange(size) // n_states
+        mask = (block[:, None] != block[None, :]).float()
+        self.register_buffer("mask", mask, persistent=False)
+        self.weight.register_hook(lambda grad: grad * self.mask)
 
-        def __init__(self, length: int, n_states: int, *, fields: torch.Tensor | None = None) -> None:
-            super().__init__()
-            self.length, self.n_states = length, n_states
-            size = length * n_states
-            self.weight = nn.Parameter(torch.zeros(size, size))
-            self.fields = nn.Parameter(
-                fields.clone() if fields is not None else torch.zeros(length, n_states)
-            )
-            block = torch.arange(size) // n_states
-            mask = (block[:, None] != block[None, :]).float()
-            self.register_buffer("mask", mask, persistent=False)
-            self.weight.register_hook(lambda grad: grad * self.mask)
+    def table(self) -> torch.Tensor:
+        """The couplings (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
+        return self.weight
 
-        def table(self) -> torch.Tensor:
-            """The couplings (L·A, L·A): row j·A + b, column i·A + a = W_ij(a, b)."""
-            return self.weight
-
-        def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
-            """``table()`` and ½ Σ W² over it, each pair (i, j) being stored twice."""
-            return self.weight, 0.5 * self.weight.square().sum()
-
-    return Potts
-
-
-def potts_model(length: int, n_states: int, *, fields: torch.Tensor | None = None):
-    """Make a ``Potts`` module (see its docstring)."""
-    return _build_module()(length, n_states, fields=fields)
+    def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``table()`` and ½ Σ W² over it, each pair (i, j) being stored twice."""
+        return self.weight, 0.5 * self.weight.square().sum()
 
 
 def default_pair_l2(length: int) -> float:
@@ -80,8 +67,6 @@ def zero_sum_pairs(
     pairs : (L(L − 1)/2, A·A), the blocks W_ij(a, b) of the pairs i < j in row-major order
     fields : (L, A)
     """
-    import torch
-
     w4 = table.view(length, n_states, length, n_states).permute(2, 3, 0, 1)  # [i, a, j, b] = W_ij(a, b)
     w4 = 0.5 * (w4 + w4.permute(2, 3, 0, 1))
     row = w4.mean(3, keepdim=True)

@@ -98,23 +98,20 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     """
     import torch
 
-    from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.predict import length_batches
+    from mhsa_bio.inference import batched_forward, sequence_batches
     from mhsa_bio.runtime.memory import cpu_heap
 
     config = model.config
     n_heads = config.layers * config.heads
     todo = [k for k in range(len(seqs)) if pairs[k]]
     per_seq: dict[int, np.ndarray] = {}
-    model.eval()
-    with torch.no_grad(), cpu_heap(device):  # each batch reuses the memory the last one freed
+    with cpu_heap(device):  # each batch reuses the memory the last one freed
         # At most 2**24 attention cells (64 MB in float32) over all layers and heads per batch.
-        for rows in length_batches([len(seqs[k]) for k in todo], batch_size=batch_size,
-                                   max_cells=max(2**24 // n_heads, 1)):
-            idx = [todo[r] for r in rows]
-            tokens, lengths = encode_batch([seqs[k] for k in idx])
-            out = model(torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device),
-                        return_attention=True)
+        batches = sequence_batches([seqs[k] for k in todo], batch_size=batch_size,
+                                   max_cells=max(2**24 // n_heads, 1))
+        for out in batched_forward(model, batches, device=device, scores=None, attention=True):
+            assert out.attention is not None  # attention=True
+            idx = [todo[r] for r in out.rows]
             att = out.attention[:, :, :, 1:, 1:].float()  # (B, layers, H, L, L)
             att = att.reshape(att.shape[0], n_heads, att.shape[-2], att.shape[-1])
             smax = max(len(hits[k]) for k in idx)
@@ -131,6 +128,7 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
                 ii = np.array([p[0] for p in pairs[k]])
                 jj = np.array([p[1] for p in pairs[k]])
                 per_seq[k] = co[b][:, ii, jj].T  # (P, LH)
+            del out, att, directed  # before the next batch's forward pass
     seq_idx: list[int] = []
     keys: list[PairKey] = []
     values: list[np.ndarray] = []

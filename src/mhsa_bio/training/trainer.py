@@ -6,7 +6,7 @@ import copy
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -118,6 +118,18 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
     bad_epochs: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``train_state`` entry of ``last.pt``: every field but ``best_state`` (saved
+        beside it as ``best_state_dict``), by reference."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "best_state"}
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any], *, best_state: dict[str, torch.Tensor] | None
+                  ) -> TrainState:
+        """The state ``to_dict`` wrote, with the best weights saved beside it."""
+        return cls(best_state=best_state,
+                   **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state"})
+
 
 class Split(NamedTuple):
     """Training and validation sets; ``background`` says how the background class was made."""
@@ -225,6 +237,32 @@ def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
     return f
 
 
+class Optimisation(NamedTuple):
+    """The model and what trains it."""
+
+    model: PromoterTransformer
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+
+
+def build_optimisation(model_config: PromoterConfig, config: TrainConfig, *, n_train: int,
+                       device: torch.device) -> Optimisation:
+    """A fresh model (seeded by ``config.seed``) on ``device``, AdamW, the warm-up/cosine
+    schedule over ``config.epochs`` epochs of ``n_train`` sequences, and the loss scaler."""
+    torch.manual_seed(config.seed)
+    model = PromoterTransformer(model_config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
+                                  weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, int(config.warmup_fraction * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup))
+    # float16 autocast (GPUs without bfloat16) needs loss scaling; bfloat16 and CPU do not
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and amp_dtype(device) == torch.float16)
+    return Optimisation(model, optimizer, scheduler, scaler)
+
+
 class Trainer:
     """Owns model, optimiser, schedule and state; ``run`` trains until done or early-stopped.
 
@@ -240,20 +278,9 @@ class Trainer:
         self.config = config
         self.device = device
         self.dist = dist or SINGLE
-        torch.manual_seed(config.seed)
-        self.model = PromoterTransformer(model_config).to(device)
+        self.model, self.optimizer, self.scheduler, self.scaler = build_optimisation(
+            model_config, config, n_train=training_size(split, config), device=device)
         self.net = wrap_model(self.model, self.dist, device)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr,
-                                           weight_decay=config.weight_decay)
-        n_train = training_size(split, config)
-        steps_per_epoch = math.ceil(n_train / config.batch_size)
-        total = steps_per_epoch * config.epochs
-        warmup = max(1, int(config.warmup_fraction * total))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
-                                                           _lr_lambda(total, warmup))
-        # float16 autocast (GPUs without bfloat16) needs loss scaling; bfloat16 and CPU do not
-        self.scaler = torch.amp.GradScaler(
-            "cuda", enabled=config.amp and amp_dtype(device) == torch.float16)
         self.state = TrainState()
         self.class_weight = self._class_weights()
         self._class_weight_np = (None if self.class_weight is None
@@ -275,23 +302,16 @@ class Trainer:
         self.scheduler.load_state_dict(saved["scheduler"])
         if saved.get("scaler"):
             self.scaler.load_state_dict(saved["scaler"])
-        t = saved["train_state"]
-        self.state = TrainState(epoch=t["epoch"], best_epoch=t["best_epoch"],
-                                best_auprc=t["best_auprc"], best_state=saved["best_state_dict"],
-                                best_metrics=t["best_metrics"], history=t["history"],
-                                bad_epochs=t["bad_epochs"])
+        self.state = TrainState.from_dict(saved["train_state"], best_state=saved["best_state_dict"])
 
     def resume_dict(self) -> dict[str, Any]:
         """What ``last.pt`` holds besides the checkpoint fields."""
-        s = self.state
         return {
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "best_state_dict": s.best_state,
-            "train_state": {"epoch": s.epoch, "best_epoch": s.best_epoch,
-                            "best_auprc": s.best_auprc, "best_metrics": s.best_metrics,
-                            "history": s.history, "bad_epochs": s.bad_epochs},
+            "best_state_dict": self.state.best_state,
+            "train_state": self.state.to_dict(),
         }
 
     def train_epoch(self, epoch: int, on_step: Callable[[int, int, float], None] | None) -> float:
@@ -303,51 +323,51 @@ class Trainer:
         batches = _batches(len(data.records), self.config.batch_size, rng)
         for step, idx in enumerate(batches):
             rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
-            if self.dist.active:
-                total += self._shared_step(data, idx, rc) * idx.size
-                count += idx.size
-                if on_step is not None:
-                    on_step(step + 1, len(batches), total / count)
-                continue
-            tokens, lengths = _tensors(data.records, idx, self.device, rc)
-            labels = torch.from_numpy(data.labels[idx]).to(self.device)
-            with autocast(self.device, enabled=self.config.amp):
-                logits = self.model(tokens, lengths).logits
-            loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
-            self._step(loss)
-            total += loss.item() * idx.size
+            total += self.train_step(data, idx, rc) * idx.size
             count += idx.size
             if on_step is not None:
                 on_step(step + 1, len(batches), total / count)
         return total / max(count, 1)
 
-    def _shared_step(self, data: Dataset, idx: np.ndarray, rc: np.ndarray | None) -> float:
-        """One optimiser step on this rank's share of the global batch ``idx``.
+    def train_step(self, data: Dataset, idx: np.ndarray, rc: np.ndarray | None) -> float:
+        """One optimiser step on the batch ``idx`` of ``data`` (``rc``: rows to reverse-
+        complement); returns the batch's mean loss.
 
-        Each rank's loss is its part of the single-process weighted mean (Σ w·l over its rows,
-        divided by Σ w over the whole batch, times the world size, since DDP averages), so the
-        averaged gradient is the single-process gradient. A rank with no rows (a last batch
-        smaller than the world) runs one row with weight 0 to keep the collectives in step.
-        Returns the global batch loss.
+        Under torchrun each rank takes its share of the batch (``_share``), and its loss is its
+        part of the single-process weighted mean, so that the gradient DDP averages is the
+        single-process gradient; the returned loss is summed over the ranks.
         """
-        world = self.dist.world_size
-        labels_all = data.labels[idx]
-        weights = (self._class_weight_np[labels_all] if self._class_weight_np is not None
-                   else np.ones(idx.size))
-        mine = shard(np.arange(idx.size), self.dist)
-        scale = world / float(weights.sum())
-        if mine.size == 0:
-            mine, scale = np.arange(1), 0.0
-        tokens, lengths = _tensors(data.records, idx[mine], self.device,
-                                   rc[mine] if rc is not None else None)
-        labels = torch.from_numpy(labels_all[mine]).to(self.device)
+        rows, scale = (self._share(data.labels[idx]) if self.dist.active
+                       else (np.arange(idx.size), None))
+        tokens, lengths = _tensors(data.records, idx[rows], self.device,
+                                   rc[rows] if rc is not None else None)
+        labels = torch.from_numpy(data.labels[idx[rows]]).to(self.device)
         with autocast(self.device, enabled=self.config.amp):
             logits = self.net(tokens, lengths).logits
+        if scale is None:
+            loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
+            self._step(loss)
+            return loss.item()
         per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight,
                                   reduction="none")
         loss = per_row.sum() * scale
         self._step(loss)
-        return float(all_reduce_sum(loss.detach() / world, self.dist).item())
+        return float(all_reduce_sum(loss.detach() / self.dist.world_size, self.dist).item())
+
+    def _share(self, labels: np.ndarray) -> tuple[np.ndarray, float]:
+        """This rank's rows of a global batch with ``labels``, and its loss scale.
+
+        The scale is the world size over the batch's summed class weight (Σ w·l over the rank's
+        rows, times it, is its part of the weighted mean, times the world size, since DDP
+        averages). A rank with no rows (a last batch smaller than the world) runs one row with
+        weight 0 to keep the collectives in step.
+        """
+        weights = (self._class_weight_np[labels] if self._class_weight_np is not None
+                   else np.ones(labels.size))
+        mine = shard(np.arange(labels.size), self.dist)
+        if mine.size == 0:
+            return np.arange(1), 0.0
+        return mine, self.dist.world_size / float(weights.sum())
 
     def _step(self, loss: torch.Tensor) -> None:
         """Backward (loss-scaled under float16), clip the gradient norm to 1, step, schedule."""
