@@ -1,4 +1,4 @@
-"""Tests for factored attention's fit options: the warm start from a short Potts fit, bfloat16."""
+"""Tests for factored attention's fit options: the warm start from a short Potts fit, bfloat16, refine."""
 
 from __future__ import annotations
 
@@ -76,3 +76,20 @@ def test_bfloat16_follows_the_float32_fit():
     assert abs(half.losses[-1] - full.losses[-1]) < 0.02 * full.losses[-1]
     assert not np.array_equal(half.couplings, full.couplings)  # the option does take effect
     assert _top_pairs(half.couplings) == _top_pairs(full.couplings) == {(1, 9), (3, 6)}
+
+
+def test_refine_moves_values_not_attention(caplog):
+    """Full-batch L-BFGS on the values after Adam: the attention is the Adam fit's, the couplings
+    move, the full-batch data NLL falls, and the planted pairs stay on top."""
+    import logging
+    import re
+
+    weights = _weights()
+    adam = fit_couplings(weights, config=FitConfig(heads=8, steps=30), seed=2)
+    with caplog.at_level(logging.INFO, logger="mhsa_bio.contacts.fit"):
+        refined = fit_couplings(weights, config=FitConfig(heads=8, steps=30, refine=15), seed=2)
+    np.testing.assert_array_equal(refined.attention, adam.attention)
+    assert not np.array_equal(refined.couplings, adam.couplings)
+    before, after = map(float, re.search(r"data NLL ([\d.]+) -> ([\d.]+)", caplog.text).groups())
+    assert after < before - 0.1
+    assert _top_pairs(refined.couplings) == {(1, 9), (3, 6)}

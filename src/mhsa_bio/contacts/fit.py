@@ -51,6 +51,10 @@ class FitConfig:
     warm_match_steps : Adam steps of that least-squares match
     bfloat16 : factored only: the couplings and the lookup table in bfloat16 (``torch.autocast``);
         parameters, optimiser state, logits and the loss stay float32
+    refine : factored only: full-batch L-BFGS iterations on the values and fields after the Adam
+        steps, queries and keys (the attention) held fixed. With the attention fixed the weighted
+        pseudo-likelihood is convex in the values and fields, so these steps move towards its
+        optimum for that attention. 0: none
     """
 
     model_type: str = "factored"
@@ -73,6 +77,7 @@ class FitConfig:
     warm_start: int = 0
     warm_match_steps: int = 200
     bfloat16: bool = False
+    refine: int = 0
 
     def resolve(self, length: int, neff: float, n_unique: int) -> FitConfig:
         """Fill the defaults for an MSA of length L with ``neff`` effective sequences."""
@@ -201,13 +206,13 @@ def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator
     )
 
 
-def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None) -> None:
+def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None, params=None) -> None:
     """Full-batch L-BFGS (strong Wolfe line search, history 10) on the first value of
     ``loss_and_data()``; ``on_eval(data)`` after each evaluation."""
     import torch
 
     opt = torch.optim.LBFGS(
-        model.parameters(), lr=1.0, max_iter=max_iter, history_size=10,
+        list(model.parameters()) if params is None else params, lr=1.0, max_iter=max_iter, history_size=10,
         tolerance_grad=1e-6, tolerance_change=1e-7, line_search_fn="strong_wolfe",
     )
 
@@ -223,9 +228,10 @@ def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None) -> None:
 
 
 def _fit_lbfgs(model, rows: _Rows, *, cfg: FitConfig, n_states: int, max_iter: int,
-               progress: Callable[[int, int, float], None] | None = None) -> list[float]:
-    """Fit ``model`` by full-batch L-BFGS for at most ``max_iter`` iterations; the data NLL per
-    effective sequence of every evaluation (``progress(evaluation, max_iter, loss)`` after each)."""
+               progress: Callable[[int, int, float], None] | None = None, params=None) -> list[float]:
+    """Fit ``model`` (or only ``params`` of it) by full-batch L-BFGS for at most ``max_iter``
+    iterations; the data NLL per effective sequence of every evaluation
+    (``progress(evaluation, max_iter, loss)`` after each)."""
     losses: list[float] = []
 
     def record(data) -> None:
@@ -235,8 +241,24 @@ def _fit_lbfgs(model, rows: _Rows, *, cfg: FitConfig, n_states: int, max_iter: i
 
     _lbfgs(model, lambda: _objective(model, rows.x, rows.idx, rows.w, l2=float(cast(float, cfg.l2)),
                                      l2_fields=cfg.l2_fields, neff=rows.neff, n_states=n_states),
-           max_iter=max_iter, on_eval=record)
+           max_iter=max_iter, on_eval=record, params=params)
     return losses
+
+
+def _refine_values(model: FactoredAttention, rows: _Rows, *, cfg: FitConfig, n_states: int) -> None:
+    """``cfg.refine`` full-batch L-BFGS iterations on the values and fields, the attention fixed."""
+    start = time.perf_counter()
+    fixed = [model.query, model.key]
+    for p in fixed:
+        p.requires_grad_(False)
+    try:
+        losses = _fit_lbfgs(model, rows, cfg=cfg, n_states=n_states, max_iter=cfg.refine,
+                            params=[model.value, model.fields])
+    finally:
+        for p in fixed:
+            p.requires_grad_(True)
+    log.info("refined values: data NLL %.3f -> %.3f in %.1f s", losses[0], losses[-1],
+             time.perf_counter() - start)
 
 
 def _fit_adam(model, rows: _Rows, *, cfg: FitConfig, n_states: int, generator,
@@ -394,6 +416,8 @@ def fit_couplings(
                             fields0=fields0)
             losses = _fit_adam(model, rows, cfg=cfg, n_states=n_states, generator=gen,
                                progress=progress)
+            if cfg.refine > 0:
+                _refine_values(cast("FactoredAttention", model), rows, cfg=cfg, n_states=n_states)
         couplings, fields, attention = _read_out(model)
     seconds = time.perf_counter() - start
     log.info("%s fit: %d steps in %.1f s, final loss %.3f", cfg.model_type, len(losses), seconds,
