@@ -357,3 +357,57 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
         fasta.close()
     return ScanSummary(stats, sum(r["length"] for r in stats), sum(r["windows"] for r in stats),
                        sum(r["skipped_n"] for r in stats), sum(r["promoters"] for r in stats))
+
+
+class ScanPlan(NamedTuple):
+    """A validated ``mhsa-bio scan`` run: the model, its settings, the class and chromosomes."""
+
+    model: PromoterTransformer
+    config: ScanConfig
+    class_name: str
+    chroms: list[str] | None
+
+
+def plan_scan(model_path: Path, genome: Path, *, device: torch.device, window: int | None,
+              step: int | None, threshold: float, strand: str, class_name: str | None,
+              chrom: str | None, batch_size: int, amp: bool) -> ScanPlan:
+    """Load the model and check every option and the genome before anything is written.
+
+    ``strand`` is both, + or -; ``window`` defaults to the model's ``max_len`` and ``step`` to a
+    quarter of the window; ``class_name`` to 'positive', else the last class; ``chrom`` is a
+    comma-separated list (default: all).
+    """
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.io.genome import check_genome
+
+    strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}[strand]
+    net, ckpt = load_model(model_path, device=device)
+    classes = list(ckpt["classes"])
+    wanted = class_name or ("positive" if "positive" in classes else classes[-1])
+    if wanted not in classes:
+        raise InputError(f"--class {wanted}: the model's classes are {', '.join(classes)}")
+    width = window or net.config.max_len
+    if width < net.config.stem_kernel:
+        raise InputError(f"--window {width}: shorter than the model's "
+                         f"{net.config.stem_kernel} bp convolution stem")
+    config = ScanConfig(window=width, step=step or max(1, width // 4), threshold=threshold,
+                        strands=strands, class_index=classes.index(wanted),
+                        batch_size=batch_size, amp=amp)
+    chroms = [c for c in chrom.split(",") if c] if chrom else None
+    check_genome(genome)
+    return ScanPlan(net, config, wanted, chroms)
+
+
+def run_scan(plan: ScanPlan, genome: Path, out_dir: Path, *, model_path: Path,
+             device: torch.device, params: dict[str, Any],
+             on_chunk: Callable[[str, int, int], None] | None = None) -> ScanSummary:
+    """Scan (``scan_genome``) and write ``run.json`` beside the bedGraph and the BED file."""
+    from mhsa_bio.checkpoint import sha256
+    from mhsa_bio.io.outputs import write_run_json
+
+    summary = scan_genome(plan.model, genome, out_dir, config=plan.config, device=device,
+                          chroms=plan.chroms, on_chunk=on_chunk)
+    write_run_json(out_dir, "scan", params, scan_config=plan.config.to_dict(),
+                   class_name=plan.class_name, model_sha256=sha256(model_path),
+                   device=str(device), chromosomes=summary.chromosomes)
+    return summary

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -21,7 +23,9 @@ __all__ = [
     "SimulatedSet",
     "load_jaspar_motifs",
     "simulate",
+    "simulate_named",
     "sites_table",
+    "write_simulated",
 ]
 
 #: GATA1 and TAL1::TCF3, the pair of the classic DeepLIFT / TF-MoDISco simulation.
@@ -403,3 +407,51 @@ def sites_table(sites: Sequence[Site]) -> str:
     lines = ["\t".join(Site._fields)]
     lines += ["\t".join(str(v) for v in site) for site in sites]
     return "\n".join(lines) + "\n"
+
+
+def simulate_named(*, motifs: str | None, pair: str | None, jaspar_release: str = "2024",
+                   **options: Any) -> tuple[SimulatedSet, dict[str, Any]]:
+    """``simulate`` with the motifs named as ``mhsa-bio simulate`` names them.
+
+    ``motifs`` is a comma-separated list of JASPAR ids (default ``DEFAULT_MOTIFS``), ``pair``
+    two ids MOTIF_A,MOTIF_B (replaces ``motifs``); ``options`` are ``simulate``'s keywords.
+    Returns the set and the parameters that ``run.json`` records.
+    """
+    pair_motifs = None
+    if pair is not None:
+        if motifs is not None:
+            raise InputError("--pair replaces --motifs; give one of them")
+        pair_ids = [p.strip() for p in pair.split(",") if p.strip()]
+        if len(pair_ids) != 2:
+            raise InputError(f"--pair: '{pair}' is not two motif ids MOTIF_A,MOTIF_B")
+        a, b = load_jaspar_motifs(pair_ids, release=jaspar_release)
+        pair_motifs = (a, b)
+        pwms = []
+    else:
+        ids = DEFAULT_MOTIFS if motifs is None else [m for m in motifs.split(",") if m.strip()]
+        pwms = load_jaspar_motifs(ids, release=jaspar_release)
+    bound = inspect.signature(simulate).bind(pwms, pair=pair_motifs, **options)
+    bound.apply_defaults()
+    result = simulate(*bound.args, **bound.kwargs)
+    given, planted = bound.arguments, pair_motifs or pwms
+    params = {"n": given["n"], "length": given["length"], "n_negatives": len(result.negatives),
+              "motifs": [p.id for p in planted], "motif_names": [p.name for p in planted],
+              "positions": given["positions"], "pair": pair is not None,
+              "spacing": given["spacing"], "orientation": given["orientation"],
+              "pair_negatives": given["pair_negatives"], "gc": given["gc"],
+              "p_site": given["p_site"], "jaspar_release": jaspar_release, "seed": given["seed"]}
+    return result, params
+
+
+def write_simulated(out_dir: Path, result: SimulatedSet, params: dict[str, Any]) -> None:
+    """``promoters.fa``, ``background.fa``, ``truth.tsv`` and ``run.json`` into ``out_dir``."""
+    from mhsa_bio.io.fasta import write_fasta
+    from mhsa_bio.io.outputs import atomic_open, write_run_json
+
+    with atomic_open(out_dir / "promoters.fa") as handle:
+        write_fasta(handle, result.positives)
+    with atomic_open(out_dir / "background.fa") as handle:
+        write_fasta(handle, result.negatives)
+    with atomic_open(out_dir / "truth.tsv") as handle:
+        handle.write(sites_table(result.truth))
+    write_run_json(out_dir, "simulate", params)

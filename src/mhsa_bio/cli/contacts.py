@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import (
+    Device,
+    Force,
+    ModelType,
+    MsaFormat,
+    OutDir,
+    Seed,
+    Threads,
+    Verbose,
+    choice,
+)
 
-_FORMATS = ("auto", "fasta", "a3m", "a2m", "stockholm", "clustal", "aln")
+_FORMATS = get_args(MsaFormat)
 
 
 def contacts(
@@ -22,7 +32,11 @@ def contacts(
         ),
     ],
     out: OutDir = Path("contacts"),
-    fmt: Annotated[str, typer.Option("--format", help=f"MSA format: {', '.join(_FORMATS)}.")] = "auto",
+    fmt: Annotated[
+        MsaFormat,
+        choice("--format", MsaFormat, expected=f"one of {', '.join(_FORMATS)}",
+               help=f"MSA format: {', '.join(_FORMATS)}."),
+    ] = "auto",
     query: Annotated[
         str | None, typer.Option("--query", help="Id of the query row (default: the first row).")
     ] = None,
@@ -34,7 +48,8 @@ def contacts(
         str | None, typer.Option("--chain", help="Chain of --pdb (needed when it has several).")
     ] = None,
     model_type: Annotated[
-        str, typer.Option("--model-type", help="factored (factored attention) or potts (plmDCA-like).")
+        ModelType,
+        choice("--model-type", ModelType, help="factored (factored attention) or potts (plmDCA-like)."),
     ] = "factored",
     identity: Annotated[
         float,
@@ -104,92 +119,41 @@ def contacts(
     force: Force = False,
 ) -> None:
     """Predict residue-residue contacts and, with --pdb, measure them against the structure."""
+    params = {("format" if k == "fmt" else k): (str(v) if isinstance(v, Path) else v)
+              for k, v in locals().items() if k not in ("out", "verbose", "force")}
     with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
                          force=force) as run:
         from mhsa_bio.contacts.fit import FitConfig
-        from mhsa_bio.contacts.run import predict_contacts
-        from mhsa_bio.contacts.writers import write_outputs
-        from mhsa_bio.errors import InputError
-        from mhsa_bio.io.outputs import write_run_json
+        from mhsa_bio.contacts.run import check_inputs, run_contacts
 
-        for label, path in (
-            ("input", alignment),
-            ("--pdb", pdb),
-            ("--database", database),
-            ("--model", model),
-        ):
-            if path is not None and not Path(path).is_file():
-                raise InputError(f"{path}: no such file ({label})")
-        if fmt not in _FORMATS:
-            raise InputError(f"--format {fmt}: expected one of {', '.join(_FORMATS)}")
-        if model_type not in ("factored", "potts"):
-            raise InputError(f"--model-type {model_type}: expected factored or potts")
-        if lr is not None and not 0 < lr < float("inf"):  # also NaN
-            raise InputError(f"--lr {lr}: must be a positive number")
-        if top is not None and threshold is not None:
-            raise InputError("--top and --threshold: give one (the top pairs, or a probability cut-off)")
-        dev = run.device
-        params = {
-            "alignment": str(alignment),
-            "format": fmt,
-            "query": query,
-            "pdb": str(pdb) if pdb else None,
-            "chain": chain,
-            "model_type": model_type,
-            "identity": identity,
-            "heads": heads,
-            "steps": steps,
-            "lr": lr,
-            "batch_size": batch_size,
-            "l2": l2,
-            "top": top,
-            "threshold": threshold,
-            "min_separation": min_separation,
-            "database": str(database) if database else None,
-            "iterations": iterations,
-            "evalue": evalue,
-            "max_sequences": max_sequences,
-            "model": str(model) if model else None,
-            "seed": seed,
-            "device": str(dev),
-            "threads": threads,
-        }
+        check_inputs(alignment, pdb=pdb, database=database, model=model, lr=lr, top=top,
+                     threshold=threshold)
+        params["device"] = str(run.device)
         config = FitConfig(
             model_type=model_type, heads=heads, steps=steps, lr=lr, batch_size=batch_size, l2=l2
         )
         out_dir = run.out_dir()
         with console.status("fitting", spinner="dots") as status:
-
-            def progress(step: int, total: int, loss: float) -> None:
-                if step % 10 == 0 or step == total:
-                    status.update(f"step {step}/{total}  loss {loss:.3f}")
-
-            result = predict_contacts(
-                alignment,
-                fmt=fmt,
-                query=query,
-                config=config,
-                identity=identity,
-                database=database,
-                search_options={
-                    "iterations": iterations,
-                    "evalue": evalue,
-                    "max_sequences": max_sequences,
-                },
-                model=model,
-                pdb=str(pdb) if pdb else None,
-                chain=chain,
-                device=str(dev),
-                seed=seed,
-                work_dir=out_dir,
-                progress=progress,
+            result = run_contacts(
+                alignment, out_dir, config=config, top=top, threshold=threshold,
+                min_separation=min_separation, params=params, pdb=pdb, database=database,
+                model=model, fmt=fmt, query=query, identity=identity, chain=chain,
+                search_options={"iterations": iterations, "evalue": evalue,
+                                "max_sequences": max_sequences},
+                device=str(run.device), seed=seed, progress=_progress(status),
             )
-        written = write_outputs(
-            out_dir, result, top=top, threshold=threshold, min_separation=min_separation
-        )
-        write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)
         line = f"{len(result.query)} residues, {result.method}; wrote {out}/"
         if result.metrics is not None:
             long = result.metrics["precision"]["long"]
             line += f"  long-range P@L {long['P@L']:.2f}  P@L/5 {long['P@L/5']:.2f}"
         console.print(line, highlight=False)
+
+
+def _progress(status: Any) -> Any:
+    """The fit's progress callback: step and loss on the status line every 10 steps."""
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if step % 10 == 0 or step == total:
+            status.update(f"step {step}/{total}  loss {loss:.3f}")
+
+    return progress

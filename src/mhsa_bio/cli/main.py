@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from mhsa_bio import __version__
+from mhsa_bio.errors import InputError
 
 
 class OneLineErrors(TyperGroup):
@@ -44,6 +45,11 @@ class OneLineErrors(TyperGroup):
 
             fail("aborted")
             sys.exit(1)
+        except InputError as exc:  # a choice option's value outside its choices (cli.options)
+            from mhsa_bio.cli.common import fail
+
+            fail(str(exc))
+            sys.exit(2)
         sys.exit(code if isinstance(code, int) else 0)
 
 

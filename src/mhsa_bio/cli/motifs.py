@@ -8,7 +8,22 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import (
+    Amp,
+    BatchSize,
+    Control,
+    Device,
+    Enrichment,
+    Fallback,
+    Force,
+    JasparRelease,
+    OutDir,
+    Score,
+    Seed,
+    Threads,
+    Verbose,
+    choice,
+)
 
 HEADS_HELP = (
     "Heads whose per-base scores make the seqlets: 'auto' (default) keeps, from any layer, every "
@@ -40,9 +55,9 @@ def motifs(
         "--background", help="Background FASTA for the seqlet threshold and the enrichment "
         "test. Default: the checkpoint's --negatives file if it had one, else seeded "
         "dinucleotide shuffles of the sequences.")] = None,
-    score: Annotated[str, typer.Option("--score", help=SCORE_HELP)] = "cls",
+    score: Annotated[Score, choice("--score", Score, help=SCORE_HELP)] = "cls",
     heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
-    fallback: Annotated[str, typer.Option("--fallback", help=FALLBACK_HELP)] = "gradient",
+    fallback: Annotated[Fallback, choice("--fallback", Fallback, help=FALLBACK_HELP)] = "gradient",
     fdr: Annotated[float, typer.Option(
         "--fdr", help="Motifs are kept at Benjamini-Hochberg q <= FDR (enrichment in "
         "sequences over background); also the seqlet threshold's FDR unless --seqlet-fdr.")
@@ -63,8 +78,9 @@ def motifs(
     kmer: Annotated[int, typer.Option("--kmer", min=4, max=10, help="Length of the k-mers "
                                       "(both strands) that seed clusters; 5 suits degenerate "
                                       "elements such as the sigma70 -10 box.")] = 6,
-    enrichment: Annotated[str, typer.Option(
-        "--enrichment", help="How a motif's enrichment over background is tested (one-sided "
+    enrichment: Annotated[Enrichment, choice(
+        "--enrichment", Enrichment, expected="auto, scan, window, seqlets",
+        help="How a motif's enrichment over background is tested (one-sided "
         "Fisher, BH over motifs). 'auto' (default): the better of 'scan' and 'window', its p "
         "doubled for the two tests; 'scan': sequences with a site anywhere; 'window': "
         "sequences with a site starting where the motif's attention sites concentrate (their "
@@ -72,9 +88,7 @@ def motifs(
         "elements at fixed positions (promoter boxes) whose consensus also occurs elsewhere "
         "by chance; 'seqlets': only sites inside attention seqlets, in positives and "
         "background alike.")] = "auto",
-    jaspar_release: Annotated[str, typer.Option(
-        "--jaspar-release", help="JASPAR release shipped with pyjaspar (offline), e.g. 2024."
-    )] = "2024",
+    jaspar_release: JasparRelease = "2024",
     taxon: Annotated[str, typer.Option(
         "--taxon", help="JASPAR taxon: vertebrates, insects, nematodes, plants, fungi, "
         "urochordates or all.")] = "vertebrates",
@@ -82,8 +96,8 @@ def motifs(
         "--known", help="Match against this MEME file instead of JASPAR.")] = None,
     match: Annotated[bool, typer.Option("--match/--no-match", help="Compare motifs with known "
                                         "ones (Tomtom).")] = True,
-    control: Annotated[str, typer.Option(
-        "--control", help="'shuffle' reruns the pipeline on dinucleotide-shuffled sequences "
+    control: Annotated[Control, choice(
+        "--control", Control, help="'shuffle' reruns the pipeline on dinucleotide-shuffled sequences "
         "and reports how many motifs survive (should be none).")] = "none",
     batch_size: BatchSize = 64,
     amp: Amp = True,

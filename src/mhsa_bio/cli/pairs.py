@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import (
+    BatchSize,
+    Device,
+    Force,
+    NullBackground,
+    OutDir,
+    Seed,
+    Threads,
+    Verbose,
+    choice,
+)
 
 
 def pairs(
@@ -43,8 +53,9 @@ def pairs(
     strand_symmetric: Annotated[bool, typer.Option(
         "--strand-symmetric", help="Merge a pair with its reverse complement (unstranded data "
         "such as ChIP-seq); orientations become ++ (same strand) and +- (opposite).")] = False,
-    null_background: Annotated[str, typer.Option(
-        "--null-background", help="Background of the null copies: 'kept' (the sequence's own "
+    null_background: Annotated[NullBackground, choice(
+        "--null-background", NullBackground, expected="shuffled or kept",
+        help="Background of the null copies: 'kept' (the sequence's own "
         "background in order; only the sites move) or 'shuffled' (dinucleotide shuffle, as "
         "SATORI; not calibrated, for comparison only).")] = "kept",
     max_sequences: Annotated[int, typer.Option(
@@ -71,91 +82,38 @@ def pairs(
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
                          force=force) as run:
-        import numpy as np
+        from mhsa_bio.pairs.run import PairInputs, PairParams, prepare, run_pairs
 
-        from mhsa_bio.errors import InputError
-
-        if not 0.0 < pvalue < 1.0:
-            raise InputError(f"--pvalue {pvalue}: must be between 0 and 1")
-        if null_background not in ("shuffled", "kept"):
-            raise InputError(f"--null-background {null_background}: expected shuffled or kept")
-        from mhsa_bio.checkpoint import load_model
-        from mhsa_bio.io.fasta import read_fasta
-        from mhsa_bio.io.meme import read_meme
-        from mhsa_bio.io.outputs import write_json, write_run_json
-        from mhsa_bio.pairs import find_pairs
-        from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
-        from mhsa_bio.pairs.plots import spacing_plots
-        from mhsa_bio.shuffle import shuffle_records
-        from mhsa_bio.training.run import default_sequences
-
-        dev = run.device
-        # Validate every input before anything is written.
-        motif_list = read_meme(motifs)
-        net, ckpt = load_model(model, device=dev)
-        if sequences is None:
-            found = default_sequences(ckpt)
-            if found is None:
-                raise InputError(f"{model}: the training FASTA recorded in the checkpoint is "
-                                 "gone; give --sequences FASTA")
-            sequences = Path(found)
-        records = read_fasta(sequences, min_length=net.config.stem_kernel)
-        from mhsa_bio.attention import check_attention_size
-
-        check_attention_size(net, records, source=sequences, batch_size=batch_size)
-        if max_sequences and len(records) > max_sequences:
-            rng = np.random.default_rng(seed)
-            keep = np.sort(rng.choice(len(records), max_sequences, replace=False))
-            records = [records[k] for k in keep]
-        bg_source = "shuffled sequences"
-        if background is None:
-            from mhsa_bio.training.run import recorded_input
-
-            found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
-            if found is not None:
-                background = Path(found)
-        if background is not None:
-            bg_records = read_fasta(background)
-            bg_source = str(background)
-        else:
-            bg_records = shuffle_records(records, seed=seed)
-        out_dir = run.out_dir()
-        result = find_pairs(net, records, motif_list, background=bg_records, device=dev,
-                            pvalue=pvalue, n_null=null_copies, min_sequences=min_sequences,
-                            null_exclude=null_exclude, null_neighbours=null_neighbours,
-                            strand_symmetric=strand_symmetric,
-                            null_shuffle=null_background == "shuffled", batch_size=batch_size,
-                            seed=seed)
-        write_pairs_tsv(result, out_dir / "pairs.tsv")
-        write_sites_tsv(result, records, result.motifs, out_dir / "sites.tsv")
-        plots = spacing_plots(result, out_dir, top=top_plots)
-        write_json(out_dir / "summary.json", result.summary)
-        report = None
-        if motifs.is_dir() and (motifs / "report.html").is_file():
-            import os
-
-            from mhsa_bio.pairs.report import pairs_section, update_motifs_report
-
-            section = pairs_section(result.table, result.summary, plots,
-                                    pairs_dir=os.path.relpath(out, motifs))
-            report = motifs / "report.html"
-
-            def add_section() -> None:  # only once pairs' own outputs are in place
-                update_motifs_report(motifs, section)
-                console.print(f"added a pairs section to {report}")
-
-            run.after_commit(add_section)
-        write_run_json(out_dir, "pairs", params, sequences=str(sequences),
-                       background=bg_source, device=str(dev), summary=result.summary,
-                       plots=[p.name for p in plots],
-                       motifs_report=str(report) if report else None)
-        summary = result.summary
-        console.print(f"{summary['groups_tested']} pair groups tested: "
-                      f"{summary['coattended_q05']} co-attended at q < 0.05, "
-                      f"{summary['significant_q05']} of them at a fixed spacing")
-        for _, top in result.table.head(3).iterrows():
-            console.print(f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
-                          f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
-                          f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
-                          f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")
+        inputs = PairInputs(model=model, motifs=motifs, sequences=sequences, background=background)
+        settings = PairParams(
+            pvalue=pvalue, null_copies=null_copies, min_sequences=min_sequences,
+            null_neighbours=null_neighbours, null_exclude=null_exclude,
+            strand_symmetric=strand_symmetric, null_background=null_background,
+            max_sequences=max_sequences, top_plots=top_plots, batch_size=batch_size, seed=seed)
+        prep = prepare(inputs, settings, device=run.device)  # validates everything first
+        done = run_pairs(prep, run.out_dir(), inputs=inputs, params=settings, device=run.device,
+                         out=out, cli_params=params)
+        if done.report is not None:
+            run.after_commit(lambda: _add_section(motifs, done))
+        _print_summary(done.result)
         console.print(f"wrote {out / 'pairs.tsv'}")
+
+
+def _add_section(motifs: Path, done: Any) -> None:
+    """Put the pairs section into the motifs report (only once pairs' own outputs are in place)."""
+    from mhsa_bio.pairs.report import update_motifs_report
+
+    update_motifs_report(motifs, done.section)
+    console.print(f"added a pairs section to {done.report}")
+
+
+def _print_summary(result: Any) -> None:
+    summary = result.summary
+    console.print(f"{summary['groups_tested']} pair groups tested: "
+                  f"{summary['coattended_q05']} co-attended at q < 0.05, "
+                  f"{summary['significant_q05']} of them at a fixed spacing")
+    for _, top in result.table.head(3).iterrows():
+        console.print(f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
+                      f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
+                      f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
+                      f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")

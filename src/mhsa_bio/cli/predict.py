@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import command_context
-from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, Threads, Verbose
+from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, Model, Threads, Verbose
 
 
 def predict(
     fasta: Annotated[Path, typer.Argument(help="Sequences to score (FASTA/FASTA.gz, '-' = stdin); "
                                           "any length.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint from `train`.")],
+    model: Model,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="TSV file to write (default: stdout).")] = None,
     batch_size: BatchSize = 128,

@@ -8,14 +8,26 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import (
+    Amp,
+    BatchSize,
+    Device,
+    Force,
+    Model,
+    OutDir,
+    Seed,
+    Strand,
+    Threads,
+    Verbose,
+    choice,
+)
 
 
 def scan(
     genome: Annotated[Path, typer.Argument(
         help="Genome or long sequences: FASTA (one or many records) or bgzip FASTA, indexed "
         "with pyfaidx (a .fai is written beside it when missing).")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Checkpoint from `train`.")],
+    model: Model,
     out: OutDir = Path("runs/scan"),
     window: Annotated[int | None, typer.Option(
         "--window", min=1, help="Window length in bp (default: the model's max_len, the "
@@ -25,8 +37,8 @@ def scan(
         show_default=False)] = None,
     threshold: Annotated[float, typer.Option(
         "--threshold", help="Call windows whose probability is at least this.")] = 0.9,
-    strand: Annotated[str, typer.Option(
-        "--strand", help="Strands to scan: both, + or - (- scores the reverse complement).")
+    strand: Annotated[Strand, choice(
+        "--strand", Strand, help="Strands to scan: both, + or - (- scores the reverse complement).")
     ] = "both",
     chrom: Annotated[str | None, typer.Option(
         "--chrom", help="Comma-separated chromosomes to scan (default: all).",
@@ -51,45 +63,22 @@ def scan(
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
                          force=force) as run:
-        from mhsa_bio.checkpoint import load_model, sha256
-        from mhsa_bio.errors import InputError
-        from mhsa_bio.genome_scan import ScanConfig
-        from mhsa_bio.io.genome import check_genome
-        from mhsa_bio.io.outputs import write_run_json
+        from mhsa_bio.genome_scan import plan_scan
 
-        strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}.get(strand)
-        if strands is None:
-            raise InputError(f"--strand {strand}: expected both, + or -")
-        dev = run.device
-        net, ckpt = load_model(model, device=dev)
-        classes = list(ckpt["classes"])
-        wanted = class_name or ("positive" if "positive" in classes else classes[-1])
-        if wanted not in classes:
-            raise InputError(f"--class {wanted}: the model's classes are {', '.join(classes)}")
-        width = window or net.config.max_len
-        if width < net.config.stem_kernel:
-            raise InputError(f"--window {width}: shorter than the model's "
-                             f"{net.config.stem_kernel} bp convolution stem")
-        config = ScanConfig(window=width, step=step or max(1, width // 4), threshold=threshold,
-                            strands=strands, class_index=classes.index(wanted),
-                            batch_size=batch_size, amp=amp)
-        chroms = [c for c in chrom.split(",") if c] if chrom else None
-        check_genome(genome)
-        out_dir = run.out_dir()
-        summary = _scan_with_progress(net, genome, out_dir, config, dev, chroms)
-        write_run_json(out_dir, "scan", params, scan_config=config.to_dict(), class_name=wanted,
-                       model_sha256=sha256(model), device=str(dev),
-                       chromosomes=summary.chromosomes)
+        plan = plan_scan(model, genome, device=run.device, window=window, step=step,
+                         threshold=threshold, strand=strand, class_name=class_name, chrom=chrom,
+                         batch_size=batch_size, amp=amp)  # validates everything first
+        summary = _scan_with_progress(plan, genome, run.out_dir(), model, run.device, params)
         console.print(f"scanned {summary.bases:,} bp ({summary.windows:,} windows, "
                       f"{summary.skipped:,} all-N skipped): {summary.promoters} promoters above "
                       f"{threshold}")
         console.print(f"wrote {out / 'promoters.bed'} and {out / 'scores.bedGraph'}")
 
 
-def _scan_with_progress(net, genome, out, config, dev, chroms):
+def _scan_with_progress(plan, genome, out, model, dev, params):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mhsa_bio.genome_scan import scan_genome
+    from mhsa_bio.genome_scan import run_scan
 
     with Progress(TextColumn("{task.fields[chrom]}", style="bold", markup=False), BarColumn(),
                   TextColumn("{task.completed:,}/{task.total:,} bp"), TimeElapsedColumn(),
@@ -99,5 +88,5 @@ def _scan_with_progress(net, genome, out, config, dev, chroms):
         def on_chunk(name: str, done: int, length: int) -> None:
             progress.update(task, chrom=name, completed=done, total=length)
 
-        return scan_genome(net, genome, out, config=config, device=dev, chroms=chroms,
-                           on_chunk=on_chunk)
+        return run_scan(plan, genome, out, model_path=model, device=dev, params=params,
+                        on_chunk=on_chunk)

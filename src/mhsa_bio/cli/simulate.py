@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import Force, OutDir, Seed, Verbose
+from mhsa_bio.cli.options import Force, JasparRelease, OutDir, Seed, Verbose
 
 
 def simulate(
@@ -68,9 +68,7 @@ def simulate(
             "--n-negatives", help="Number of negatives (default: --n).", show_default=False
         ),
     ] = None,
-    jaspar_release: Annotated[
-        str, typer.Option("--jaspar-release", help="JASPAR release shipped with pyjaspar.")
-    ] = "2024",
+    jaspar_release: JasparRelease = "2024",
     seed: Seed = 0,
     force: Force = False,
     verbose: Verbose = 0,
@@ -82,63 +80,15 @@ def simulate(
     The same options and seed give the same files.
     """
     with command_context(verbose=verbose, out=out, force=force) as run:
-        from mhsa_bio.errors import InputError
-        from mhsa_bio.io.fasta import write_fasta
-        from mhsa_bio.io.outputs import atomic_open, write_run_json
-        from mhsa_bio.simulate import DEFAULT_MOTIFS, load_jaspar_motifs, sites_table
-        from mhsa_bio.simulate import simulate as run_simulation
+        from mhsa_bio.simulate import simulate_named, write_simulated
 
-        pair_motifs = None
-        if pair is not None:
-            if motifs is not None:
-                raise InputError("--pair replaces --motifs; give one of them")
-            pair_ids = [p.strip() for p in pair.split(",") if p.strip()]
-            if len(pair_ids) != 2:
-                raise InputError(f"--pair: '{pair}' is not two motif ids MOTIF_A,MOTIF_B")
-            a, b = load_jaspar_motifs(pair_ids, release=jaspar_release)
-            pair_motifs = (a, b)
-            pwms = []
-        else:
-            ids = DEFAULT_MOTIFS if motifs is None else [m for m in motifs.split(",") if m.strip()]
-            pwms = load_jaspar_motifs(ids, release=jaspar_release)
-        result = run_simulation(
-            pwms,
-            n=n,
-            length=length,
-            positions=positions,
-            pair=pair_motifs,
-            spacing=spacing,
-            orientation=orientation,
-            pair_negatives=pair_negatives,
-            gc=gc,
-            p_site=p_site,
-            n_negatives=n_negatives,
+        result, params = simulate_named(
+            motifs=motifs, pair=pair, jaspar_release=jaspar_release, n=n, length=length,
+            positions=positions, spacing=spacing, orientation=orientation,
+            pair_negatives=pair_negatives, gc=gc, p_site=p_site, n_negatives=n_negatives,
             seed=seed,
         )
-        out_dir = run.out_dir()
-        with atomic_open(out_dir / "promoters.fa") as handle:
-            write_fasta(handle, result.positives)
-        with atomic_open(out_dir / "background.fa") as handle:
-            write_fasta(handle, result.negatives)
-        with atomic_open(out_dir / "truth.tsv") as handle:
-            handle.write(sites_table(result.truth))
-        params = {
-            "n": n,
-            "length": length,
-            "n_negatives": len(result.negatives),
-            "motifs": [p.id for p in (pair_motifs or pwms)],
-            "motif_names": [p.name for p in (pair_motifs or pwms)],
-            "positions": positions,
-            "pair": pair is not None,
-            "spacing": spacing,
-            "orientation": orientation,
-            "pair_negatives": pair_negatives,
-            "gc": gc,
-            "p_site": p_site,
-            "jaspar_release": jaspar_release,
-            "seed": seed,
-        }
-        write_run_json(out_dir, "simulate", params)
+        write_simulated(run.out_dir(), result, params)
         console.print(
             f"wrote {len(result.positives)} positives, {len(result.negatives)} negatives and "
             f"{len(result.truth)} planted sites to {run.out}",

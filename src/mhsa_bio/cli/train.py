@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from mhsa_bio.cli.common import command_context, console
-from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, OutDir, Seed, Threads, Verbose
+from mhsa_bio.cli.options import (
+    Amp,
+    BatchSize,
+    Device,
+    Force,
+    OutDir,
+    Preset,
+    Seed,
+    Threads,
+    Verbose,
+    choice,
+)
 
 PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
     "large (6 × 8, d 256; for a GPU)."
@@ -29,7 +42,8 @@ def train(
     labels: Annotated[Path | None, typer.Option(
         "--labels", help="TSV of id<TAB>class for more than two classes (no background then).")
     ] = None,
-    preset: Annotated[str, typer.Option("--preset", help=PRESET_HELP)] = "small",
+    preset: Annotated[Preset, choice("--preset", Preset, expected="one of small, base, large",
+                                     help=PRESET_HELP)] = "small",
     dim: Annotated[int | None, typer.Option("--dim", min=1, help="Model width (overrides "
                                             "preset).")] = None,
     heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads per layer.")
@@ -93,73 +107,31 @@ def train(
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
                          force=force, resume=resume, keep_partial=_resumable) as run:
-        from mhsa_bio.errors import InputError
-        from mhsa_bio.models.promoter import PRESETS
-
-        if preset not in PRESETS:
-            raise InputError(f"--preset {preset}: expected one of {', '.join(PRESETS)}")
-        if not 0 < lr < float("inf"):  # also NaN
-            raise InputError(f"--lr {lr}: must be a positive number")
-        if stem_kernel % 2 == 0 or stem_kernel < 1:
-            raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
-        size = dict(PRESETS[preset])
-        for key, value in (("dim", dim), ("heads", heads), ("layers", layers)):
-            if value is not None:
-                size[key] = value
-        if size["dim"] % size["heads"]:
-            raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
-        from mhsa_bio.models.promoter import PromoterConfig
-        from mhsa_bio.runtime.distributed import context_from_env, rank_device
-        from mhsa_bio.training.run import TrainInputs
+        from mhsa_bio.training.run import TrainInputs, plan_training
+        from mhsa_bio.training.run import train as run_train
         from mhsa_bio.training.trainer import TrainConfig
 
-        ctx = context_from_env()
-        if not ctx.is_main:  # the other ranks of a torchrun job stay silent
-            import logging
-
-            logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
-        dev = rank_device(ctx, run.device)
-        inputs = TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives,
-                             labels=labels)
-        model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout,
-                                      **size)
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
             shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights)
-        from mhsa_bio.training.run import read_inputs
-
-        # Validate every input before anything is written.
-        data = read_inputs(inputs, min_length=stem_kernel)
-        if folds:
-            from mhsa_bio.training.crossval import check_folds
-
-            check_folds(folds, data, resume=resume, distributed=ctx.active)
-            _crossval(inputs, run.out_dir(), data, folds, model_config,
-                      train_config, dev, params, shown=out)
-            return
-        if ctx.active:
-            params["world_size"] = ctx.world_size
-        # rank 0 writes into the transaction's hidden folder; the other ranks only read it
-        out_dir = run.out_dir() if ctx.is_main else run.work_dir()
-        from mhsa_bio.runtime.distributed import barrier, process_group
-
-        with process_group(ctx, dev):
-            barrier(ctx)  # rank 0 has prepared OUT before anyone reads it (--resume)
-            if not ctx.is_main:
-                from mhsa_bio.training.run import run_training
-
-                run_training(inputs, out_dir, model_config=model_config,
-                             train_config=train_config, device=dev, resume=resume, params=params,
-                             dist=ctx, data=data)
-                return
-            metrics = _train_with_progress(inputs, out_dir, model_config, train_config, dev,
-                                           resume, params, ctx, data)
-        keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
-                if k in metrics]
-        summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
-        console.print(f"best epoch {metrics['best_epoch']}: {summary}")
-        console.print(f"wrote {out / 'model.pt'}")
+        plan = plan_training(  # validates every input before anything is written
+            TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
+            preset=preset, dim=dim, heads=heads, layers=layers, stem_kernel=stem_kernel,
+            max_len=max_len, dropout=dropout, train_config=train_config, folds=folds,
+            resume=resume, device=run.device)
+        with _progress(plan.dist.is_main and not folds) as (on_epoch, on_step):
+            done = run_train(plan, run.output, resume=resume, params=params, on_epoch=on_epoch,
+                             on_step=on_step, on_fold=_fold_line(folds))
+        if done.folds is not None:
+            _print_crossval(done.folds, folds, shown=out)
+        elif done.metrics is not None:
+            metrics = done.metrics
+            keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
+                    if k in metrics]
+            summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
+            console.print(f"best epoch {metrics['best_epoch']}: {summary}")
+            console.print(f"wrote {out / 'model.pt'}")
 
 
 def _resumable(folder: Path) -> bool:
@@ -167,11 +139,14 @@ def _resumable(folder: Path) -> bool:
     return (folder / "last.pt").is_file()
 
 
-def _train_with_progress(inputs, out, model_config, train_config, dev, resume, params, ctx,
-                         data):
+@contextlib.contextmanager
+def _progress(show: bool) -> Iterator[tuple[Any, Any]]:
+    """A progress bar (epoch, step, loss, val AUROC) and a log line per epoch: the
+    ``(on_epoch, on_step)`` callbacks of one training run; ``(None, None)`` when not shown."""
+    if not show:
+        yield None, None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from mhsa_bio.training.run import run_training
 
     with Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
                   MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
@@ -190,21 +165,23 @@ def _train_with_progress(inputs, out, model_config, train_config, dev, resume, p
                         f"{row.val_loss:.4f}, AUROC {row.val_auroc:.3f}, AUPRC "
                         f"{row.val_auprc:.3f}")
 
-        return run_training(inputs, out, model_config=model_config, train_config=train_config,
-                            device=dev, resume=resume, params=params, on_epoch=on_epoch,
-                            on_step=on_step, dist=ctx, data=data)
+        yield on_epoch, on_step
 
 
-def _crossval(inputs, out, data, folds, model_config, train_config, dev, params, *, shown):
-    from mhsa_bio.training.crossval import run_crossval, summary_rows
+def _fold_line(folds: int) -> Any:
+    """The ``on_fold`` callback: one log line per finished fold."""
 
     def on_fold(k: int, row: dict) -> None:
         keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc") if c in row]
         console.log(f"fold{k} ({k + 1}/{folds}): " + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
                     + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)")
 
-    rows = run_crossval(inputs, out, data=data, folds=folds, model_config=model_config,
-                        train_config=train_config, device=dev, params=params, on_fold=on_fold)
+    return on_fold
+
+
+def _print_crossval(rows: list[dict], folds: int, *, shown: Path) -> None:
+    from mhsa_bio.training.crossval import summary_rows
+
     mean, sd = summary_rows(rows)
     keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc")
             if mean.get(c) is not None]

@@ -226,3 +226,52 @@ def predict_contacts(
     if pdb is not None:
         result = evaluate(result, pdb, chain=chain, structure=structure)
     return result
+
+
+def check_inputs(
+    alignment: Path,
+    *,
+    pdb: Path | None = None,
+    database: Path | None = None,
+    model: Path | None = None,
+    lr: float | None = None,
+    top: int | None = None,
+    threshold: float | None = None,
+) -> None:
+    """The checks ``mhsa-bio contacts`` makes before anything is written (files, --lr, and one
+    of --top and --threshold)."""
+    for label, path in (("input", alignment), ("--pdb", pdb), ("--database", database), ("--model", model)):
+        if path is not None and not Path(path).is_file():
+            raise InputError(f"{path}: no such file ({label})")
+    if lr is not None and not 0 < lr < float("inf"):  # also NaN
+        raise InputError(f"--lr {lr}: must be a positive number")
+    if top is not None and threshold is not None:
+        raise InputError("--top and --threshold: give one (the top pairs, or a probability cut-off)")
+
+
+def run_contacts(
+    alignment: Path,
+    out_dir: Path,
+    *,
+    config: FitConfig,
+    top: int | None,
+    threshold: float | None,
+    min_separation: int,
+    params: dict[str, Any],
+    pdb: Path | None = None,
+    database: Path | None = None,
+    model: Path | None = None,
+    **options: Any,
+) -> ContactsResult:
+    """One ``mhsa-bio contacts`` run: ``predict_contacts`` (``options`` are its keywords), then
+    the maps, tables, binary map and ``run.json`` written into ``out_dir``."""
+    from mhsa_bio.contacts.writers import write_outputs
+    from mhsa_bio.io.outputs import write_run_json
+
+    result = predict_contacts(
+        alignment, config=config, database=database, model=model, pdb=str(pdb) if pdb else None,
+        work_dir=out_dir, **options
+    )
+    written = write_outputs(out_dir, result, top=top, threshold=threshold, min_separation=min_separation)
+    write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)
+    return result

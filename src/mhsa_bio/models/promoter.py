@@ -34,8 +34,6 @@ class PromoterConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} {value!r}: must be a positive integer")
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout {self.dropout}: must lie in [0, 1)")
 

@@ -15,7 +15,6 @@ from mhsa_bio.motifs import MotifParams
 
 log = logging.getLogger(__name__)
 
-ENRICHMENT = ("auto", "scan", "window", "seqlets")
 #: A model whose validation AUROC is below this learned nothing worth reading.
 MIN_MODEL_AUROC = 0.6
 
@@ -111,14 +110,6 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
     from mhsa_bio.motifs.heads import parse_heads
     from mhsa_bio.motifs.matching import load_jaspar
 
-    if params.score not in ("cls", "received", "rollout", "gradient"):
-        raise InputError(f"--score {params.score}: expected cls, received, rollout or gradient")
-    if params.fallback not in ("gradient", "none"):
-        raise InputError(f"--fallback {params.fallback}: expected gradient or none")
-    if params.enrichment not in ENRICHMENT:
-        raise InputError(f"--enrichment {params.enrichment}: expected {', '.join(ENRICHMENT)}")
-    if inputs.control not in ("none", "shuffle"):
-        raise InputError(f"--control {inputs.control}: expected none or shuffle")
     if not 0 < params.fdr < 1:
         raise InputError(f"--fdr {params.fdr}: must lie between 0 and 1")
     model, ckpt = load_model(inputs.model, device=device)

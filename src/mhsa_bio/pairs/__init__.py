@@ -3,7 +3,8 @@
 ``find_pairs`` runs the whole analysis (motifs come from ``mhsa_bio.io.meme``); the modules are
 its steps: ``scan`` (PWM sites with exact p-values), ``geometry`` (pair keys), ``coattention`` (per head),
 ``null`` (sites re-embedded in shuffles), ``stats`` (tests, BH, enrichment), ``plots``, ``io``
-(``pairs.tsv``). Nothing here imports torch at import time.
+(``pairs.tsv``); ``run`` is one ``mhsa-bio pairs`` run on disk (inputs resolved and validated,
+files and ``run.json`` written). Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
