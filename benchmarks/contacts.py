@@ -175,8 +175,8 @@ def _worker(
     """Run one method on one family in this process; return the scores and timings."""
     import torch
 
+    from mhsa_bio.contacts.find import contacts_from_msa
     from mhsa_bio.contacts.fit import FitConfig
-    from mhsa_bio.contacts.run import contacts_from_msa
     from mhsa_bio.io.msa import read_msa
 
     torch.set_num_threads(threads)

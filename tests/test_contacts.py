@@ -315,12 +315,13 @@ def test_cli_bad_inputs(tmp_path):
 
 def test_structure_mismatch_fails_before_the_fit(tmp_path, monkeypatch):
     """A structure of another protein, or the wrong chain, is refused before any fitting."""
+    import mhsa_bio.contacts.find as find
     import mhsa_bio.contacts.run as predict
 
     def no_fit(*args, **kwargs):
         raise AssertionError("the fit ran before the structure was checked")
 
-    monkeypatch.setattr(predict, "fit_couplings", no_fit)
+    monkeypatch.setattr(find, "fit_couplings", no_fit)
     seqs = planted_msa(n=20)
     msa = _write_a3m(tmp_path / "fam.a3m", seqs)
     out = tmp_path / "out"

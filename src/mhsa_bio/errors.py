@@ -1,6 +1,8 @@
-"""The one exception type for problems with the user's input."""
+"""The one exception type for problems with the user's input, and the check that an input file is there."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class InputError(Exception):
@@ -10,3 +12,11 @@ class InputError(Exception):
     as it is and exits non-zero, without a traceback.
     """
 
+
+
+def require_file(path: Path, *, what: str = "file") -> None:
+    """Raise ``InputError`` unless ``path`` exists and is not a folder (``what`` names the file)."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a {what}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, NamedTuple
 
 from mhsa_bio.alphabet import IUPAC_AMBIGUOUS, PROTEIN, PROTEIN_ONLY
-from mhsa_bio.errors import InputError
+from mhsa_bio.errors import InputError, require_file
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,7 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
             data = gzip.decompress(data)
         return io.StringIO(decode_text(data, "-"))
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
+    require_file(path)
     with open(path, "rb") as handle:
         magic = handle.read(2)
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mhsa_bio.alphabet import reverse_complement
-from mhsa_bio.errors import InputError
+from mhsa_bio.errors import InputError, require_file
 from mhsa_bio.io.fasta import Record, decode_text, validate_dna
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,7 @@ def region_of(record: Record) -> Region | None:
 
 
 def _read_lines(path: Path) -> list[str]:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
+    require_file(path)
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -144,10 +141,7 @@ def _parse_bed(path: Path) -> list[tuple[int, Region]]:
 
 def check_genome(path: Path) -> bool:
     """Check the genome file before pyfaidx opens it; return whether it is BGZF-compressed."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a genome FASTA file")
+    require_file(path, what="genome FASTA file")
     with open(path, "rb") as handle:
         head = handle.read(4096)
     bgzf = False
