@@ -1,7 +1,7 @@
 """The promoter benchmark's peers: a CNNProm-like CNN and a k-mer logistic regression (torch).
 
 Both take the same training part as the default model, hold out the same inner validation split
-(``mhsa_bio.training.trainer.stratified_split`` with the same fraction and seed, positives first) for early
+(``mhsa_bio.training.split.stratified_split`` with the same fraction and seed, positives first) for early
 stopping or for choosing their L2 strength, and return held-out probabilities of the positive class.
 
 - CNNProm-like (Umarov & Solovyev 2017, the E. coli architecture): one-hot → one convolution of
@@ -29,7 +29,7 @@ def inner_sets(pos: list[Any], neg: list[Any] | None, *, val_fraction: float, se
     """(train records, labels, validation records, labels) as ``make_split`` cuts them; with no
     negatives the background is one fixed dinucleotide shuffle per positive on each side."""
     from mhsa_bio.shuffle import shuffle_records
-    from mhsa_bio.training.trainer import stratified_split
+    from mhsa_bio.training.split import stratified_split
 
     if neg is not None:
         records = pos + neg

@@ -68,7 +68,8 @@ def sharp_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     from mhsa_bio.checkpoint import make_checkpoint, save_checkpoint
     from mhsa_bio.models.promoter import PromoterConfig
-    from mhsa_bio.training.trainer import TrainConfig, Trainer, make_split
+    from mhsa_bio.training.split import make_split
+    from mhsa_bio.training.trainer import TrainConfig, Trainer
 
     pos, neg = planted_set(200, 60, motif=MOTIF)
     config = TrainConfig(epochs=12, batch_size=16, lr=3e-3, seed=1)

@@ -8,7 +8,8 @@ from conftest import planted_set, write_fasta
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.models.promoter import PromoterConfig
 from mhsa_bio.training.run import TrainInputs, run_training
-from mhsa_bio.training.trainer import TrainConfig, epoch_training_set, make_split, stratified_split
+from mhsa_bio.training.split import epoch_training_set, make_split, stratified_split
+from mhsa_bio.training.trainer import TrainConfig
 
 
 def test_stratified_split_keeps_class_shares_and_is_seeded():

@@ -193,7 +193,7 @@ def fit_fold(inputs: Any, out: Path, part: FoldData, *, model_config: Any, train
     from mhsa_bio.checkpoint import load_model
     from mhsa_bio.predict import predict_proba
     from mhsa_bio.training.run import run_training
-    from mhsa_bio.training.trainer import check_lengths
+    from mhsa_bio.training.split import check_lengths
 
     check_lengths(part.heldout, min_length=model_config.stem_kernel, path="held-out fold")
     start = time.perf_counter()

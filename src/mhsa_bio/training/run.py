@@ -144,7 +144,8 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     from mhsa_bio.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
     from mhsa_bio.plots import learning_curve
     from mhsa_bio.runtime.distributed import SINGLE
-    from mhsa_bio.training.trainer import Trainer, check_lengths, make_split, resolve_epochs
+    from mhsa_bio.training.split import check_lengths, make_split
+    from mhsa_bio.training.trainer import Trainer, resolve_epochs
 
     if data is None:
         data = read_inputs(inputs, min_length=model_config.stem_kernel)

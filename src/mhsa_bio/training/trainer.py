@@ -1,4 +1,4 @@
-"""Training the promoter Transformer: split, background, AdamW + warm-up/cosine, early stopping."""
+"""One training fit of the promoter Transformer: AdamW, warm-up/cosine, AMP, torchrun, early stopping."""
 
 from __future__ import annotations
 
@@ -14,17 +14,16 @@ import torch
 import torch.nn.functional as F
 
 from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
-from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.metrics import multiclass_metrics
 from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
 from mhsa_bio.predict import predict_proba
 from mhsa_bio.runtime.device import amp_dtype, autocast
 from mhsa_bio.runtime.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
+from mhsa_bio.training.split import SHUFFLE, Dataset, Split, epoch_training_set
 
 log = logging.getLogger(__name__)
 
-SHUFFLE = "shuffle"
 
 
 @dataclass(frozen=True)
@@ -85,14 +84,6 @@ def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
     return replace(config, epochs=auto_epochs(training_size(split, config)))
 
 
-class Dataset(NamedTuple):
-    """Labelled sequences. ``labels`` index into ``classes``."""
-
-    records: list[Record]
-    labels: np.ndarray  # (N,) int64
-    classes: list[str]
-
-
 @dataclass
 class EpochLog:
     """One row of ``train_log.tsv``."""
@@ -129,88 +120,6 @@ class TrainState:
         """The state ``to_dict`` wrote, with the best weights saved beside it."""
         return cls(best_state=best_state,
                    **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state"})
-
-
-class Split(NamedTuple):
-    """Training and validation sets; ``background`` says how the background class was made."""
-
-    train: Dataset
-    val: Dataset
-    background: str
-
-
-def stratified_split(labels: np.ndarray, *, fraction: float, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val): ``fraction`` of each class to validation, seeded, sorted."""
-    rng = np.random.default_rng([seed, 17])
-    val: list[np.ndarray] = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        rng.shuffle(idx)
-        n_val = int(round(fraction * idx.size))
-        if fraction > 0 and idx.size >= 2:
-            n_val = min(max(n_val, 1), idx.size - 1)
-        val.append(idx[:n_val])
-    val_idx = np.sort(np.concatenate(val)) if val else np.array([], dtype=np.int64)
-    train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
-    return train_idx, val_idx
-
-
-def make_split(positives: list[Record], *, negatives: list[Record] | None, config: TrainConfig,
-               labels: np.ndarray | None = None, classes: list[str] | None = None) -> Split:
-    """Build the stratified split.
-
-    Three cases: ``labels`` given (multi-class, sequences are all in ``positives``); explicit
-    ``negatives`` (class 0 = background, 1 = positives); or neither: class 0 is made of
-    dinucleotide shuffles of the positives, regenerated every epoch for training (see
-    ``epoch_training_set``) and fixed for validation; validation shuffles come from validation
-    positives only, so nothing leaks across the split.
-    """
-    from mhsa_bio.shuffle import shuffle_records
-
-    if labels is not None:
-        assert classes is not None
-        tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed)
-        return Split(_subset(positives, labels, classes, tr), _subset(positives, labels, classes, va),
-                     "labels")
-    classes = ["background", "positive"]
-    if negatives is not None:
-        records = positives + negatives
-        lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
-        tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
-        return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va),
-                     "negatives")
-    lab = np.ones(len(positives), dtype=np.int64)
-    tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
-    train_pos = [positives[i] for i in tr]
-    val_pos = [positives[i] for i in va]
-    val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive,
-                              seed=config.seed + 1_000_003)
-    train = Dataset(train_pos, np.ones(len(train_pos), dtype=np.int64), classes)
-    val = _labelled(val_pos, val_neg, classes)
-    return Split(train, val, SHUFFLE)
-
-
-def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray
-            ) -> Dataset:
-    return Dataset([records[i] for i in idx], labels[idx], classes)
-
-
-def _labelled(pos: list[Record], neg: list[Record], classes: list[str]) -> Dataset:
-    lab = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.int64)
-    return Dataset(pos + neg, lab, classes)
-
-
-def epoch_training_set(split: Split, *, epoch: int, config: TrainConfig) -> Dataset:
-    """The training set of one epoch: with a shuffled background, fresh shuffles each epoch."""
-    if split.background != SHUFFLE:
-        return split.train
-    from mhsa_bio.shuffle import shuffle_records
-
-    salt = epoch if config.fresh_shuffles else 0
-    neg = shuffle_records(split.train.records, n_per=config.shuffles_per_positive,
-                          seed=config.seed * 7919 + salt)
-    return _labelled(split.train.records, neg, split.train.classes)
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
@@ -422,9 +331,3 @@ class Trainer:
         return s
 
 
-def check_lengths(records: Sequence[Record], *, min_length: int, path: object) -> None:
-    """Sequences shorter than the conv stem cannot be scored: name the first one."""
-    for rec in records:
-        if len(rec.seq) < min_length:
-            raise InputError(f"{path}: record '{rec.id}': sequence of {len(rec.seq)} bp is shorter "
-                             f"than the model's {min_length} bp convolution stem")
