@@ -104,6 +104,6 @@ def mcc_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]
         mcc = np.where(denom > 0, (tp * tn - fp * fn) / np.where(denom > 0, denom, 1), 0.0)
     best = mcc.max()
     tied = np.flatnonzero(mcc >= best - 1e-12)
-    dist = np.abs(cand[tied] - 0.5)
+    dist = np.round(np.abs(cand[tied] - 0.5), 12)  # equally near up to rounding: a tie
     pick = tied[np.lexsort((cand[tied], dist))[0]]
     return float(cand[pick]), float(mcc[pick])
