@@ -14,20 +14,30 @@ early stopping or the peer's penalty, and are scored once on the held-out fold:
 - cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
 - kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``).
 
-Printed: mean ± sd over folds × seeds of Sn, Sp, MCC (at probability 0.5), AUROC, the lowest fold
-MCC, and the mean training seconds per fold with ``--threads`` (2 by default).
+Printed: mean ± sd over folds × seeds of Sn, Sp, MCC, AUROC, the lowest fold MCC, and the mean
+training seconds per fold with ``--threads`` (2 by default). Sn, Sp and MCC are at the threshold
+of a decision rule (``DECISIONS``): probability 0.5, or ``inner-MCC``, the threshold with the
+highest MCC on the fit's inner validation split (``mhsa_bio.metrics.mcc_threshold``, what
+``mhsa-bio train --threshold auto`` stores). The default model is reported with the default
+rule (``DEFAULT_DECISION``), each peer with both. Every row of ``--log`` keeps the fit's inner
+validation and held-out scores, so the rules can be rescored from the log (``--from-log``).
 
 Tuning part (``--tune``): candidate settings of the default model (``CANDIDATES``) are trained on
-the same folds; the rule picks the candidate with the highest mean *inner-validation* MCC (the
-split inside each training part that chose its best epoch), with the current default kept on a
-tie within 0.005. Only inner-validation figures are printed for the candidates; the held-out folds
-are reported for the chosen candidate alone, as the validation part.
+the same folds, and every candidate is scored with every decision rule; the rule picks the
+(candidate, decision) with the highest mean *inner-validation* MCC (the split inside each
+training part that chose its best epoch), with the current default kept on a tie within 0.005.
+A threshold chosen and scored on the same records would flatter ``inner-MCC``, so the inner MCC
+is cross-fitted (``crossfit_mcc``): the inner split is cut into two stratified halves, the
+threshold chosen on one half is scored on the other and vice versa, and 0.5 is scored on the same
+halves. Only inner-validation figures are printed for the candidates; the held-out folds are
+reported for the chosen one as the validation part (the others follow, marked not chosen, for
+reference).
 
 Usage:
   python benchmarks/promoters.py --folds 5 --seeds 0 1 2
   python benchmarks/promoters.py --datasets ecoli --backgrounds negatives --only-folds 0  # one fold
-  python benchmarks/promoters.py --tune --candidates class-weights --datasets ecoli \
-      --backgrounds negatives --seeds 0     # what docs/benchmarks.md reports
+  python benchmarks/promoters.py --tune --candidates default --datasets ecoli \
+      --backgrounds negatives --seeds 0 --log ecoli.jsonl  # the decision rules, docs/benchmarks.md
 """
 
 from __future__ import annotations
