@@ -110,7 +110,8 @@ def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarra
         else:
             bad += 1
     net.load_state_dict(state)
-    return scores(xt), {"best_epoch": best_epoch, "epochs_run": epoch}
+    return scores(xt), {"best_epoch": best_epoch, "epochs_run": epoch,
+                        "inner_scores": scores(xv).tolist()}
 
 
 def kmer_features(records: list[Any]) -> np.ndarray:
@@ -157,7 +158,8 @@ def _fit_logistic(x: Any, y: Any, weight: Any, l2: float) -> Any:
 
 def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
                   test: list[Any]) -> tuple[np.ndarray, dict[str, Any]]:
-    """Fit the k-mer logistic regression; returns held-out P(positive) (M,) and {l2}."""
+    """Fit the k-mer logistic regression; returns held-out P(positive) (M,) and {l2,
+    inner_scores: the validation scores of the fit with the chosen penalty on the rest}."""
     import torch
 
     from mhsa_bio.metrics import auprc
@@ -173,8 +175,8 @@ def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.
         w = _fit_logistic(xs[0], torch.from_numpy(y), _class_weight(y).double(), l2)
         return [torch.sigmoid(o @ w[:-1] + w[-1]).numpy() for o in xs[1:]]
 
-    scores = {l2: auprc(val[1] == 1, model(ftr, train[1], l2, fva)[0]) for l2 in L2_GRID}
-    l2 = max(L2_GRID, key=lambda v: scores[v])
+    inner = {l2: model(ftr, train[1], l2, fva)[0] for l2 in L2_GRID}
+    l2 = max(L2_GRID, key=lambda v: auprc(val[1] == 1, inner[v]))
     full = np.vstack([ftr, fva])
     y = np.r_[train[1], val[1]]
-    return model(full, y, l2, fte)[0], {"l2": l2}
+    return model(full, y, l2, fte)[0], {"l2": l2, "inner_scores": inner[l2].tolist()}

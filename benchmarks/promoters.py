@@ -14,20 +14,30 @@ early stopping or the peer's penalty, and are scored once on the held-out fold:
 - cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
 - kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``).
 
-Printed: mean ± sd over folds × seeds of Sn, Sp, MCC (at probability 0.5), AUROC, the lowest fold
-MCC, and the mean training seconds per fold with ``--threads`` (2 by default).
+Printed: mean ± sd over folds × seeds of Sn, Sp, MCC, AUROC, the lowest fold MCC, and the mean
+training seconds per fold with ``--threads`` (2 by default). Sn, Sp and MCC are at the threshold
+of a decision rule (``DECISIONS``): probability 0.5, or ``inner-MCC``, the threshold with the
+highest MCC on the fit's inner validation split (``mhsa_bio.metrics.mcc_threshold``, what
+``mhsa-bio train --threshold auto`` stores). The default model is reported with the default
+rule (``DEFAULT_DECISION``), each peer with both. Every row of ``--log`` keeps the fit's inner
+validation and held-out scores, so the rules can be rescored from the log (``--from-log``).
 
 Tuning part (``--tune``): candidate settings of the default model (``CANDIDATES``) are trained on
-the same folds; the rule picks the candidate with the highest mean *inner-validation* MCC (the
-split inside each training part that chose its best epoch), with the current default kept on a
-tie within 0.005. Only inner-validation figures are printed for the candidates; the held-out folds
-are reported for the chosen candidate alone, as the validation part.
+the same folds, and every candidate is scored with every decision rule; the rule picks the
+(candidate, decision) with the highest mean *inner-validation* MCC (the split inside each
+training part that chose its best epoch), with the current default kept on a tie within 0.005.
+A threshold chosen and scored on the same records would flatter ``inner-MCC``, so the inner MCC
+is cross-fitted (``crossfit_mcc``): the inner split is cut into two stratified halves, the
+threshold chosen on one half is scored on the other and vice versa, and 0.5 is scored on the same
+halves. Only inner-validation figures are printed for the candidates; the held-out folds are
+reported for the chosen one as the validation part (the others follow, marked not chosen, for
+reference).
 
 Usage:
   python benchmarks/promoters.py --folds 5 --seeds 0 1 2
   python benchmarks/promoters.py --datasets ecoli --backgrounds negatives --only-folds 0  # one fold
-  python benchmarks/promoters.py --tune --candidates class-weights --datasets ecoli \
-      --backgrounds negatives --seeds 0     # what docs/benchmarks.md reports
+  python benchmarks/promoters.py --tune --candidates default --datasets ecoli \
+      --backgrounds negatives --seeds 0 --log ecoli.jsonl  # the decision rules, docs/benchmarks.md
 """
 
 from __future__ import annotations
@@ -61,6 +71,11 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "dim128": ({"dim": 128, "heads": 8}, {}),
     "lr3e-4x60": ({}, {"lr": 3e-4, "epochs": 60, "patience": 12}),
 }
+#: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
+#: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
+DECISIONS = ("0.5", "inner-MCC")
+#: The decision rule of the current default, kept on a tie within TIE.
+DEFAULT_DECISION = "0.5"
 TIE = 0.005
 PUBLISHED = {"dataset": "ecoli", "background": "negatives", "model": "CNNProm (published)",
              "Sn": "0.900", "Sp": "0.960", "MCC": "0.840", "AUROC": "–"}
@@ -113,8 +128,13 @@ def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, A
     return model, train
 
 
+def _scores(values: Any) -> list[float]:
+    return [round(float(v), 6) for v in values]
+
+
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Train one model on one fold's training part and score its held-out fold."""
+    """Train one model on one fold's training part and score its held-out fold (and its inner
+    validation split, for the decision rules)."""
     import torch
 
     from mhsa_bio.metrics import binary_metrics
@@ -129,13 +149,24 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     extra: dict[str, Any] = {}
     if job["model"] == "mhsa-bio":
+        from mhsa_bio.checkpoint import load_model
+        from mhsa_bio.predict import predict_proba
+        from mhsa_bio.training.split import make_split
+
         model_config, train_config = configs(job["candidate"], seed=seed, data=data)
         with tempfile.TemporaryDirectory() as tmp:
             row, probs = fit_fold(inputs, Path(tmp), part, model_config=model_config,
                                   train_config=train_config, device=device)
+            seconds = time.perf_counter() - start
+            # the inner validation split that chose the best epoch, as run_training cut it
+            val = make_split(part.train[0], negatives=part.train[1], config=train_config,
+                             labels=part.train[2], classes=part.train[3]).val
+            net, _ = load_model(Path(tmp) / "model.pt", device=device)
+            inner = predict_proba(net, val.records, device=device, amp=train_config.amp)[:, 1]
         scores = probs[:, 1]
         extra = {"best_epoch": row["best_epoch"], "epochs_run": row["epochs_run"],
-                 "inner_mcc": row["inner"]["mcc"], "inner_auroc": row["inner"]["auroc"]}
+                 "inner_mcc": row["inner"]["mcc"], "inner_auroc": row["inner"]["auroc"],
+                 "inner_scores": _scores(inner), "inner_labels": val.labels.tolist()}
     else:
         import promoter_peers as peers
 
@@ -146,12 +177,54 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                                           device=device)
         else:
             scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout)
-    seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        extra = {**extra, "inner_scores": _scores(extra["inner_scores"]),
+                 "inner_labels": va_y.tolist()}
     m = binary_metrics(part.heldout_labels == 1, scores)
     return {**{k: job[k] for k in ("dataset", "background", "model", "candidate", "seed", "fold")},
             "n": int(part.heldout_labels.size), "Sn": m["sensitivity"], "Sp": m["specificity"],
             "MCC": m["mcc"], "AUROC": m["auroc"], "AUPRC": m["auprc"], "seconds": seconds,
-            "threads": job["threads"], "device": job["device"], **extra}
+            "threads": job["threads"], "device": job["device"], **extra,
+            "heldout_scores": _scores(scores), "heldout_labels": part.heldout_labels.tolist()}
+
+
+def threshold(row: dict[str, Any], decision: str, idx: np.ndarray | None = None) -> float:
+    """The probability threshold of ``decision`` for a fit: 0.5, or (``inner-MCC``) the one with
+    the highest MCC on its inner validation scores (those at ``idx`` only, when given)."""
+    if decision == "0.5":
+        return 0.5
+    from mhsa_bio.metrics import mcc_threshold
+
+    y, s = np.asarray(row["inner_labels"]) == 1, np.asarray(row["inner_scores"])
+    if idx is not None:
+        y, s = y[idx], s[idx]
+    return mcc_threshold(y, s)[0]
+
+
+def crossfit_mcc(row: dict[str, Any], decision: str) -> float:
+    """Inner-validation MCC of a decision rule without scoring a threshold on the records that
+    chose it: the inner split is cut in two stratified halves (seeded), the threshold chosen on
+    one half is scored on the other and vice versa, and the two MCCs averaged. ``0.5`` is scored
+    on the same halves."""
+    from mhsa_bio.metrics import binary_metrics
+    from mhsa_bio.training.split import stratified_split
+
+    y, s = np.asarray(row["inner_labels"]) == 1, np.asarray(row["inner_scores"])
+    a, b = stratified_split(y.astype(np.int64), fraction=0.5, seed=row["seed"] * 31 + row["fold"])
+    return float(np.mean([binary_metrics(y[test], s[test], threshold=threshold(row, decision, fit))
+                          ["mcc"] for fit, test in ((a, b), (b, a))]))
+
+
+def decided(row: dict[str, Any], decision: str) -> dict[str, Any]:
+    """The fit's held-out Sn, Sp, MCC at the threshold of ``decision`` (chosen on the whole inner
+    validation split, as ``mhsa-bio train`` does)."""
+    from mhsa_bio.metrics import binary_metrics
+
+    t = threshold(row, decision)
+    m = binary_metrics(np.asarray(row["heldout_labels"]) == 1, np.asarray(row["heldout_scores"]),
+                       threshold=t)
+    return {**row, "decision": decision, "threshold": t, "Sn": m["sensitivity"],
+            "Sp": m["specificity"], "MCC": m["mcc"]}
 
 
 def _init_worker(threads: int) -> None:
@@ -168,7 +241,8 @@ def run_jobs(jobs: list[dict[str, Any]], *, workers: int, log: Path | None) -> l
         rows.append(row)
         print(f"  {row['dataset']} {row['background']} {row['model']}"
               f"{'' if row['candidate'] == 'default' else ' ' + row['candidate']} seed "
-              f"{row['seed']} fold {row['fold']}: MCC {row['MCC']:.3f} AUROC {row['AUROC']:.3f} "
+              f"{row['seed']} fold {row['fold']}: MCC {row['MCC']:.3f} (inner-MCC threshold "
+              f"{decided(row, 'inner-MCC')['MCC']:.3f}) AUROC {row['AUROC']:.3f} "
               f"{row['seconds']:.0f} s", file=sys.stderr, flush=True)
         if log is not None:
             with open(log, "a") as handle:
@@ -231,7 +305,9 @@ def main() -> None:
 
     shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
     folds = args.only_folds if args.only_folds is not None else range(args.folds)
-    candidates = (args.candidates or list(CANDIDATES)) if args.tune else ["default"]
+    # the default is always trained: the rule compares every candidate with it
+    candidates = (["default"] + [c for c in (args.candidates or CANDIDATES) if c != "default"]
+                  if args.tune else ["default"])
     jobs = [{"dataset": d, "background": b, "model": m, "candidate": c, "seed": s, "fold": k,
              "folds": args.folds, "threads": args.threads, "device": args.device}
             for d in args.datasets for b in args.backgrounds for s in args.seeds for k in folds
@@ -248,27 +324,52 @@ def main() -> None:
           f"{args.threads} threads per fit, {args.workers} worker(s), device {args.device}; "
           f"wall {wall:.0f} s; peak RSS {peak_rss_mb():.0f} MB (this process)")
     if args.tune:
-        print("\ntuning part: inner-validation MCC / AUROC of each candidate (held-out folds not "
-              "shown)")
+        print("\ntuning part: inner-validation MCC (cross-fitted halves, see crossfit_mcc) / "
+              "AUROC of each candidate and decision rule (held-out folds not shown)")
         tune = []
         for c in ["default"] + [c for c in candidates if c != "default"]:
             mine = [r for r in rows if r["candidate"] == c and r["model"] == "mhsa-bio"]
-            tune.append({"candidate": c, "inner MCC": float(np.mean([r["inner_mcc"] for r in mine])),
-                         "inner AUROC": float(np.mean([r["inner_auroc"] for r in mine])),
-                         "fits": len(mine),
-                         "train s / fold": f"{np.mean([r['seconds'] for r in mine]):.0f}"})
+            for d in DECISIONS:
+                scored = [r for r in mine if "inner_scores" in r]
+                if not scored:
+                    continue
+                tune.append({"candidate": c, "decision": d,
+                             "inner MCC": float(np.mean([crossfit_mcc(r, d) for r in scored])),
+                             "inner AUROC": float(np.mean([r["inner_auroc"] for r in scored])),
+                             "fits": len(scored),
+                             "train s / fold": f"{np.mean([r['seconds'] for r in mine]):.0f}"})
+        incumbent = next(t for t in tune if (t["candidate"], t["decision"]) ==
+                         ("default", DEFAULT_DECISION))
         best = max(tune, key=lambda t: t["inner MCC"])
-        default = tune[0]
-        chosen = best if best["inner MCC"] > default["inner MCC"] + TIE else default
-        print(table(tune))
-        print(f"\nrule: highest mean inner-validation MCC, the default kept within {TIE}: "
-              f"chosen {chosen['candidate']}")
-        rows = [r for r in rows if r["candidate"] == chosen["candidate"] or r["model"] != "mhsa-bio"]
-        print("\nvalidation part (held-out folds) of the chosen candidate:")
-    lines = summarise(rows, ("dataset", "background", "model"))
+        chosen = best if best["inner MCC"] > incumbent["inner MCC"] + TIE else incumbent
+        print(table([{**t, "inner MCC": f"{t['inner MCC']:.3f}",
+                      "inner AUROC": f"{t['inner AUROC']:.3f}"} for t in tune]))
+        print(f"\nrule: highest mean inner-validation MCC, the current default (default, "
+              f"{DEFAULT_DECISION}) kept within {TIE}: chosen {chosen['candidate']}, "
+              f"{chosen['decision']}")
+        pick = (chosen["candidate"], chosen["decision"])
+    else:
+        pick = ("default", DEFAULT_DECISION)
+    ours = [decided(r, pick[1]) for r in rows if r["model"] == "mhsa-bio" and r["candidate"] ==
+            pick[0] and (pick[1] == "0.5" or "inner_scores" in r)]
+    peers = [decided(r, d) for r in rows if r["model"] != "mhsa-bio" for d in DECISIONS
+             if d == "0.5" or "inner_scores" in r]
+    print(f"\nvalidation part (held-out folds): mhsa-bio {pick[0]}, decision {pick[1]}; the "
+          "peers at 0.5 and at their own inner-MCC threshold:")
+    lines = summarise(ours + peers, ("dataset", "background", "model", "decision"))
     if any(r["dataset"] == "ecoli" and r["background"] == "negatives" for r in rows):
         lines.insert(0, {k: PUBLISHED.get(k, "–") for k in lines[0]})
     print(table(lines))
+    other = [decided(r, d) for r in rows if r["model"] == "mhsa-bio" for d in DECISIONS
+             if (r["candidate"], d) != pick and (d == "0.5" or "inner_scores" in r)]
+    if other:
+        print("\nfor reference, not chosen: the other mhsa-bio candidates' held-out folds")
+        print(table(summarise(other, ("dataset", "background", "model", "candidate",
+                                      "decision"))))
+    thresholds = [r["threshold"] for r in ours]
+    if pick[1] != "0.5" and thresholds:
+        print(f"\nmhsa-bio thresholds chosen on the inner splits: {np.min(thresholds):.3f} … "
+              f"{np.max(thresholds):.3f} (median {np.median(thresholds):.3f})")
 
 
 if __name__ == "__main__":

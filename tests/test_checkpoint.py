@@ -5,6 +5,7 @@ import torch
 
 from mhsa_bio.checkpoint import (
     FORMAT_VERSION,
+    decision_threshold,
     load_model,
     make_checkpoint,
     read_checkpoint,
@@ -94,3 +95,17 @@ def test_random_bytes_and_unknown_keys_are_named(tmp_path):
     save_checkpoint(ckpt, tmp_path / "x.pt")
     with pytest.raises(InputError, match="unknown key 'extra_key'"):
         read_checkpoint(tmp_path / "x.pt")
+
+
+def test_decision_threshold_round_trip_and_older_checkpoints(tmp_path):
+    _, ckpt = _ckpt()
+    save_checkpoint({**ckpt, "decision_threshold": 0.3125}, tmp_path / "t.pt")
+    assert decision_threshold(load_model(tmp_path / "t.pt")[1]) == 0.3125
+    save_checkpoint(ckpt, tmp_path / "old.pt")  # written before the key existed
+    meta = load_model(tmp_path / "old.pt")[1]
+    assert "decision_threshold" not in meta and decision_threshold(meta) == 0.5
+    assert decision_threshold({**meta, "classes": ["a", "b", "c"]}) is None
+    for bad in (1.5, "0.3", True):
+        save_checkpoint({**ckpt, "decision_threshold": bad}, tmp_path / "bad.pt")
+        with pytest.raises(InputError, match="decision_threshold .* is not a probability"):
+            read_checkpoint(tmp_path / "bad.pt")

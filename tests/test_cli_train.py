@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from conftest import assert_clean_error, invoke, planted_set, random_dna, write_fasta
@@ -40,11 +41,73 @@ def test_train_and_predict_end_to_end(trained_run, tmp_path):
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert lines[0].startswith("# mhsa-bio")
-    assert lines[1] == "id\tlength\tbackground\tpositive"
+    assert lines[1] == "id\tlength\tbackground\tpositive\tcall"
     rows = [line.split("\t") for line in lines[2:]]
     assert [r[0] for r in rows] == [i for i, _ in pos + neg]
     assert all(r[1] == "120" for r in rows)
     assert all(abs(float(r[2]) + float(r[3]) - 1) < 1e-5 for r in rows)
+
+
+def _predicted(result):
+    """(header comment, probabilities of the positive class, calls) of predict's stdout."""
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    rows = [line.split("\t") for line in lines[2:]]
+    return lines[0], np.array([float(r[3]) for r in rows]), [r[4] for r in rows]
+
+
+def test_train_stores_the_threshold_with_the_best_validation_mcc(trained_run):
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.metrics import mcc_threshold
+    from mhsa_bio.predict import predict_proba
+
+    net, ckpt = load_model(trained_run / "model.pt")
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    run = json.loads((trained_run / "run.json").read_text())
+    cut = ckpt["decision_threshold"]
+    assert metrics["decision_threshold"] == cut == run["decision_threshold"]
+    assert ckpt["metrics"]["decision_threshold"] == cut
+    assert metrics["threshold_rule"] == "max validation MCC"
+    # recompute it from the validation records the checkpoint names
+    ids = ckpt["provenance"]["split"]["validation_ids"]
+    inputs = ckpt["provenance"]["inputs"]
+    recs = {r.id: (r, 1) for r in read_fasta(inputs["fasta"]["path"])}
+    recs.update({r.id: (r, 0) for r in read_fasta(inputs["negatives"]["path"])})
+    val = [recs[i][0] for i in ids]
+    labels = np.array([recs[i][1] for i in ids]) == 1
+    scores = predict_proba(net, val, device=torch.device("cpu"))[:, 1]
+    t, mcc = mcc_threshold(labels, scores)
+    assert cut == pytest.approx(t, abs=1e-6)
+    assert metrics["at_decision_threshold"]["mcc"] == pytest.approx(mcc, abs=1e-6)
+
+
+def test_predict_calls_at_the_stored_threshold_or_the_given_one(trained_run, tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint, save_checkpoint
+
+    pos, neg = planted_set(15, 60, seed=5)
+    fa = write_fasta(tmp_path / "x.fa", pos + neg)
+    _, p, _ = _predicted(invoke("predict", fa, "--model", trained_run / "model.pt"))
+    ckpt = read_checkpoint(trained_run / "model.pt")
+    cut = float(np.quantile(p, 0.3))  # a cut that calls other records than 0.5 does
+    assert np.sum(p >= cut) != np.sum(p >= 0.5)
+    save_checkpoint({**ckpt, "decision_threshold": cut}, tmp_path / "cut.pt")
+    head, q, calls = _predicted(invoke("predict", fa, "--model", tmp_path / "cut.pt"))
+    assert np.allclose(p, q, atol=1e-6)
+    assert calls == ["positive" if v >= cut else "background" for v in q]
+    assert f">= {cut:.6g} (stored in the checkpoint)" in head
+    # --threshold overrides the stored one
+    other = float(np.quantile(p, 0.8))
+    head, q, calls = _predicted(invoke("predict", fa, "--model", tmp_path / "cut.pt",
+                                       "--threshold", str(other)))
+    assert calls == ["positive" if v >= other else "background" for v in q]
+    assert "(--threshold)" in head
+    # a checkpoint written before thresholds were stored calls at 0.5
+    old = {k: v for k, v in ckpt.items() if k != "decision_threshold"}
+    save_checkpoint(old, tmp_path / "old.pt")
+    head, q, calls = _predicted(invoke("predict", fa, "--model", tmp_path / "old.pt"))
+    assert calls == ["positive" if v >= 0.5 else "background" for v in q]
+    assert ">= 0.5 (none stored in the checkpoint: 0.5)" in head
 
 
 def test_predict_to_stdout_matches_batch_size_one(trained_run, tmp_path):
@@ -63,9 +126,11 @@ def test_predict_to_stdout_matches_batch_size_one(trained_run, tmp_path):
 def test_default_shuffled_background(tmp_path):
     pos, _ = planted_set(40, 50)
     fa = write_fasta(tmp_path / "pos.fa", pos)
-    result = invoke("train", fa, "--out", tmp_path / "run", *SMALL)
+    result = invoke("train", fa, "--out", tmp_path / "run", "--threshold", "0.25", *SMALL)
     assert result.exit_code == 0, result.output
     ckpt = torch.load(tmp_path / "run" / "model.pt", weights_only=True)
+    assert ckpt["decision_threshold"] == 0.25  # as given, not chosen
+    assert ckpt["metrics"]["threshold_rule"] == "fixed (--threshold)"
     assert ckpt["provenance"]["background"] == "shuffle"
     assert ckpt["provenance"]["inputs"]["fasta"]["sha256"]
 
@@ -158,6 +223,9 @@ def test_bad_options(planted_fastas, tmp_path):
         assert_clean_error(result, "no CUDA GPU")
     result = invoke("train", "--out", tmp_path / "r")
     assert_clean_error(result, "no input")
+    for bad in ("1.5", "nan", "best"):
+        result = invoke("train", pos, "--out", tmp_path / "r", "--threshold", bad)
+        assert_clean_error(result, f"--threshold {bad}", "'auto' or a probability")
     assert not (tmp_path / "r").exists()
 
 

@@ -3,10 +3,12 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from conftest import assert_clean_error, invoke, planted_set, write_fasta
 
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
+from mhsa_bio.metrics import binary_metrics
 from mhsa_bio.training.crossval import split_fold, stratified_folds
 
 TINY = ("--epochs", 2, "--dim", 16, "--heads", 2, "--layers", 1, "--batch-size", 32,
@@ -102,6 +104,14 @@ def test_train_folds_writes_one_run_per_fold_and_the_cv_table(cv_inputs, tmp_pat
     for k in range(3):
         fold_dir = out / f"fold{k}"
         assert (fold_dir / "model.pt").exists() and (fold_dir / "run.json").exists()
+        # Sn and MCC of the table are at the fold model's stored threshold, from its predictions
+        cut = torch.load(fold_dir / "model.pt", weights_only=True)["decision_threshold"]
+        assert float(rows[k]["threshold"]) == pytest.approx(cut, rel=1e-5)
+        pred = _rows(fold_dir / "heldout_predictions.tsv")
+        m = binary_metrics(np.array([r["class"] == "positive" for r in pred]),
+                           np.array([float(r["positive"]) for r in pred]), threshold=cut)
+        assert float(rows[k]["mcc"]) == pytest.approx(m["mcc"], rel=1e-4, abs=1e-6)
+        assert float(rows[k]["sensitivity"]) == pytest.approx(m["sensitivity"], rel=1e-4)
         held = [line.split("\t")[0] for line in
                 (fold_dir / "heldout_predictions.tsv").read_text().splitlines()[1:]]
         train_ids, stop_ids = seen[k]

@@ -22,6 +22,7 @@ MODEL_TYPES = ("promoter",)
 #: Every key a checkpoint may hold: the model's, then what ``last.pt`` adds to resume training.
 KEYS = frozenset({"format", "format_version", "package_version", "model_type", "config",
                   "alphabet", "classes", "state_dict", "provenance", "metrics",
+                  "decision_threshold",
                   "optimizer", "scheduler", "scaler", "best_state_dict", "train_state"})
 
 
@@ -108,7 +109,19 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
                          "another tool or a newer mhsa-bio?)")
     if ckpt["model_type"] not in MODEL_TYPES:
         raise InputError(f"{path}: unknown model type '{ckpt['model_type']}'")
+    t = ckpt.get("decision_threshold", 0.5)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
+        raise InputError(f"{path}: decision_threshold {t!r} is not a probability")
     return ckpt
+
+
+def decision_threshold(ckpt: dict[str, Any]) -> float | None:
+    """The probability of the positive class at or above which a two-class model calls a
+    sequence positive: the one stored by ``train``, 0.5 for checkpoints written before it was
+    stored; ``None`` for models of more classes (their call is the most probable class)."""
+    if len(ckpt["classes"]) != 2:
+        return None
+    return float(ckpt.get("decision_threshold", 0.5))
 
 
 def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"

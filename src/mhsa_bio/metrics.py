@@ -62,3 +62,38 @@ def multiclass_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, float
         "auprc": float(np.nanmean(auprcs)),
         "accuracy": float(np.mean(probs.argmax(1) == labels)),
     }
+
+
+def mcc_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The probability threshold that maximises MCC on (labels, scores), and that MCC.
+
+    A record is called positive when its score is ``>= threshold``. The candidates are 0.5 and
+    the midpoints between consecutive distinct scores; among those with the highest MCC the one
+    nearest 0.5 wins, and of two equally near the lower. With a single class present the answer
+    is 0.5 (nothing to choose on).
+    """
+    labels = np.asarray(labels, dtype=bool)
+    s = np.asarray(scores, dtype=float)
+    n_pos = int(labels.sum())
+    n_neg = labels.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return 0.5, binary_metrics(labels, s)["mcc"]
+    distinct = np.unique(s)
+    cand = np.unique(np.r_[0.5, (distinct[:-1] + distinct[1:]) / 2])
+    # records called positive at each candidate: scores >= t, counted from the sorted scores
+    order = np.argsort(s, kind="mergesort")
+    sorted_s, sorted_y = s[order], labels[order]
+    below = np.searchsorted(sorted_s, cand, side="left")  # records with score < t
+    pos_below = np.r_[0, np.cumsum(sorted_y)][below]
+    tp = n_pos - pos_below
+    fp = (labels.size - below) - tp
+    fn = n_pos - tp
+    tn = n_neg - fp
+    denom = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mcc = np.where(denom > 0, (tp * tn - fp * fn) / np.where(denom > 0, denom, 1), 0.0)
+    best = mcc.max()
+    tied = np.flatnonzero(mcc >= best - 1e-12)
+    dist = np.round(np.abs(cand[tied] - 0.5), 12)  # equally near up to rounding: a tie
+    pick = tied[np.lexsort((cand[tied], dist))[0]]
+    return float(cand[pick]), float(mcc[pick])

@@ -82,13 +82,20 @@ def train(
     rc_augment: Annotated[bool, typer.Option(
         "--rc-augment/--no-rc-augment", help="Reverse-complement half of each batch. Off by "
         "default: promoters are stranded and their elements sit at fixed positions.")] = False,
+    threshold: Annotated[str, typer.Option(
+        "--threshold", help="Decision threshold of a two-class model, stored in the checkpoint "
+        "for predict: 'auto' picks, once training ends, the probability threshold with the "
+        "highest MCC on the validation split (candidates: 0.5 and the midpoints between "
+        "consecutive distinct validation scores; ties go to the one nearest 0.5, then the "
+        "lower); or a probability to store as given.")] = "auto",
     amp: Amp = True,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Continue an interrupted run in --out from its last.pt.")] = False,
     folds: Annotated[int, typer.Option(
         "--folds", min=0, help="Stratified K-fold cross-validation (folds fixed by --seed): one "
         "model per fold in OUT/fold{k}/, each scored on its held-out fold, and "
-        "OUT/cv_metrics.tsv (per fold, mean, sd). --val-fraction is then the inner split of each "
+        "OUT/cv_metrics.tsv (per fold, mean, sd; Sn, Sp, MCC at each fold model's stored "
+        "decision threshold). --val-fraction is then the inner split of each "
         "training part, used for early stopping only. 0: one train/validation split.")] = 0,
     seed: Seed = 0,
     device: Device = "auto",
@@ -99,7 +106,8 @@ def train(
     """Train a promoter Transformer (conv stem + multi-head self-attention + CLS classifier).
 
     Writes OUT/model.pt (versioned checkpoint), train_log.tsv, metrics.json (AUROC, AUPRC,
-    accuracy, Sn, Sp, MCC on the held-out split), learning_curve.png and run.json.
+    accuracy, Sn, Sp, MCC on the held-out validation split at probability 0.5, and the decision
+    threshold with Sn, Sp, MCC there), learning_curve.png and run.json.
 
     Runs unchanged under `torchrun --nproc_per_node=N` (data-parallel, one GPU per process; gloo
     on CPU): --batch-size is the global batch, rank 0 evaluates and writes.
@@ -114,7 +122,8 @@ def train(
         train_config = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
-            shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights)
+            shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights,
+            threshold=_threshold(threshold))
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
             preset=preset, dim=dim, heads=heads, layers=layers, stem_kernel=stem_kernel,
@@ -130,8 +139,36 @@ def train(
             keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
                     if k in metrics]
             summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
-            console.print(f"best epoch {metrics['best_epoch']}: {summary}")
+            console.print(f"best epoch {metrics['best_epoch']}: {summary}"
+                          + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else ""))
+            if "decision_threshold" in metrics:
+                _print_threshold(metrics)
             console.print(f"wrote {out / 'model.pt'}")
+
+
+def _print_threshold(metrics: dict) -> None:
+    """The decision threshold line: the value, its rule and the validation Sn, Sp, MCC at it."""
+    at = metrics["at_decision_threshold"]
+    console.print(f"decision threshold {metrics['decision_threshold']:.4g} "
+                  f"({metrics['threshold_rule']}): validation Sn {at['sensitivity']:.3f}, "
+                  f"Sp {at['specificity']:.3f}, MCC {at['mcc']:.3f}"
+                  + (" (optimistic: chosen on this split)"
+                     if metrics["threshold_rule"].startswith("max") else ""))
+
+
+def _threshold(text: str) -> float | None:
+    """``--threshold``: ``None`` for auto, else a probability."""
+    from mhsa_bio.errors import InputError
+
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:  # also NaN
+        raise InputError(f"--threshold {text}: expected 'auto' or a probability between 0 and 1")
+    return value
 
 
 def _resumable(folder: Path) -> bool:
@@ -172,7 +209,8 @@ def _fold_line(folds: int) -> Any:
     """The ``on_fold`` callback: one log line per finished fold."""
 
     def on_fold(k: int, row: dict) -> None:
-        keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc") if c in row]
+        keys = [c for c in ("auroc", "auprc", "threshold", "sensitivity", "specificity", "mcc")
+                if c in row]
         console.log(f"fold{k} ({k + 1}/{folds}): " + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
                     + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)")
 

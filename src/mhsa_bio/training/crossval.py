@@ -27,8 +27,8 @@ from mhsa_bio.io.outputs import atomic_open, write_run_json
 log = logging.getLogger(__name__)
 
 #: Columns of ``cv_metrics.tsv`` after ``fold``; binary-only ones are NA for more classes.
-CV_COLUMNS = ("n", "n_positive", "sensitivity", "specificity", "mcc", "auroc", "auprc", "accuracy",
-              "best_epoch", "epochs_run", "seconds")
+CV_COLUMNS = ("n", "n_positive", "threshold", "sensitivity", "specificity", "mcc", "auroc", "auprc",
+              "accuracy", "best_epoch", "epochs_run", "seconds")
 
 
 def check_folds(folds: int, data: tuple[Any, ...], *, resume: bool, distributed: bool) -> None:
@@ -127,11 +127,17 @@ def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_
     return FoldData(train, held_pos + held_neg, held_labels, two)
 
 
-def heldout_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """Metrics of one held-out fold: binary (Sn, Sp, MCC at 0.5, AUROC, AUPRC) or multi-class."""
-    from mhsa_bio.metrics import multiclass_metrics
+def heldout_metrics(labels: np.ndarray, probs: np.ndarray, *, threshold: float | None = 0.5
+                    ) -> dict[str, Any]:
+    """Metrics of one held-out fold: binary (Sn, Sp, MCC at ``threshold``, AUROC, AUPRC) or
+    multi-class."""
+    from mhsa_bio.metrics import binary_metrics, multiclass_metrics
 
-    m = dict(multiclass_metrics(labels, probs))
+    if probs.shape[1] == 2:
+        m = dict(binary_metrics(labels == 1, probs[:, 1],
+                                threshold=0.5 if threshold is None else threshold))
+    else:
+        m = dict(multiclass_metrics(labels, probs))
     m["n"] = int(labels.size)
     if probs.shape[1] == 2:
         m["n_positive"] = int(np.sum(labels == 1))
@@ -185,12 +191,13 @@ def fit_fold(inputs: Any, out: Path, part: FoldData, *, model_config: Any, train
              on_step: Callable[[int, int, float], None] | None = None,
              ) -> tuple[dict[str, Any], np.ndarray]:
     """Train one fold's run into ``out`` on ``part.train`` and score its held-out records with
-    the best-epoch model. Returns the held-out metrics (with best epoch, epochs run, seconds and
-    ``inner``, the inner validation metrics that chose the epoch) and the (M, C) probabilities.
+    the best-epoch model. Returns the held-out metrics (Sn, Sp, MCC at the model's stored decision
+    threshold; with best epoch, epochs run, seconds and ``inner``, the inner validation metrics
+    that chose the epoch and the threshold) and the (M, C) probabilities.
     """
     import torch
 
-    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.checkpoint import decision_threshold, load_model
     from mhsa_bio.predict import predict_proba
     from mhsa_bio.training.run import run_training
     from mhsa_bio.training.split import check_lengths
@@ -202,10 +209,11 @@ def fit_fold(inputs: Any, out: Path, part: FoldData, *, model_config: Any, train
                        device=device, data=part.train, on_epoch=on_epoch, on_step=on_step,
                        params=params)
     seconds = time.perf_counter() - start
-    model, _ = load_model(out / "model.pt", device=device)
+    model, ckpt = load_model(out / "model.pt", device=device)
     probs = predict_proba(model, part.heldout, device=device,
                           batch_size=max(train_config.batch_size, 128), amp=train_config.amp)
-    row = {**heldout_metrics(part.heldout_labels, probs), "best_epoch": fit["best_epoch"],
+    row = {**heldout_metrics(part.heldout_labels, probs, threshold=decision_threshold(ckpt)),
+           "best_epoch": fit["best_epoch"],
            "epochs_run": fit["epochs_run"], "seconds": seconds,
            "inner": {k: v for k, v in fit.items() if isinstance(v, (int, float))}}
     return row, probs

@@ -179,10 +179,13 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
         log.info("resuming after epoch %d", trainer.state.epoch)
 
     def checkpoint(metrics: dict[str, Any], state_model: bool) -> dict[str, Any]:
+        extra = trainer.resume_dict() if state_model else {}
+        if not state_model and "decision_threshold" in metrics:
+            extra["decision_threshold"] = metrics["decision_threshold"]
         return make_checkpoint(trainer.model, model_type="promoter",
                                config=model_config.to_dict(), alphabet="ACGTN",
                                classes=split.train.classes, provenance=prov, metrics=metrics,
-                               extra=trainer.resume_dict() if state_model else None)
+                               extra=extra)
 
     def epoch_done(row: Any, state: Any) -> None:
         if not dist.is_main:
@@ -201,6 +204,10 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
         "n_train": int(sum(sizes["train"])),
         **state.best_metrics,
     }
+    from mhsa_bio.runtime.distributed import broadcast
+
+    # rank 0 chooses the threshold; every rank returns the same metrics
+    metrics.update(broadcast(trainer.decision() if dist.is_main else None, dist))
     if not dist.is_main:
         return metrics
     save_checkpoint(checkpoint(metrics, False), out / "model.pt")
@@ -209,6 +216,7 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     learning_curve(state.history, out / "learning_curve.png", best_epoch=state.best_epoch)
     write_run_json(out, "train", params or {}, model_config=model_config.to_dict(),
                    train_config=train_config.to_dict(), device=str(device),
+                   decision_threshold=metrics.get("decision_threshold"),
                    **({"distributed": {"world_size": dist.world_size,
                                        "backend": "nccl" if str(device).startswith("cuda")
                                        else "gloo"}} if dist.active else {}))

@@ -31,6 +31,9 @@ class TrainConfig:
     """Optimisation settings; every field is recorded in the checkpoint.
 
     epochs : maximum epochs; 0 = by data size (:func:`auto_epochs`), resolved before training
+    threshold : probability of the positive class at or above which a two-class model calls a
+        sequence positive; ``None`` = the threshold with the highest MCC on the validation split
+        (:func:`mhsa_bio.metrics.mcc_threshold`), chosen once training ends
     """
 
     epochs: int = 0
@@ -46,6 +49,7 @@ class TrainConfig:
     fresh_shuffles: bool = True
     class_weights: bool = False
     amp: bool = True
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -296,6 +300,27 @@ class Trainer:
         loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(),
                                 labels))
         return loss, multiclass_metrics(val.labels, probs)
+
+    def decision(self) -> dict[str, Any]:
+        """The decision threshold of a two-class model (``config.threshold``, or the one with the
+        highest validation MCC) and the validation Sn, Sp, MCC and accuracy at it; ``{}`` for more
+        classes. Scored on the split that chose it, so optimistic when chosen."""
+        if len(self.split.val.classes) != 2:
+            return {}
+        from mhsa_bio.metrics import binary_metrics, mcc_threshold
+
+        val = self.split.val
+        scores = predict_proba(self.model, val.records, device=self.device,
+                               batch_size=max(self.config.batch_size, 128),
+                               amp=self.config.amp)[:, 1]
+        fixed = self.config.threshold
+        chosen = fixed is None
+        t = mcc_threshold(val.labels == 1, scores)[0] if fixed is None else float(fixed)
+        m = binary_metrics(val.labels == 1, scores, threshold=t)
+        return {"decision_threshold": t,
+                "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
+                "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc",
+                                                            "accuracy")}}
 
     def run(self, *, on_epoch: Callable[[EpochLog, TrainState], None] | None = None,
             on_step: Callable[[int, int, float], None] | None = None) -> TrainState:
