@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 import numpy as np
 
@@ -71,8 +71,14 @@ def physical_memory() -> int:
         return 0
 
 
-def check_attention_size(model: PromoterTransformer, records: Sequence[Record], *, source: object,
-                         batch_size: int = 1, limit: int | None = None) -> None:
+def check_attention_size(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    *,
+    source: object,
+    batch_size: int = 1,
+    limit: int | None = None,
+) -> None:
     """Refuse sequences whose attention maps alone would not fit in memory.
 
     One sequence of L bases has layers × H × (L + 1)² float32 weights, and a batch holds
@@ -90,14 +96,20 @@ def check_attention_size(model: PromoterTransformer, records: Sequence[Record], 
     limit = limit if limit is not None else physical_memory() // 2
     if not limit or one * batch <= limit:
         return
-    where = (f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its attention maps "
-             f"need {one / 2**30:,.1f} GiB (layers x heads x L²)")
+    where = (
+        f"{source}: record '{longest.id}' of {len(longest.seq):,} bp: its attention maps "
+        f"need {one / 2**30:,.1f} GiB (layers x heads x L²)"
+    )
     allowed = f"the {limit / 2**30:,.1f} GiB allowed (half this machine's memory)"
     if one > limit:
-        raise InputError(f"{where}, more than {allowed}; cut it into windows of about the "
-                         f"training length ({config.max_len} bp)")
-    raise InputError(f"{where}, {one * batch / 2**30:,.1f} GiB in a batch of {batch}: more than "
-                     f"{allowed}; use --batch-size {limit // one} or less")
+        raise InputError(
+            f"{where}, more than {allowed}; cut it into windows of about the "
+            f"training length ({config.max_len} bp)"
+        )
+    raise InputError(
+        f"{where}, {one * batch / 2**30:,.1f} GiB in a batch of {batch}: more than "
+        f"{allowed}; use --batch-size {limit // one} or less"
+    )
 
 
 def _entropy_bits(p: torch.Tensor) -> torch.Tensor:
@@ -132,8 +144,7 @@ def rollout_cls(attention: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return out * (lengths[:, None] + 1).to(out.dtype)
 
 
-def _reduce_batch(attn: torch.Tensor, lengths: torch.Tensor, kinds: Sequence[str]
-                  ) -> dict[str, torch.Tensor]:
+def _reduce_batch(attn: torch.Tensor, lengths: torch.Tensor, kinds: Sequence[str]) -> dict[str, torch.Tensor]:
     """Reduce one batch of maps (B, layers, H, T, T) to per-base scores and head stats."""
     import torch
 
@@ -165,10 +176,16 @@ def _reduce_batch(attn: torch.Tensor, lengths: torch.Tensor, kinds: Sequence[str
     return out
 
 
-def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
-                      device: torch.device | str = "cpu", batch_size: int = 64,
-                      kinds: Sequence[str] = ("cls",), on_batch: Callable[[int], None] | None = None,
-                      amp: bool = False) -> AttentionScores:
+def collect_attention(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    *,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+    kinds: Sequence[str] = ("cls",),
+    on_batch: Callable[[int], None] | None = None,
+    amp: bool = False,
+) -> AttentionScores:
     """Run the model over ``records`` and reduce its attention as it goes.
 
     Parameters
@@ -201,8 +218,7 @@ def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
     # each batch's (B, layers, H, T, T) weights reuse the memory the last one freed
     with cpu_heap(device):
         batches = sequence_batches([r.seq for r in records], batch_size=batch_size)
-        for out in batched_forward(model, batches, device=device, amp=amp, scores=None,
-                                   attention=True):
+        for out in batched_forward(model, batches, device=device, amp=amp, scores=None, attention=True):
             assert out.attention is not None  # attention=True
             with torch.no_grad():
                 red = _reduce_batch(out.attention.float(), out.device_lengths, kinds)
@@ -222,15 +238,20 @@ def collect_attention(model: PromoterTransformer, records: Sequence[Record], *,
     if not stat_arrays:  # no records
         n_layers, heads = model.config.layers, model.config.heads
         stat_arrays = {k: np.zeros((0, n_layers, heads), np.float32) for k in stats}
+    # every record's row of each kind has been filled
+    filled = cast("dict[str, list[np.ndarray]]", store)
     return AttentionScores(
-        cls=store.get("cls"), received=store.get("received"),  # type: ignore[arg-type]
-        rollout=store.get("rollout"),  # type: ignore[arg-type]
-        entropy=stat_arrays["entropy"], cls_entropy=stat_arrays["cls_entropy"],
-        focus=stat_arrays["focus"], cls_max=stat_arrays["cls_max"])
+        cls=filled.get("cls"),
+        received=filled.get("received"),
+        rollout=filled.get("rollout"),
+        entropy=stat_arrays["entropy"],
+        cls_entropy=stat_arrays["cls_entropy"],
+        focus=stat_arrays["focus"],
+        cls_max=stat_arrays["cls_max"],
+    )
 
 
-def combine_heads(scores: Sequence[np.ndarray], heads: Sequence[tuple[int, int]]
-                  ) -> list[np.ndarray]:
+def combine_heads(scores: Sequence[np.ndarray], heads: Sequence[tuple[int, int]]) -> list[np.ndarray]:
     """Mean over chosen (layer, head) pairs of per-head per-base scores.
 
     Parameters

@@ -33,10 +33,15 @@ if TYPE_CHECKING:
     from mhsa_bio.models.promoter import PromoterTransformer
 
 
-def gradient_x_input(model: PromoterTransformer, records: Sequence[Record], *,
-                     device: torch.device | str = "cpu", batch_size: int = 64,
-                     on_batch: Callable[[int], None] | None = None, steps: int = 8
-                     ) -> list[np.ndarray]:
+def gradient_x_input(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    *,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+    steps: int = 8,
+) -> list[np.ndarray]:
     """Integrated gradients × (input − baseline) of every base (see the module docstring).
 
     Parameters
@@ -61,8 +66,7 @@ def gradient_x_input(model: PromoterTransformer, records: Sequence[Record], *,
     model.eval()
     out: list[np.ndarray | None] = [None] * len(records)
     done = 0
-    for rows, tokens_np, lengths_np in sequence_batches([r.seq for r in records],
-                                                        batch_size=batch_size):
+    for rows, tokens_np, lengths_np in sequence_batches([r.seq for r in records], batch_size=batch_size):
         tokens = torch.from_numpy(tokens_np).to(device)
         lengths = torch.from_numpy(lengths_np).to(device)
         x0 = model.onehot[tokens.clamp(max=PAD)]  # (B, L, 4): the rows the model reads
@@ -73,8 +77,7 @@ def gradient_x_input(model: PromoterTransformer, records: Sequence[Record], *,
             x = (base + alpha * (x0 - base)).requires_grad_(True)
             with torch.enable_grad():
                 logits = model(tokens, lengths, inputs=x).logits  # (B, C)
-                score = logits[:, -1] - logits[:, :-1].mean(1) if logits.shape[1] > 1 \
-                    else logits[:, 0]
+                score = logits[:, -1] - logits[:, :-1].mean(1) if logits.shape[1] > 1 else logits[:, 0]
                 (g,) = torch.autograd.grad(score.sum(), x)
             grad += g / len(alphas)
         grad = grad - grad.mean(-1, keepdim=True)

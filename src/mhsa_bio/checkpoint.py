@@ -20,10 +20,26 @@ FORMAT = "mhsa-bio-checkpoint"
 FORMAT_VERSION = 1
 MODEL_TYPES = ("promoter",)
 #: Every key a checkpoint may hold: the model's, then what ``last.pt`` adds to resume training.
-KEYS = frozenset({"format", "format_version", "package_version", "model_type", "config",
-                  "alphabet", "classes", "state_dict", "provenance", "metrics",
-                  "decision_threshold",
-                  "optimizer", "scheduler", "scaler", "best_state_dict", "train_state"})
+KEYS = frozenset(
+    {
+        "format",
+        "format_version",
+        "package_version",
+        "model_type",
+        "config",
+        "alphabet",
+        "classes",
+        "state_dict",
+        "provenance",
+        "metrics",
+        "decision_threshold",
+        "optimizer",
+        "scheduler",
+        "scaler",
+        "best_state_dict",
+        "train_state",
+    }
+)
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
@@ -37,10 +53,17 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def make_checkpoint(model: torch.nn.Module, *, model_type: str, config: dict[str, Any],
-                    alphabet: str, classes: list[str], provenance: dict[str, Any],
-                    metrics: dict[str, Any], extra: dict[str, Any] | None = None
-                    ) -> dict[str, Any]:
+def make_checkpoint(
+    model: torch.nn.Module,
+    *,
+    model_type: str,
+    config: dict[str, Any],
+    alphabet: str,
+    classes: list[str],
+    provenance: dict[str, Any],
+    metrics: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Assemble the checkpoint dict. Every value is a tensor or a plain Python type."""
     return {
         "format": FORMAT,
@@ -105,8 +128,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise InputError(f"{path}: checkpoint lacks '{key}'")
     unknown = sorted(set(ckpt) - KEYS, key=str)
     if unknown:
-        raise InputError(f"{path}: checkpoint holds an unknown key '{unknown[0]}' (written by "
-                         "another tool or a newer mhsa-bio?)")
+        raise InputError(
+            f"{path}: checkpoint holds an unknown key '{unknown[0]}' (written by "
+            "another tool or a newer mhsa-bio?)"
+        )
     if ckpt["model_type"] not in MODEL_TYPES:
         raise InputError(f"{path}: unknown model type '{ckpt['model_type']}'")
     t = ckpt.get("decision_threshold", 0.5)
@@ -124,8 +149,9 @@ def decision_threshold(ckpt: dict[str, Any]) -> float | None:
     return float(ckpt.get("decision_threshold", 0.5))
 
 
-def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
-               ) -> tuple[PromoterTransformer, dict[str, Any]]:
+def load_model(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> tuple[PromoterTransformer, dict[str, Any]]:
     """Rebuild the model from a checkpoint's config and load its weights with strict keys.
 
     Returns the model in eval mode on ``device`` and the checkpoint dict.
@@ -139,6 +165,5 @@ def load_model(path: str | os.PathLike[str], *, device: str | torch.device = "cp
         model.load_state_dict(ckpt["state_dict"], strict=True)
     except (TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise InputError(f"{path}: checkpoint does not match the model it names ({first[:160]})"
-                         ) from None
+        raise InputError(f"{path}: checkpoint does not match the model it names ({first[:160]})") from None
     return model.to(device).eval(), ckpt

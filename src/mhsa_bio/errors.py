@@ -13,7 +13,6 @@ class InputError(Exception):
     """
 
 
-
 def require_file(path: Path, *, what: str = "file") -> None:
     """Raise ``InputError`` unless ``path`` exists and is not a folder (``what`` names the file)."""
     if not path.exists():

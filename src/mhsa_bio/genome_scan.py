@@ -80,8 +80,10 @@ class ScanConfig:
         if self.window < 1:
             raise InputError(f"--window {self.window}: must be positive")
         if not 1 <= self.step <= self.window:
-            raise InputError(f"--step {self.step}: must be between 1 and the window "
-                             f"({self.window} bp), or bases would go unscanned")
+            raise InputError(
+                f"--step {self.step}: must be between 1 and the window "
+                f"({self.window} bp), or bases would go unscanned"
+            )
         if not 0.0 < self.threshold <= 1.0:
             raise InputError(f"--threshold {self.threshold}: must be in (0, 1]")
         if not self.strands or any(s not in STRANDS for s in self.strands):
@@ -153,8 +155,7 @@ def encode_genome_text(text: str, *, where: str, offset: int) -> np.ndarray:
     try:
         codes = encode_dna(text)
     except UnicodeEncodeError as exc:
-        raise InputError(f"{where}: non-ASCII character at position {offset + exc.start + 1}"
-                         ) from None
+        raise InputError(f"{where}: non-ASCII character at position {offset + exc.start + 1}") from None
     bad = np.flatnonzero(codes == 255)
     if bad.size:
         i = int(bad[0])
@@ -162,8 +163,9 @@ def encode_genome_text(text: str, *, where: str, offset: int) -> np.ndarray:
     return codes
 
 
-def score_tokens(model: PromoterTransformer, tokens: np.ndarray, *, config: ScanConfig,
-                 device: torch.device) -> np.ndarray:
+def score_tokens(
+    model: PromoterTransformer, tokens: np.ndarray, *, config: ScanConfig, device: torch.device
+) -> np.ndarray:
     """Probability of ``config.class_index`` for each row of ``tokens`` (K, W) uint8 → (K,)."""
     from mhsa_bio.inference import batched_forward, window_batches
 
@@ -175,9 +177,15 @@ def score_tokens(model: PromoterTransformer, tokens: np.ndarray, *, config: Scan
     return out
 
 
-def scan_chromosome(model: PromoterTransformer, fetch: Callable[[int, int], str], *, name: str,
-                    length: int, config: ScanConfig, device: torch.device
-                    ) -> Iterator[ChunkScores]:
+def scan_chromosome(
+    model: PromoterTransformer,
+    fetch: Callable[[int, int], str],
+    *,
+    name: str,
+    length: int,
+    config: ScanConfig,
+    device: torch.device,
+) -> Iterator[ChunkScores]:
     """Score every window of one chromosome, yielding one chunk of windows at a time.
 
     Parameters
@@ -193,19 +201,19 @@ def scan_chromosome(model: PromoterTransformer, fetch: Callable[[int, int], str]
         a, b = int(starts[0]), int(starts[-1]) + lay.width
         seq = encode_genome_text(fetch(a, b), where=f"chromosome '{name}'", offset=a)
         if seq.size != b - a:
-            raise InputError(f"chromosome '{name}': read {seq.size} bp at {a}-{b}, expected "
-                             f"{b - a} (a truncated genome or a stale .fai index?)")
+            raise InputError(
+                f"chromosome '{name}': read {seq.size} bp at {a}-{b}, expected "
+                f"{b - a} (a truncated genome or a stale .fai index?)"
+            )
         windows = np.lib.stride_tricks.sliding_window_view(seq, lay.width)[starts - a]  # (K, W)
         scored = ~(windows == N_TOKEN).all(axis=1)
         probs = np.full((len(config.strands), k.size), np.nan)
         kept = windows[scored]
         if kept.shape[0]:
             for s, strand in enumerate(config.strands):
-                tokens = kept if strand == "+" else \
-                    COMPLEMENT_TOKENS.astype(np.uint8)[kept[:, ::-1]]
+                tokens = kept if strand == "+" else COMPLEMENT_TOKENS.astype(np.uint8)[kept[:, ::-1]]
                 probs[s, scored] = score_tokens(model, tokens, config=config, device=device)
-        yield ChunkScores(starts, lay.edges(k), int(lay.edges(np.array(k[-1] + 1))), scored,
-                          probs)
+        yield ChunkScores(starts, lay.edges(k), int(lay.edges(np.array(k[-1] + 1))), scored, probs)
 
 
 @dataclass
@@ -248,10 +256,11 @@ def write_chunk_bedgraph(handle: IO[str], chrom: str, chunk: ChunkScores) -> Non
     best = np.zeros(chunk.scored.size)
     best[chunk.scored] = chunk.probs[:, chunk.scored].max(axis=0)
     right = np.r_[chunk.edges[1:], chunk.end]
-    lines = [f"{chrom}\t{lo}\t{hi}\t{p:.6g}\n"
-             for lo, hi, p, ok in zip(chunk.edges.tolist(), right.tolist(), best.tolist(),
-                                      chunk.scored.tolist())
-             if ok and hi > lo]
+    lines = [
+        f"{chrom}\t{lo}\t{hi}\t{p:.6g}\n"
+        for lo, hi, p, ok in zip(chunk.edges.tolist(), right.tolist(), best.tolist(), chunk.scored.tolist())
+        if ok and hi > lo
+    ]
     handle.writelines(lines)
 
 
@@ -265,9 +274,16 @@ def _naming(genome: object, chunks: Iterator[ChunkScores]) -> Iterator[ChunkScor
         raise InputError(f"{genome}: {exc}") from None
 
 
-def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_dir: Path, *,
-                config: ScanConfig, device: torch.device, chroms: Sequence[str] | None = None,
-                on_chunk: Callable[[str, int, int], None] | None = None) -> ScanSummary:
+def scan_genome(
+    model: PromoterTransformer,
+    genome: str | os.PathLike[str],
+    out_dir: Path,
+    *,
+    config: ScanConfig,
+    device: torch.device,
+    chroms: Sequence[str] | None = None,
+    on_chunk: Callable[[str, int, int], None] | None = None,
+) -> ScanSummary:
     """Scan chromosomes of a genome FASTA and write ``scores.bedGraph`` and ``promoters.bed``.
 
     Parameters
@@ -295,26 +311,30 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
             unknown = [c for c in chroms if c not in fasta]
             if unknown:
                 known = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-                raise InputError(f"{genome}: chromosome '{unknown[0]}' is not in the genome "
-                                 f"(it has {known})")
+                raise InputError(f"{genome}: chromosome '{unknown[0]}' is not in the genome (it has {known})")
             names = list(dict.fromkeys(chroms))
         stats: list[dict[str, Any]] = []
         with contextlib.ExitStack() as stack:
             graph = stack.enter_context(atomic_open(out_dir / "scores.bedGraph"))
             bed = stack.enter_context(atomic_open(out_dir / "promoters.bed"))
             stack.enter_context(cpu_heap(device))  # each batch reuses what the last one freed
-            graph.write(f'track type=bedGraph name="mhsa-bio scan" description="P(class '
-                        f'{config.class_index}), max over strands {",".join(config.strands)}, '
-                        f'window {config.window} step {config.step}"\n')
+            graph.write(
+                f'track type=bedGraph name="mhsa-bio scan" description="P(class '
+                f"{config.class_index}), max over strands {','.join(config.strands)}, "
+                f'window {config.window} step {config.step}"\n'
+            )
             for name in names:
                 record = fasta[name]
                 length = len(record)
-                row = {"chrom": name, "length": length, "windows": 0, "skipped_n": 0,
-                       "promoters": 0}
+                row = {"chrom": name, "length": length, "windows": 0, "skipped_n": 0, "promoters": 0}
                 if length < model.config.stem_kernel:
-                    log.warning("%s: chromosome '%s' of %d bp is shorter than the model's "
-                                "%d bp stem; skipped", genome, name, length,
-                                model.config.stem_kernel)
+                    log.warning(
+                        "%s: chromosome '%s' of %d bp is shorter than the model's %d bp stem; skipped",
+                        genome,
+                        name,
+                        length,
+                        model.config.stem_kernel,
+                    )
                     stats.append(row)
                     continue
                 calls = [_Calls(s) for s in config.strands]
@@ -323,12 +343,16 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
                     try:
                         return str(_r[a:b])
                     except (OSError, EOFError, ValueError, struct.error, zlib.error) as exc:
-                        raise InputError(f"{genome}: cannot read chromosome '{_name}' at "
-                                         f"{a}-{b} (truncated or corrupt file: "
-                                         f"{' '.join(str(exc).split())})") from None
+                        raise InputError(
+                            f"{genome}: cannot read chromosome '{_name}' at "
+                            f"{a}-{b} (truncated or corrupt file: "
+                            f"{' '.join(str(exc).split())})"
+                        ) from None
 
-                for chunk in _naming(genome, scan_chromosome(
-                        model, fetch, name=name, length=length, config=config, device=device)):
+                for chunk in _naming(
+                    genome,
+                    scan_chromosome(model, fetch, name=name, length=length, config=config, device=device),
+                ):
                     write_chunk_bedgraph(graph, name, chunk)
                     width = min(config.window, length)
                     for s, strand_calls in enumerate(calls):
@@ -343,20 +367,31 @@ def scan_genome(model: PromoterTransformer, genome: str | os.PathLike[str], out_
                 regions = []
                 for strand_calls in calls:
                     strand_calls.flush()
-                    regions += [(s, e, strand_calls.strand, p, n)
-                                for s, e, p, n in strand_calls.done]
+                    regions += [(s, e, strand_calls.strand, p, n) for s, e, p, n in strand_calls.done]
                 regions.sort(key=lambda r: (r[0], r[1], r[2]))
                 bed.writelines(
                     f"{name}\t{s}\t{e}\t{name}:{s}-{e}({strand})\t{min(1000, round(1000 * p))}"
-                    f"\t{strand}\t{p:.4f}\t{n}\n" for s, e, strand, p, n in regions)
+                    f"\t{strand}\t{p:.4f}\t{n}\n"
+                    for s, e, strand, p, n in regions
+                )
                 row["promoters"] = len(regions)
                 stats.append(row)
-                log.info("%s: %d windows, %d all-N skipped, %d promoters", name,
-                         row["windows"], row["skipped_n"], row["promoters"])
+                log.info(
+                    "%s: %d windows, %d all-N skipped, %d promoters",
+                    name,
+                    row["windows"],
+                    row["skipped_n"],
+                    row["promoters"],
+                )
     finally:
         fasta.close()
-    return ScanSummary(stats, sum(r["length"] for r in stats), sum(r["windows"] for r in stats),
-                       sum(r["skipped_n"] for r in stats), sum(r["promoters"] for r in stats))
+    return ScanSummary(
+        stats,
+        sum(r["length"] for r in stats),
+        sum(r["windows"] for r in stats),
+        sum(r["skipped_n"] for r in stats),
+        sum(r["promoters"] for r in stats),
+    )
 
 
 class ScanPlan(NamedTuple):
@@ -368,9 +403,20 @@ class ScanPlan(NamedTuple):
     chroms: list[str] | None
 
 
-def plan_scan(model_path: Path, genome: Path, *, device: torch.device, window: int | None,
-              step: int | None, threshold: float, strand: str, class_name: str | None,
-              chrom: str | None, batch_size: int, amp: bool) -> ScanPlan:
+def plan_scan(
+    model_path: Path,
+    genome: Path,
+    *,
+    device: torch.device,
+    window: int | None,
+    step: int | None,
+    threshold: float,
+    strand: str,
+    class_name: str | None,
+    chrom: str | None,
+    batch_size: int,
+    amp: bool,
+) -> ScanPlan:
     """Load the model and check every option and the genome before anything is written.
 
     ``strand`` is both, + or -; ``window`` defaults to the model's ``max_len`` and ``step`` to a
@@ -388,26 +434,48 @@ def plan_scan(model_path: Path, genome: Path, *, device: torch.device, window: i
         raise InputError(f"--class {wanted}: the model's classes are {', '.join(classes)}")
     width = window or net.config.max_len
     if width < net.config.stem_kernel:
-        raise InputError(f"--window {width}: shorter than the model's "
-                         f"{net.config.stem_kernel} bp convolution stem")
-    config = ScanConfig(window=width, step=step or max(1, width // 4), threshold=threshold,
-                        strands=strands, class_index=classes.index(wanted),
-                        batch_size=batch_size, amp=amp)
+        raise InputError(
+            f"--window {width}: shorter than the model's {net.config.stem_kernel} bp convolution stem"
+        )
+    config = ScanConfig(
+        window=width,
+        step=step or max(1, width // 4),
+        threshold=threshold,
+        strands=strands,
+        class_index=classes.index(wanted),
+        batch_size=batch_size,
+        amp=amp,
+    )
     chroms = [c for c in chrom.split(",") if c] if chrom else None
     check_genome(genome)
     return ScanPlan(net, config, wanted, chroms)
 
 
-def run_scan(plan: ScanPlan, genome: Path, out_dir: Path, *, model_path: Path,
-             device: torch.device, params: dict[str, Any],
-             on_chunk: Callable[[str, int, int], None] | None = None) -> ScanSummary:
+def run_scan(
+    plan: ScanPlan,
+    genome: Path,
+    out_dir: Path,
+    *,
+    model_path: Path,
+    device: torch.device,
+    params: dict[str, Any],
+    on_chunk: Callable[[str, int, int], None] | None = None,
+) -> ScanSummary:
     """Scan (``scan_genome``) and write ``run.json`` beside the bedGraph and the BED file."""
     from mhsa_bio.checkpoint import sha256
     from mhsa_bio.io.outputs import write_run_json
 
-    summary = scan_genome(plan.model, genome, out_dir, config=plan.config, device=device,
-                          chroms=plan.chroms, on_chunk=on_chunk)
-    write_run_json(out_dir, "scan", params, scan_config=plan.config.to_dict(),
-                   class_name=plan.class_name, model_sha256=sha256(model_path),
-                   device=str(device), chromosomes=summary.chromosomes)
+    summary = scan_genome(
+        plan.model, genome, out_dir, config=plan.config, device=device, chroms=plan.chroms, on_chunk=on_chunk
+    )
+    write_run_json(
+        out_dir,
+        "scan",
+        params,
+        scan_config=plan.config.to_dict(),
+        class_name=plan.class_name,
+        model_sha256=sha256(model_path),
+        device=str(device),
+        chromosomes=summary.chromosomes,
+    )
     return summary

@@ -56,8 +56,9 @@ class Forward(NamedTuple):
     attention: torch.Tensor | None
 
 
-def length_batches(lengths: Sequence[int], *, batch_size: int, max_cells: int = 2**24
-                   ) -> Iterator[np.ndarray]:
+def length_batches(
+    lengths: Sequence[int], *, batch_size: int, max_cells: int = 2**24
+) -> Iterator[np.ndarray]:
     """Indices grouped by similar length; a batch never exceeds ``batch_size`` sequences nor
     ``max_cells`` attention cells per head (B × L²), so one very long sequence runs alone."""
     order = np.argsort(np.asarray(lengths), kind="stable")
@@ -72,8 +73,7 @@ def length_batches(lengths: Sequence[int], *, batch_size: int, max_cells: int = 
         yield np.array(batch)
 
 
-def sequence_batches(seqs: Sequence[str], *, batch_size: int, max_cells: int = 2**24
-                     ) -> Iterator[Batch]:
+def sequence_batches(seqs: Sequence[str], *, batch_size: int, max_cells: int = 2**24) -> Iterator[Batch]:
     """DNA strings of any lengths, encoded in the batches of ``length_batches``."""
     from mhsa_bio.alphabet import encode_batch
 
@@ -87,13 +87,18 @@ def window_batches(tokens: np.ndarray, *, batch_size: int) -> Iterator[Batch]:
     width = tokens.shape[1]
     for i in range(0, tokens.shape[0], batch_size):
         part = tokens[i : i + batch_size]
-        yield Batch(np.arange(i, i + part.shape[0]), part,
-                    np.full(part.shape[0], width, dtype=np.int64))
+        yield Batch(np.arange(i, i + part.shape[0]), part, np.full(part.shape[0], width, dtype=np.int64))
 
 
-def batched_forward(model: Any, batches: Iterable[Batch], *, device: torch.device | str,
-                    amp: bool = False, scores: Literal["probs", "logits"] | None = "probs",
-                    attention: bool = False) -> Iterator[Forward]:
+def batched_forward(
+    model: Any,
+    batches: Iterable[Batch],
+    *,
+    device: torch.device | str,
+    amp: bool = False,
+    scores: Literal["probs", "logits"] | None = "probs",
+    attention: bool = False,
+) -> Iterator[Forward]:
     """Run ``model`` over ``batches`` in eval mode, without gradients, one batch at a time.
 
     Parameters
@@ -120,8 +125,15 @@ def batched_forward(model: Any, batches: Iterable[Batch], *, device: torch.devic
         yield _forward(model, batch, device=device, amp=amp, scores=scores, attention=attention)
 
 
-def _forward(model: Any, batch: Batch, *, device: torch.device, amp: bool,
-             scores: Literal["probs", "logits"] | None, attention: bool) -> Forward:
+def _forward(
+    model: Any,
+    batch: Batch,
+    *,
+    device: torch.device,
+    amp: bool,
+    scores: Literal["probs", "logits"] | None,
+    attention: bool,
+) -> Forward:
     import torch
 
     from mhsa_bio.runtime.device import autocast

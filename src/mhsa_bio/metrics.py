@@ -26,8 +26,7 @@ def auprc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-def binary_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float = 0.5
-                   ) -> dict[str, float]:
+def binary_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float = 0.5) -> dict[str, float]:
     """AUROC, AUPRC, and accuracy, sensitivity, specificity and MCC at ``threshold``."""
     labels = np.asarray(labels, dtype=bool)
     pred = np.asarray(scores) >= threshold

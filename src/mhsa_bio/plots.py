@@ -18,8 +18,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def learning_curve(history: Sequence[dict[str, Any]], path: str | os.PathLike[str], *,
-                   best_epoch: int | None = None) -> None:
+def learning_curve(
+    history: Sequence[dict[str, Any]], path: str | os.PathLike[str], *, best_epoch: int | None = None
+) -> None:
     """Training/validation loss and validation AUROC/AUPRC per epoch, as a PNG."""
     plt = _pyplot()
     epochs = [h["epoch"] for h in history]

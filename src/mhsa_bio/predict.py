@@ -15,8 +15,14 @@ if TYPE_CHECKING:
     from mhsa_bio.models.promoter import PromoterTransformer
 
 
-def predict_proba(model: PromoterTransformer, records: Sequence[Record], *,
-                  device: torch.device, batch_size: int = 128, amp: bool = True) -> np.ndarray:
+def predict_proba(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    *,
+    device: torch.device,
+    batch_size: int = 128,
+    amp: bool = True,
+) -> np.ndarray:
     """Class probabilities (N, C), in input order."""
     from mhsa_bio.inference import batched_forward, sequence_batches
 

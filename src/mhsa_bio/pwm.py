@@ -80,8 +80,9 @@ def log_odds(probs: np.ndarray, *, background: np.ndarray | None = None) -> np.n
     return np.log2(np.clip(probs, 1e-9, 1.0) / bg[None, :])
 
 
-def score_threshold(lo: np.ndarray, *, p_value: float, resolution: float = 0.01,
-                    background: np.ndarray | None = None) -> float:
+def score_threshold(
+    lo: np.ndarray, *, p_value: float, resolution: float = 0.01, background: np.ndarray | None = None
+) -> float:
     """Log-odds score whose chance of being reached by a random site is ≤ ``p_value``.
 
     The exact score distribution under an i.i.d. background (:func:`score_distribution`) of the
@@ -121,13 +122,14 @@ def score_distribution(matrix: np.ndarray, background: np.ndarray) -> tuple[np.n
         new = np.zeros(len(pmf) + int(width), dtype=np.float64)
         for base in range(4):
             shift = int(col[base] - low)
-            new[shift:shift + len(pmf)] += background[base] * pmf
+            new[shift : shift + len(pmf)] += background[base] * pmf
         pmf = new
     return pmf, int(lo.sum())
 
 
-def scan_scores(lo: np.ndarray, seq: np.ndarray, *, n_score: float | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def scan_scores(
+    lo: np.ndarray, seq: np.ndarray, *, n_score: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Log-odds of every site on both strands.
 
     Parameters
@@ -178,7 +180,7 @@ def site_tokens(seq: np.ndarray, start: int, width: int, strand: str) -> np.ndar
     out = np.full(width, -1, dtype=np.int64)
     lo_, hi = max(start, 0), min(start + width, seq.size)
     if hi > lo_:
-        out[lo_ - start: hi - start] = seq[lo_:hi]
+        out[lo_ - start : hi - start] = seq[lo_:hi]
     if strand == "-":
         out = np.where(out >= 0, _COMP[np.clip(out, 0, 4)], -1)[::-1]
     return out
@@ -187,8 +189,10 @@ def site_tokens(seq: np.ndarray, start: int, width: int, strand: str) -> np.ndar
 def consensus(probs: np.ndarray) -> str:
     """IUPAC-free consensus: the top base, lowercase where the column holds < 1 bit."""
     ic = information(probs)
-    return "".join(("ACGT"[int(np.argmax(r))] if ic[i] >= 1.0 else "acgt"[int(np.argmax(r))])
-                   for i, r in enumerate(probs))
+    return "".join(
+        ("ACGT"[int(np.argmax(r))] if ic[i] >= 1.0 else "acgt"[int(np.argmax(r))])
+        for i, r in enumerate(probs)
+    )
 
 
 def background_frequencies(seqs: Sequence[str]) -> np.ndarray:
@@ -235,8 +239,9 @@ class ScoredMotif(NamedTuple):
         return np.where(np.asarray(score) < self.min_score, 1.0, out)
 
 
-def prepare_motif(motif: MemeMotif, *, index: int, background: np.ndarray,
-                  pvalue: float = 1e-4, pseudocount: float = 0.1) -> ScoredMotif:
+def prepare_motif(
+    motif: MemeMotif, *, index: int, background: np.ndarray, pvalue: float = 1e-4, pseudocount: float = 0.1
+) -> ScoredMotif:
     """Log-odds matrix (bits, vs ``background``) rounded to 1/``SCALE`` bit and its threshold.
 
     The probabilities get a pseudocount as in FIMO: ``(p * nsites + pseudocount * bg) /
@@ -256,17 +261,27 @@ def prepare_motif(motif: MemeMotif, *, index: int, background: np.ndarray,
         threshold = min_score + int(ok[0])
     else:
         threshold = int(matrix.max(axis=1).sum()) + 1
-        log.warning("motif %s (%d bp): even its best word has p = %.2g > %g, so it has no sites; "
-                    "raise --pvalue", motif.id, len(matrix), tail[-1], pvalue)
+        log.warning(
+            "motif %s (%d bp): even its best word has p = %.2g > %g, so it has no sites; raise --pvalue",
+            motif.id,
+            len(matrix),
+            tail[-1],
+            pvalue,
+        )
     shift = palindrome_shift(matrix, motif.probs, background, threshold)
     if shift is not None:
-        log.info("motif %s is a (near-)palindrome: its sites also read on the other strand %+d bp "
-                 "off; its orientation is undefined ('.')", motif.id, shift)
+        log.info(
+            "motif %s is a (near-)palindrome: its sites also read on the other strand %+d bp "
+            "off; its orientation is undefined ('.')",
+            motif.id,
+            shift,
+        )
     return ScoredMotif(index, motif, matrix, tail, min_score, threshold, shift)
 
 
-def palindrome_shift(matrix: np.ndarray, probs: np.ndarray, background: np.ndarray,
-                     threshold: int) -> int | None:
+def palindrome_shift(
+    matrix: np.ndarray, probs: np.ndarray, background: np.ndarray, threshold: int
+) -> int | None:
     """Is the motif its own reverse complement, near enough that its sites are sites twice?
 
     For every shift d (|d| < W) the expected score of a typical site read on the other strand

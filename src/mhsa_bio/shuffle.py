@@ -127,8 +127,6 @@ def shuffle_records(
         rng = np.random.default_rng([base, i])
         for k in range(n_per):
             new_id = f"{rec.id}_{suffix}{k}"
-            out.append(
-                Record(new_id, dinucleotide_shuffle(rec.seq, rng), f"{new_id} shuffle_of={rec.id}")
-            )
+            out.append(Record(new_id, dinucleotide_shuffle(rec.seq, rng), f"{new_id} shuffle_of={rec.id}"))
     log.debug("shuffled %d records x %d", len(out) // n_per if n_per else 0, n_per)
     return out

@@ -83,8 +83,10 @@ def load_jaspar_motifs(ids: Sequence[str], *, release: str = "JASPAR2024") -> li
     """
     from mhsa_bio.io.jaspar import fetch_by_id
 
-    return [PWM(m.id, m.name, m.counts / m.counts.sum(axis=1, keepdims=True))
-            for m in fetch_by_id(ids, release=release)]
+    return [
+        PWM(m.id, m.name, m.counts / m.counts.sum(axis=1, keepdims=True))
+        for m in fetch_by_id(ids, release=release)
+    ]
 
 
 def _sample_site(pwm: PWM, rng: np.random.Generator) -> str:
@@ -122,9 +124,7 @@ def _parse_positions(positions: str, motifs: Sequence[PWM], length: int) -> list
             try:
                 start = int(part)
             except ValueError:
-                raise InputError(
-                    f"--positions: '{part}' is not random, center or a 0-based start"
-                ) from None
+                raise InputError(f"--positions: '{part}' is not random, center or a 0-based start") from None
             if not 0 <= start <= length - width:
                 raise InputError(
                     f"--positions: start {start} of {pwm.id} ({width} bp) does not fit in "
@@ -142,9 +142,7 @@ def _parse_positions(positions: str, motifs: Sequence[PWM], length: int) -> list
     return out
 
 
-def _free_start(
-    rng: np.random.Generator, width: int, length: int, taken: list[tuple[int, int]]
-) -> int:
+def _free_start(rng: np.random.Generator, width: int, length: int, taken: list[tuple[int, int]]) -> int:
     """A uniform random start for a site of ``width`` that overlaps none of ``taken``."""
     for _ in range(_MAX_TRIES):
         start = int(rng.integers(0, length - width + 1))
@@ -153,9 +151,7 @@ def _free_start(
     raise InputError(f"--length: {length} bp leaves no room to place all the motif sites")
 
 
-def _plant(
-    row: np.ndarray, seq_id: str, pwm: PWM, start: int, strand: str, rng: np.random.Generator
-) -> Site:
+def _plant(row: np.ndarray, seq_id: str, pwm: PWM, start: int, strand: str, rng: np.random.Generator) -> Site:
     instance = _sample_site(pwm, rng)
     site = instance if strand == "+" else reverse_complement(instance)
     row[start : start + len(site)] = np.frombuffer(site.encode("ascii"), dtype=np.uint8)
@@ -264,8 +260,7 @@ def simulate(
         width_a, width_b = len(pair[0].probs), len(pair[1].probs)
         if width_a + spacing + width_b > length:
             raise InputError(
-                f"--length: {length} bp is shorter than the pair ({width_a} + {spacing} + "
-                f"{width_b} bp)"
+                f"--length: {length} bp is shorter than the pair ({width_a} + {spacing} + {width_b} bp)"
             )
         pos_rows = _background(rng, n, length, gc)
         truth = _plant_pairs(rng, pos_rows, pos_ids, pair, [spacing], orientation)
@@ -275,9 +270,7 @@ def simulate(
             neg_truth = _plant_pairs(rng, neg_rows, neg_ids, pair, gaps, orientation)
         else:
             neg_truth = _plant_unpaired(rng, neg_rows, neg_ids, pair, spacing, orientation)
-    log.info(
-        "simulated %d positives, %d negatives, %d sites", n, n_neg, len(truth) + len(neg_truth)
-    )
+    log.info("simulated %d positives, %d negatives, %d sites", n, n_neg, len(truth) + len(neg_truth))
     return SimulatedSet(_records(pos_ids, pos_rows), _records(neg_ids, neg_rows), truth + neg_truth)
 
 
@@ -409,8 +402,9 @@ def sites_table(sites: Sequence[Site]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def simulate_named(*, motifs: str | None, pair: str | None, jaspar_release: str = "2024",
-                   **options: Any) -> tuple[SimulatedSet, dict[str, Any]]:
+def simulate_named(
+    *, motifs: str | None, pair: str | None, jaspar_release: str = "2024", **options: Any
+) -> tuple[SimulatedSet, dict[str, Any]]:
     """``simulate`` with the motifs named as ``mhsa-bio simulate`` names them.
 
     ``motifs`` is a comma-separated list of JASPAR ids (default ``DEFAULT_MOTIFS``), ``pair``
@@ -434,12 +428,22 @@ def simulate_named(*, motifs: str | None, pair: str | None, jaspar_release: str 
     bound.apply_defaults()
     result = simulate(*bound.args, **bound.kwargs)
     given, planted = bound.arguments, pair_motifs or pwms
-    params = {"n": given["n"], "length": given["length"], "n_negatives": len(result.negatives),
-              "motifs": [p.id for p in planted], "motif_names": [p.name for p in planted],
-              "positions": given["positions"], "pair": pair is not None,
-              "spacing": given["spacing"], "orientation": given["orientation"],
-              "pair_negatives": given["pair_negatives"], "gc": given["gc"],
-              "p_site": given["p_site"], "jaspar_release": jaspar_release, "seed": given["seed"]}
+    params = {
+        "n": given["n"],
+        "length": given["length"],
+        "n_negatives": len(result.negatives),
+        "motifs": [p.id for p in planted],
+        "motif_names": [p.name for p in planted],
+        "positions": given["positions"],
+        "pair": pair is not None,
+        "spacing": given["spacing"],
+        "orientation": given["orientation"],
+        "pair_negatives": given["pair_negatives"],
+        "gc": given["gc"],
+        "p_site": given["p_site"],
+        "jaspar_release": jaspar_release,
+        "seed": given["seed"],
+    }
     return result, params
 
 

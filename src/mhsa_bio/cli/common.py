@@ -51,8 +51,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-                  file: Any = None, line: str | None = None) -> None:
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
     log.warning("%s: %s", category.__name__, " ".join(str(message).split()))
 
 
@@ -93,8 +99,7 @@ def user_errors(verbose: int = 0) -> Iterator[None]:
             raise fail(message) from None
         if verbose > 1:
             raise
-        raise fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for details)",
-                   1) from None
+        raise fail(f"internal error: {type(exc).__name__}: {exc} (rerun with -vv for details)", 1) from None
 
 
 def cpu_cores() -> int:
@@ -180,10 +185,18 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def command_context(*, verbose: int, threads: int | None = None, device: str | None = None,
-                    seed: int | None = None, out: Path | None = None, force: bool = False,
-                    out_kind: Literal["dir", "file"] = "dir", resume: bool = False,
-                    keep_partial: Callable[[Path], bool] | None = None) -> Iterator[CommandRun]:
+def command_context(
+    *,
+    verbose: int,
+    threads: int | None = None,
+    device: str | None = None,
+    seed: int | None = None,
+    out: Path | None = None,
+    force: bool = False,
+    out_kind: Literal["dir", "file"] = "dir",
+    resume: bool = False,
+    keep_partial: Callable[[Path], bool] | None = None,
+) -> Iterator[CommandRun]:
     """Everything a command does around its work, in one place.
 
     Logging on stderr and one-line errors (``user_errors``); torch's CPU threads capped at the
@@ -198,8 +211,7 @@ def command_context(*, verbose: int, threads: int | None = None, device: str | N
         if out is not None:
             from mhsa_bio.io.outputs import Output
 
-            output = Output(out, force=force, kind=out_kind, resume=resume,
-                            keep_partial=keep_partial)
+            output = Output(out, force=force, kind=out_kind, resume=resume, keep_partial=keep_partial)
         run = CommandRun(output)
         if threads is not None:
             run.threads = setup_threads(threads)
@@ -215,8 +227,10 @@ def command_context(*, verbose: int, threads: int | None = None, device: str | N
             yield run
         except BaseException as exc:
             if output is not None and output.abort() and isinstance(exc, KeyboardInterrupt):
-                raise fail(f"interrupted; the unfinished run is kept in {output.tmp} (continue "
-                           "it with --resume)", 130) from None
+                raise fail(
+                    f"interrupted; the unfinished run is kept in {output.tmp} (continue it with --resume)",
+                    130,
+                ) from None
             raise
         if output is not None:
             output.commit()

@@ -34,8 +34,12 @@ def contacts(
     out: OutDir = Path("contacts"),
     fmt: Annotated[
         MsaFormat,
-        choice("--format", MsaFormat, expected=f"one of {', '.join(_FORMATS)}",
-               help=f"MSA format: {', '.join(_FORMATS)}."),
+        choice(
+            "--format",
+            MsaFormat,
+            expected=f"one of {', '.join(_FORMATS)}",
+            help=f"MSA format: {', '.join(_FORMATS)}.",
+        ),
     ] = "auto",
     query: Annotated[
         str | None, typer.Option("--query", help="Id of the query row (default: the first row).")
@@ -119,15 +123,18 @@ def contacts(
     force: Force = False,
 ) -> None:
     """Predict residue-residue contacts and, with --pdb, measure them against the structure."""
-    params = {("format" if k == "fmt" else k): (str(v) if isinstance(v, Path) else v)
-              for k, v in locals().items() if k not in ("out", "verbose", "force")}
-    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
-                         force=force) as run:
+    params = {
+        ("format" if k == "fmt" else k): (str(v) if isinstance(v, Path) else v)
+        for k, v in locals().items()
+        if k not in ("out", "verbose", "force")
+    }
+    with command_context(
+        verbose=verbose, threads=threads, device=device, seed=seed, out=out, force=force
+    ) as run:
         from mhsa_bio.contacts.fit import FitConfig
         from mhsa_bio.contacts.run import check_inputs, run_contacts
 
-        check_inputs(alignment, pdb=pdb, database=database, model=model, lr=lr, top=top,
-                     threshold=threshold)
+        check_inputs(alignment, pdb=pdb, database=database, model=model, lr=lr, top=top, threshold=threshold)
         params["device"] = str(run.device)
         config = FitConfig(
             model_type=model_type, heads=heads, steps=steps, lr=lr, batch_size=batch_size, l2=l2
@@ -135,12 +142,24 @@ def contacts(
         out_dir = run.out_dir()
         with console.status("fitting", spinner="dots") as status:
             result = run_contacts(
-                alignment, out_dir, config=config, top=top, threshold=threshold,
-                min_separation=min_separation, params=params, pdb=pdb, database=database,
-                model=model, fmt=fmt, query=query, identity=identity, chain=chain,
-                search_options={"iterations": iterations, "evalue": evalue,
-                                "max_sequences": max_sequences},
-                device=str(run.device), seed=seed, progress=_progress(status),
+                alignment,
+                out_dir,
+                config=config,
+                top=top,
+                threshold=threshold,
+                min_separation=min_separation,
+                params=params,
+                pdb=pdb,
+                database=database,
+                model=model,
+                fmt=fmt,
+                query=query,
+                identity=identity,
+                chain=chain,
+                search_options={"iterations": iterations, "evalue": evalue, "max_sequences": max_sequences},
+                device=str(run.device),
+                seed=seed,
+                progress=_progress(status),
             )
         line = f"{len(result.query)} residues, {result.method}; wrote {out}/"
         if result.metrics is not None:

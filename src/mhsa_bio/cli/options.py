@@ -29,16 +29,19 @@ Threads = Annotated[
 Verbose = Annotated[
     int, typer.Option("-v", "--verbose", count=True, help="More logging on stderr (-vv: debug).")
 ]
-Force = Annotated[
-    bool, typer.Option("--force", help="Replace an existing output folder or file.")
-]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output folder or file.")]
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Sequences per batch.")]
-Amp = Annotated[bool, typer.Option(
-    "--amp/--no-amp", help="Mixed precision on CUDA (bfloat16, else float16); no effect on CPU.")]
+Amp = Annotated[
+    bool,
+    typer.Option(
+        "--amp/--no-amp", help="Mixed precision on CUDA (bfloat16, else float16); no effect on CPU."
+    ),
+]
 Model = Annotated[Path, typer.Option("--model", "-m", help="Checkpoint from `train`.")]
-JasparRelease = Annotated[str, typer.Option(
-    "--jaspar-release", help="JASPAR release shipped with pyjaspar (offline), e.g. 2024.")]
+JasparRelease = Annotated[
+    str, typer.Option("--jaspar-release", help="JASPAR release shipped with pyjaspar (offline), e.g. 2024.")
+]
 
 # The values of each choice option (the library takes them as plain strings).
 Preset = Literal["small", "base", "large"]

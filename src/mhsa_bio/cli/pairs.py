@@ -23,46 +23,96 @@ from mhsa_bio.cli.options import (
 
 def pairs(
     model: Annotated[Path, typer.Option("--model", "-m", help="Trained checkpoint (model.pt).")],
-    motifs: Annotated[Path, typer.Option(
-        "--motifs", help="MEME motif file, or a 'mhsa-bio motifs' output folder (its "
-        "motifs.meme; its report.html gets a pairs section). Motif order sets the A/B order "
-        "of pairs.")],
+    motifs: Annotated[
+        Path,
+        typer.Option(
+            "--motifs",
+            help="MEME motif file, or a 'mhsa-bio motifs' output folder (its "
+            "motifs.meme; its report.html gets a pairs section). Motif order sets the A/B order "
+            "of pairs.",
+        ),
+    ],
     out: OutDir = Path("runs/pairs"),
-    sequences: Annotated[Path | None, typer.Option(
-        "--sequences", help="Sequences to analyse (FASTA). Default: the training FASTA recorded "
-        "in the checkpoint.")] = None,
-    background: Annotated[Path | None, typer.Option(
-        "--background", help="Background for the plain co-occurrence baseline (FASTA). Default: "
-        "the checkpoint's training negatives, else dinucleotide shuffles of the sequences.")
+    sequences: Annotated[
+        Path | None,
+        typer.Option(
+            "--sequences",
+            help="Sequences to analyse (FASTA). Default: the training FASTA recorded in the checkpoint.",
+        ),
     ] = None,
-    pvalue: Annotated[float, typer.Option(
-        "--pvalue", help="Site threshold: exact PWM score p-value vs the sequences' base "
-        "composition (as FIMO).")] = 1e-4,
-    null_copies: Annotated[int, typer.Option(
-        "--null-copies", min=1, help="Null copies (sites moved to random places) per sequence.")
+    background: Annotated[
+        Path | None,
+        typer.Option(
+            "--background",
+            help="Background for the plain co-occurrence baseline (FASTA). Default: "
+            "the checkpoint's training negatives, else dinucleotide shuffles of the sequences.",
+        ),
+    ] = None,
+    pvalue: Annotated[
+        float,
+        typer.Option(
+            "--pvalue",
+            help="Site threshold: exact PWM score p-value vs the sequences' base composition (as FIMO).",
+        ),
+    ] = 1e-4,
+    null_copies: Annotated[
+        int,
+        typer.Option("--null-copies", min=1, help="Null copies (sites moved to random places) per sequence."),
     ] = 8,
-    min_sequences: Annotated[int, typer.Option(
-        "--min-sequences", min=2, help="Groups (A, B, spacing, orientation) in fewer sequences "
-        "are not tested.")] = 10,
-    null_neighbours: Annotated[int, typer.Option(
-        "--null-neighbours", min=10, help="Each group is tested against this many null pairs of "
-        "the same two motifs and orientation, nearest to its spacing ...")] = 100,
-    null_exclude: Annotated[float, typer.Option(
-        "--null-exclude", min=0.0, help="... but more than this many bp away from it (the null "
-        "never holds the group's own arrangement).")] = 2.0,
-    strand_symmetric: Annotated[bool, typer.Option(
-        "--strand-symmetric", help="Merge a pair with its reverse complement (unstranded data "
-        "such as ChIP-seq); orientations become ++ (same strand) and +- (opposite).")] = False,
-    null_background: Annotated[NullBackground, choice(
-        "--null-background", NullBackground, expected="shuffled or kept",
-        help="Background of the null copies: 'kept' (the sequence's own "
-        "background in order; only the sites move) or 'shuffled' (dinucleotide shuffle, as "
-        "SATORI; not calibrated, for comparison only).")] = "kept",
-    max_sequences: Annotated[int, typer.Option(
-        "--max-sequences", min=0, help="Analyse a seeded random subset of this many sequences "
-        "(0 = all).")] = 0,
-    top_plots: Annotated[int, typer.Option(
-        "--top-plots", min=0, help="Spacing plots for this many top pairs.")] = 5,
+    min_sequences: Annotated[
+        int,
+        typer.Option(
+            "--min-sequences",
+            min=2,
+            help="Groups (A, B, spacing, orientation) in fewer sequences are not tested.",
+        ),
+    ] = 10,
+    null_neighbours: Annotated[
+        int,
+        typer.Option(
+            "--null-neighbours",
+            min=10,
+            help="Each group is tested against this many null pairs of "
+            "the same two motifs and orientation, nearest to its spacing ...",
+        ),
+    ] = 100,
+    null_exclude: Annotated[
+        float,
+        typer.Option(
+            "--null-exclude",
+            min=0.0,
+            help="... but more than this many bp away from it (the null "
+            "never holds the group's own arrangement).",
+        ),
+    ] = 2.0,
+    strand_symmetric: Annotated[
+        bool,
+        typer.Option(
+            "--strand-symmetric",
+            help="Merge a pair with its reverse complement (unstranded data "
+            "such as ChIP-seq); orientations become ++ (same strand) and +- (opposite).",
+        ),
+    ] = False,
+    null_background: Annotated[
+        NullBackground,
+        choice(
+            "--null-background",
+            NullBackground,
+            expected="shuffled or kept",
+            help="Background of the null copies: 'kept' (the sequence's own "
+            "background in order; only the sites move) or 'shuffled' (dinucleotide shuffle, as "
+            "SATORI; not calibrated, for comparison only).",
+        ),
+    ] = "kept",
+    max_sequences: Annotated[
+        int,
+        typer.Option(
+            "--max-sequences", min=0, help="Analyse a seeded random subset of this many sequences (0 = all)."
+        ),
+    ] = 0,
+    top_plots: Annotated[
+        int, typer.Option("--top-plots", min=0, help="Spacing plots for this many top pairs.")
+    ] = 5,
     batch_size: BatchSize = 64,
     seed: Seed = 0,
     device: Device = "auto",
@@ -80,19 +130,29 @@ def pairs(
     re-runs).
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
-                         force=force) as run:
+    with command_context(
+        verbose=verbose, threads=threads, device=device, seed=seed, out=out, force=force
+    ) as run:
         from mhsa_bio.pairs.run import PairInputs, PairParams, prepare, run_pairs
 
         inputs = PairInputs(model=model, motifs=motifs, sequences=sequences, background=background)
         settings = PairParams(
-            pvalue=pvalue, null_copies=null_copies, min_sequences=min_sequences,
-            null_neighbours=null_neighbours, null_exclude=null_exclude,
-            strand_symmetric=strand_symmetric, null_background=null_background,
-            max_sequences=max_sequences, top_plots=top_plots, batch_size=batch_size, seed=seed)
+            pvalue=pvalue,
+            null_copies=null_copies,
+            min_sequences=min_sequences,
+            null_neighbours=null_neighbours,
+            null_exclude=null_exclude,
+            strand_symmetric=strand_symmetric,
+            null_background=null_background,
+            max_sequences=max_sequences,
+            top_plots=top_plots,
+            batch_size=batch_size,
+            seed=seed,
+        )
         prep = prepare(inputs, settings, device=run.device)  # validates everything first
-        done = run_pairs(prep, run.out_dir(), inputs=inputs, params=settings, device=run.device,
-                         out=out, cli_params=params)
+        done = run_pairs(
+            prep, run.out_dir(), inputs=inputs, params=settings, device=run.device, out=out, cli_params=params
+        )
         if done.report is not None:
             run.after_commit(lambda: _add_section(motifs, done))
         _print_summary(done.result)
@@ -109,11 +169,15 @@ def _add_section(motifs: Path, done: Any) -> None:
 
 def _print_summary(result: Any) -> None:
     summary = result.summary
-    console.print(f"{summary['groups_tested']} pair groups tested: "
-                  f"{summary['coattended_q05']} co-attended at q < 0.05, "
-                  f"{summary['significant_q05']} of them at a fixed spacing")
+    console.print(
+        f"{summary['groups_tested']} pair groups tested: "
+        f"{summary['coattended_q05']} co-attended at q < 0.05, "
+        f"{summary['significant_q05']} of them at a fixed spacing"
+    )
     for _, top in result.table.head(3).iterrows():
-        console.print(f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
-                      f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
-                      f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
-                      f"{top['q_null']:.2g}, q spacing {top['q']:.2g}")
+        console.print(
+            f"  {top['name_a']} – {top['name_b']} spacing {top['spacing']:g} "
+            f"{top['orientation']} in {top['n_sequences']} sequences: log2 "
+            f"co-attention/null {top['log2_ratio']:.2f}, q co-attended "
+            f"{top['q_null']:.2g}, q spacing {top['q']:.2g}"
+        )

@@ -13,16 +13,26 @@ from mhsa_bio.cli.options import Amp, BatchSize, Device, Force, Model, Threads, 
 
 
 def predict(
-    fasta: Annotated[Path, typer.Argument(help="Sequences to score (FASTA/FASTA.gz, '-' = stdin); "
-                                          "any length.")],
+    fasta: Annotated[
+        Path, typer.Argument(help="Sequences to score (FASTA/FASTA.gz, '-' = stdin); any length.")
+    ],
     model: Model,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="TSV file to write (default: stdout).")] = None,
-    threshold: Annotated[float | None, typer.Option(
-        "--threshold", min=0.0, max=1.0, help="Call a sequence positive when its probability of "
-        "the positive class is at least this (two-class models). Default: the threshold stored "
-        "in the checkpoint by train (the one with the highest validation MCC; 0.5 for "
-        "checkpoints that store none).", show_default=False)] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="TSV file to write (default: stdout).")
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Call a sequence positive when its probability of "
+            "the positive class is at least this (two-class models). Default: the threshold stored "
+            "in the checkpoint by train (the one with the highest validation MCC; 0.5 for "
+            "checkpoints that store none).",
+            show_default=False,
+        ),
+    ] = None,
     batch_size: BatchSize = 128,
     amp: Amp = True,
     device: Device = "auto",
@@ -37,8 +47,9 @@ def predict(
     classes, the most probable class. The first line is a '#' comment with the version,
     checkpoint, its sha256 and the threshold used.
     """
-    with command_context(verbose=verbose, threads=threads, device=device, out=output,
-                         force=force, out_kind="file") as run:
+    with command_context(
+        verbose=verbose, threads=threads, device=device, out=output, force=force, out_kind="file"
+    ) as run:
         from mhsa_bio import __version__
         from mhsa_bio.checkpoint import decision_threshold, load_model, sha256
         from mhsa_bio.errors import InputError
@@ -52,22 +63,34 @@ def predict(
         cut = decision_threshold(ckpt)
         if threshold is not None:
             if cut is None:
-                raise InputError(f"{model}: --threshold needs a two-class model; this one has "
-                                 f"{len(classes)} classes (the call is the most probable one)")
+                raise InputError(
+                    f"{model}: --threshold needs a two-class model; this one has "
+                    f"{len(classes)} classes (the call is the most probable one)"
+                )
             cut, source = threshold, "--threshold"
         else:
-            source = ("stored in the checkpoint" if "decision_threshold" in ckpt
-                      else "none stored in the checkpoint: 0.5")
+            source = (
+                "stored in the checkpoint"
+                if "decision_threshold" in ckpt
+                else "none stored in the checkpoint: 0.5"
+            )
         records = read_fasta(fasta, min_length=net.config.stem_kernel)
         probs = predict_proba(net, records, device=dev, batch_size=batch_size, amp=amp)
-        calls = (probs.argmax(1) if cut is None else (probs[:, 1] >= cut).astype(int))
-        rule = ("call: most probable class" if cut is None
-                else f"call: {classes[1]} if P({classes[1]}) >= {cut:.6g} ({source})")
-        lines = [f"# mhsa-bio {__version__} predict --model {Path(model).resolve()} "
-                 f"(sha256 {sha256(model)[:16]}); {rule}\n",
-                 "\t".join(["id", "length", *classes, "call"]) + "\n"]
-        lines += ["\t".join([r.id, str(len(r.seq)), *(f"{p:.6f}" for p in row), classes[c]])
-                  + "\n" for r, row, c in zip(records, probs, calls)]
+        calls = probs.argmax(1) if cut is None else (probs[:, 1] >= cut).astype(int)
+        rule = (
+            "call: most probable class"
+            if cut is None
+            else f"call: {classes[1]} if P({classes[1]}) >= {cut:.6g} ({source})"
+        )
+        lines = [
+            f"# mhsa-bio {__version__} predict --model {Path(model).resolve()} "
+            f"(sha256 {sha256(model)[:16]}); {rule}\n",
+            "\t".join(["id", "length", *classes, "call"]) + "\n",
+        ]
+        lines += [
+            "\t".join([r.id, str(len(r.seq)), *(f"{p:.6f}" for p in row), classes[c]]) + "\n"
+            for r, row, c in zip(records, probs, calls)
+        ]
         if output is None:
             sys.stdout.writelines(lines)
         else:

@@ -64,9 +64,7 @@ def simulate(
     ] = 0.8,
     n_negatives: Annotated[
         int | None,
-        typer.Option(
-            "--n-negatives", help="Number of negatives (default: --n).", show_default=False
-        ),
+        typer.Option("--n-negatives", help="Number of negatives (default: --n).", show_default=False),
     ] = None,
     jaspar_release: JasparRelease = "2024",
     seed: Seed = 0,
@@ -83,9 +81,18 @@ def simulate(
         from mhsa_bio.simulate import simulate_named, write_simulated
 
         result, params = simulate_named(
-            motifs=motifs, pair=pair, jaspar_release=jaspar_release, n=n, length=length,
-            positions=positions, spacing=spacing, orientation=orientation,
-            pair_negatives=pair_negatives, gc=gc, p_site=p_site, n_negatives=n_negatives,
+            motifs=motifs,
+            pair=pair,
+            jaspar_release=jaspar_release,
+            n=n,
+            length=length,
+            positions=positions,
+            spacing=spacing,
+            orientation=orientation,
+            pair_negatives=pair_negatives,
+            gc=gc,
+            p_site=p_site,
+            n_negatives=n_negatives,
             seed=seed,
         )
         write_simulated(run.out_dir(), result, params)

@@ -23,80 +23,150 @@ from mhsa_bio.cli.options import (
     choice,
 )
 
-PRESET_HELP = "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), " \
+PRESET_HELP = (
+    "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), "
     "large (6 × 8, d 256; for a GPU)."
+)
 
 
 def train(
-    fasta: Annotated[Path | None, typer.Argument(
-        help="Promoter (positive) sequences: FASTA or FASTA.gz, '-' for stdin.",
-        show_default=False)] = None,
-    out: OutDir = Path("runs/train"),
-    negatives: Annotated[Path | None, typer.Option(
-        "--negatives", help="Background sequences (FASTA). Default: dinucleotide-shuffled copies "
-        "of the positives, fresh every epoch.")] = None,
-    bed: Annotated[Path | None, typer.Option(
-        "--bed", help="Positive regions as BED (strand-aware); needs --genome.")] = None,
-    genome: Annotated[Path | None, typer.Option(
-        "--genome", help="Genome FASTA for --bed (indexed with pyfaidx).")] = None,
-    labels: Annotated[Path | None, typer.Option(
-        "--labels", help="TSV of id<TAB>class for more than two classes (no background then).")
+    fasta: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Promoter (positive) sequences: FASTA or FASTA.gz, '-' for stdin.", show_default=False
+        ),
     ] = None,
-    preset: Annotated[Preset, choice("--preset", Preset, expected="one of small, base, large",
-                                     help=PRESET_HELP)] = "small",
-    dim: Annotated[int | None, typer.Option("--dim", min=1, help="Model width (overrides "
-                                            "preset).")] = None,
-    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads per layer.")
-                     ] = None,
+    out: OutDir = Path("runs/train"),
+    negatives: Annotated[
+        Path | None,
+        typer.Option(
+            "--negatives",
+            help="Background sequences (FASTA). Default: dinucleotide-shuffled copies "
+            "of the positives, fresh every epoch.",
+        ),
+    ] = None,
+    bed: Annotated[
+        Path | None, typer.Option("--bed", help="Positive regions as BED (strand-aware); needs --genome.")
+    ] = None,
+    genome: Annotated[
+        Path | None, typer.Option("--genome", help="Genome FASTA for --bed (indexed with pyfaidx).")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="TSV of id<TAB>class for more than two classes (no background then)."),
+    ] = None,
+    preset: Annotated[
+        Preset, choice("--preset", Preset, expected="one of small, base, large", help=PRESET_HELP)
+    ] = "small",
+    dim: Annotated[int | None, typer.Option("--dim", min=1, help="Model width (overrides preset).")] = None,
+    heads: Annotated[int | None, typer.Option("--heads", min=1, help="Attention heads per layer.")] = None,
     layers: Annotated[int | None, typer.Option("--layers", min=1, help="Encoder layers.")] = None,
-    stem_kernel: Annotated[int, typer.Option(
-        "--stem-kernel", help="Width of the convolution stem in bp (odd; at least the motif "
-        "width works best). Shorter sequences are an error.")] = 11,
-    dropout: Annotated[float, typer.Option(
-        "--dropout", min=0.0, max=0.9, help="Dropout on the residual branches (a small promoter "
-        "set overfits within a few epochs without it).")] = 0.3,
-    max_len: Annotated[int, typer.Option(
-        "--max-len", min=0, help="Length of the learned position table (0 = longest training "
-        "sequence). Longer inputs are read by interpolating it.")] = 0,
-    epochs: Annotated[int, typer.Option(
-        "--epochs", min=0, help="Maximum epochs. 0 (default): 30 for 2,000 or more training "
-        "sequences (background included), else as many as give the optimiser steps of 30 "
-        "epochs of 2,000 sequences (ceil(60000 / n), at most 150); early stopping still "
-        "applies.")] = 0,
+    stem_kernel: Annotated[
+        int,
+        typer.Option(
+            "--stem-kernel",
+            help="Width of the convolution stem in bp (odd; at least the motif "
+            "width works best). Shorter sequences are an error.",
+        ),
+    ] = 11,
+    dropout: Annotated[
+        float,
+        typer.Option(
+            "--dropout",
+            min=0.0,
+            max=0.9,
+            help="Dropout on the residual branches (a small promoter "
+            "set overfits within a few epochs without it).",
+        ),
+    ] = 0.3,
+    max_len: Annotated[
+        int,
+        typer.Option(
+            "--max-len",
+            min=0,
+            help="Length of the learned position table (0 = longest training "
+            "sequence). Longer inputs are read by interpolating it.",
+        ),
+    ] = 0,
+    epochs: Annotated[
+        int,
+        typer.Option(
+            "--epochs",
+            min=0,
+            help="Maximum epochs. 0 (default): 30 for 2,000 or more training "
+            "sequences (background included), else as many as give the optimiser steps of 30 "
+            "epochs of 2,000 sequences (ceil(60000 / n), at most 150); early stopping still "
+            "applies.",
+        ),
+    ] = 0,
     batch_size: BatchSize = 64,
     lr: Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate.")] = 1e-3,
     weight_decay: Annotated[float, typer.Option("--weight-decay", min=0.0)] = 0.05,
-    patience: Annotated[int, typer.Option(
-        "--patience", min=1, help="Stop after this many epochs without a better validation "
-        "AUPRC; the best epoch is kept.")] = 8,
-    val_fraction: Annotated[float, typer.Option(
-        "--val-fraction", min=0.01, max=0.9, help="Share of each class held out (stratified, "
-        "seeded) for validation metrics and early stopping.")] = 0.2,
-    shuffles: Annotated[int, typer.Option(
-        "--shuffles", min=1, help="Shuffled background sequences per positive.")] = 1,
-    class_weights: Annotated[bool, typer.Option(
-        "--class-weights/--no-class-weights", help="Weight the loss by inverse class frequency. "
-        "Off by default: probabilities then follow the training set's class shares, which gave "
-        "the better MCC at 0.5 on imbalanced promoter sets (benchmarks/promoters.py --tune).")
+    patience: Annotated[
+        int,
+        typer.Option(
+            "--patience",
+            min=1,
+            help="Stop after this many epochs without a better validation AUPRC; the best epoch is kept.",
+        ),
+    ] = 8,
+    val_fraction: Annotated[
+        float,
+        typer.Option(
+            "--val-fraction",
+            min=0.01,
+            max=0.9,
+            help="Share of each class held out (stratified, "
+            "seeded) for validation metrics and early stopping.",
+        ),
+    ] = 0.2,
+    shuffles: Annotated[
+        int, typer.Option("--shuffles", min=1, help="Shuffled background sequences per positive.")
+    ] = 1,
+    class_weights: Annotated[
+        bool,
+        typer.Option(
+            "--class-weights/--no-class-weights",
+            help="Weight the loss by inverse class frequency. "
+            "Off by default: probabilities then follow the training set's class shares, which gave "
+            "the better MCC at 0.5 on imbalanced promoter sets (benchmarks/promoters.py --tune).",
+        ),
     ] = False,
-    rc_augment: Annotated[bool, typer.Option(
-        "--rc-augment/--no-rc-augment", help="Reverse-complement half of each batch. Off by "
-        "default: promoters are stranded and their elements sit at fixed positions.")] = False,
-    threshold: Annotated[str, typer.Option(
-        "--threshold", help="Decision threshold of a two-class model, stored in the checkpoint "
-        "for predict: 'auto' picks, once training ends, the probability threshold with the "
-        "highest MCC on the validation split (candidates: 0.5 and the midpoints between "
-        "consecutive distinct validation scores; ties go to the one nearest 0.5, then the "
-        "lower); or a probability to store as given.")] = "auto",
+    rc_augment: Annotated[
+        bool,
+        typer.Option(
+            "--rc-augment/--no-rc-augment",
+            help="Reverse-complement half of each batch. Off by "
+            "default: promoters are stranded and their elements sit at fixed positions.",
+        ),
+    ] = False,
+    threshold: Annotated[
+        str,
+        typer.Option(
+            "--threshold",
+            help="Decision threshold of a two-class model, stored in the checkpoint "
+            "for predict: 'auto' picks, once training ends, the probability threshold with the "
+            "highest MCC on the validation split (candidates: 0.5 and the midpoints between "
+            "consecutive distinct validation scores; ties go to the one nearest 0.5, then the "
+            "lower); or a probability to store as given.",
+        ),
+    ] = "auto",
     amp: Amp = True,
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Continue an interrupted run in --out from its last.pt.")] = False,
-    folds: Annotated[int, typer.Option(
-        "--folds", min=0, help="Stratified K-fold cross-validation (folds fixed by --seed): one "
-        "model per fold in OUT/fold{k}/, each scored on its held-out fold, and "
-        "OUT/cv_metrics.tsv (per fold, mean, sd; Sn, Sp, MCC at each fold model's stored "
-        "decision threshold). --val-fraction is then the inner split of each "
-        "training part, used for early stopping only. 0: one train/validation split.")] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last.pt.")
+    ] = False,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds",
+            min=0,
+            help="Stratified K-fold cross-validation (folds fixed by --seed): one "
+            "model per fold in OUT/fold{k}/, each scored on its held-out fold, and "
+            "OUT/cv_metrics.tsv (per fold, mean, sd; Sn, Sp, MCC at each fold model's stored "
+            "decision threshold). --val-fraction is then the inner split of each "
+            "training part, used for early stopping only. 0: one train/validation split.",
+        ),
+    ] = 0,
     seed: Seed = 0,
     device: Device = "auto",
     threads: Threads = 0,
@@ -113,34 +183,70 @@ def train(
     on CPU): --batch-size is the global batch, rank 0 evaluates and writes.
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
-    with command_context(verbose=verbose, threads=threads, device=device, seed=seed, out=out,
-                         force=force, resume=resume, keep_partial=_resumable) as run:
+    with command_context(
+        verbose=verbose,
+        threads=threads,
+        device=device,
+        seed=seed,
+        out=out,
+        force=force,
+        resume=resume,
+        keep_partial=_resumable,
+    ) as run:
         from mhsa_bio.training.run import TrainInputs, plan_training
         from mhsa_bio.training.run import train as run_train
         from mhsa_bio.training.trainer import TrainConfig
 
         train_config = TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-            patience=patience, val_fraction=val_fraction, seed=seed, rc_augment=rc_augment,
-            shuffles_per_positive=shuffles, amp=amp, class_weights=class_weights,
-            threshold=_threshold(threshold))
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            patience=patience,
+            val_fraction=val_fraction,
+            seed=seed,
+            rc_augment=rc_augment,
+            shuffles_per_positive=shuffles,
+            amp=amp,
+            class_weights=class_weights,
+            threshold=_threshold(threshold),
+        )
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
-            preset=preset, dim=dim, heads=heads, layers=layers, stem_kernel=stem_kernel,
-            max_len=max_len, dropout=dropout, train_config=train_config, folds=folds,
-            resume=resume, device=run.device)
+            preset=preset,
+            dim=dim,
+            heads=heads,
+            layers=layers,
+            stem_kernel=stem_kernel,
+            max_len=max_len,
+            dropout=dropout,
+            train_config=train_config,
+            folds=folds,
+            resume=resume,
+            device=run.device,
+        )
         with _progress(plan.dist.is_main and not folds) as (on_epoch, on_step):
-            done = run_train(plan, run.output, resume=resume, params=params, on_epoch=on_epoch,
-                             on_step=on_step, on_fold=_fold_line(folds))
+            done = run_train(
+                plan,
+                run.output,
+                resume=resume,
+                params=params,
+                on_epoch=on_epoch,
+                on_step=on_step,
+                on_fold=_fold_line(folds),
+            )
         if done.folds is not None:
             _print_crossval(done.folds, folds, shown=out)
         elif done.metrics is not None:
             metrics = done.metrics
-            keys = [k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc")
-                    if k in metrics]
+            keys = [
+                k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc") if k in metrics
+            ]
             summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
-            console.print(f"best epoch {metrics['best_epoch']}: {summary}"
-                          + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else ""))
+            console.print(
+                f"best epoch {metrics['best_epoch']}: {summary}"
+                + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
+            )
             if "decision_threshold" in metrics:
                 _print_threshold(metrics)
             console.print(f"wrote {out / 'model.pt'}")
@@ -149,11 +255,12 @@ def train(
 def _print_threshold(metrics: dict) -> None:
     """The decision threshold line: the value, its rule and the validation Sn, Sp, MCC at it."""
     at = metrics["at_decision_threshold"]
-    console.print(f"decision threshold {metrics['decision_threshold']:.4g} "
-                  f"({metrics['threshold_rule']}): validation Sn {at['sensitivity']:.3f}, "
-                  f"Sp {at['specificity']:.3f}, MCC {at['mcc']:.3f}"
-                  + (" (optimistic: chosen on this split)"
-                     if metrics["threshold_rule"].startswith("max") else ""))
+    console.print(
+        f"decision threshold {metrics['decision_threshold']:.4g} "
+        f"({metrics['threshold_rule']}): validation Sn {at['sensitivity']:.3f}, "
+        f"Sp {at['specificity']:.3f}, MCC {at['mcc']:.3f}"
+        + (" (optimistic: chosen on this split)" if metrics["threshold_rule"].startswith("max") else "")
+    )
 
 
 def _threshold(text: str) -> float | None:
@@ -185,10 +292,17 @@ def _progress(show: bool) -> Iterator[tuple[Any, Any]]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
-                  MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
-                  TextColumn("val AUROC {task.fields[auroc]}"), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as progress:
+    with Progress(
+        TextColumn("[bold]epoch {task.fields[epoch]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TextColumn("val AUROC {task.fields[auroc]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as progress:
         task = progress.add_task("train", total=None, epoch=1, loss=0.0, auroc="-")
         state = {"epoch": 1}
 
@@ -198,9 +312,11 @@ def _progress(show: bool) -> Iterator[tuple[Any, Any]]:
         def on_epoch(row, s):
             state["epoch"] = row.epoch + 1
             progress.update(task, auroc=f"{row.val_auroc:.3f}")
-            console.log(f"epoch {row.epoch}: loss {row.train_loss:.4f}, val loss "
-                        f"{row.val_loss:.4f}, AUROC {row.val_auroc:.3f}, AUPRC "
-                        f"{row.val_auprc:.3f}")
+            console.log(
+                f"epoch {row.epoch}: loss {row.train_loss:.4f}, val loss "
+                f"{row.val_loss:.4f}, AUROC {row.val_auroc:.3f}, AUPRC "
+                f"{row.val_auprc:.3f}"
+            )
 
         yield on_epoch, on_step
 
@@ -209,10 +325,12 @@ def _fold_line(folds: int) -> Any:
     """The ``on_fold`` callback: one log line per finished fold."""
 
     def on_fold(k: int, row: dict) -> None:
-        keys = [c for c in ("auroc", "auprc", "threshold", "sensitivity", "specificity", "mcc")
-                if c in row]
-        console.log(f"fold{k} ({k + 1}/{folds}): " + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
-                    + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)")
+        keys = [c for c in ("auroc", "auprc", "threshold", "sensitivity", "specificity", "mcc") if c in row]
+        console.log(
+            f"fold{k} ({k + 1}/{folds}): "
+            + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
+            + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)"
+        )
 
     return on_fold
 
@@ -221,8 +339,6 @@ def _print_crossval(rows: list[dict], folds: int, *, shown: Path) -> None:
     from mhsa_bio.training.crossval import summary_rows
 
     mean, sd = summary_rows(rows)
-    keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc")
-            if mean.get(c) is not None]
-    console.print(f"{folds}-fold CV: " + ", ".join(f"{c} {mean[c]:.3f} ± {sd[c]:.3f}"
-                                                  for c in keys))
+    keys = [c for c in ("auroc", "auprc", "sensitivity", "specificity", "mcc") if mean.get(c) is not None]
+    console.print(f"{folds}-fold CV: " + ", ".join(f"{c} {mean[c]:.3f} ± {sd[c]:.3f}" for c in keys))
     console.print(f"wrote {shown / 'cv_metrics.tsv'}")

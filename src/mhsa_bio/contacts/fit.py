@@ -192,8 +192,7 @@ def _objective(model, xb, ib, wb, *, l2: float, l2_fields: float, neff: float, n
     return (data + reg) / neff, data / neff
 
 
-def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator
-               ) -> FactoredAttention | Potts:
+def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator) -> FactoredAttention | Potts:
     """The model ``cfg`` asks for, on the CPU, its fields set to ``fields``."""
     from mhsa_bio.models.factored import FactoredAttention
     from mhsa_bio.models.potts import Potts
@@ -201,8 +200,14 @@ def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator
     if cfg.model_type == "potts":
         return Potts(length, n_states, fields=fields)
     return FactoredAttention(
-        length, n_states, heads=int(cfg.heads or 32), head_dim=cfg.head_dim, fields=fields,
-        generator=generator, init_std=cfg.qk_init, value_std=cfg.value_init,
+        length,
+        n_states,
+        heads=int(cfg.heads or 32),
+        head_dim=cfg.head_dim,
+        fields=fields,
+        generator=generator,
+        init_std=cfg.qk_init,
+        value_std=cfg.value_init,
     )
 
 
@@ -212,8 +217,13 @@ def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None, params=None) ->
     import torch
 
     opt = torch.optim.LBFGS(
-        list(model.parameters()) if params is None else params, lr=1.0, max_iter=max_iter, history_size=10,
-        tolerance_grad=1e-6, tolerance_change=1e-7, line_search_fn="strong_wolfe",
+        list(model.parameters()) if params is None else params,
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=10,
+        tolerance_grad=1e-6,
+        tolerance_change=1e-7,
+        line_search_fn="strong_wolfe",
     )
 
     def closure():
@@ -227,8 +237,16 @@ def _lbfgs(model, loss_and_data, *, max_iter: int, on_eval=None, params=None) ->
     opt.step(closure)
 
 
-def _fit_lbfgs(model, rows: _Rows, *, cfg: FitConfig, n_states: int, max_iter: int,
-               progress: Callable[[int, int, float], None] | None = None, params=None) -> list[float]:
+def _fit_lbfgs(
+    model,
+    rows: _Rows,
+    *,
+    cfg: FitConfig,
+    n_states: int,
+    max_iter: int,
+    progress: Callable[[int, int, float], None] | None = None,
+    params=None,
+) -> list[float]:
     """Fit ``model`` (or only ``params`` of it) by full-batch L-BFGS for at most ``max_iter``
     iterations; the data NLL per effective sequence of every evaluation
     (``progress(evaluation, max_iter, loss)`` after each)."""
@@ -239,9 +257,22 @@ def _fit_lbfgs(model, rows: _Rows, *, cfg: FitConfig, n_states: int, max_iter: i
         if progress is not None:
             progress(len(losses), max_iter, losses[-1])
 
-    _lbfgs(model, lambda: _objective(model, rows.x, rows.idx, rows.w, l2=float(cast(float, cfg.l2)),
-                                     l2_fields=cfg.l2_fields, neff=rows.neff, n_states=n_states),
-           max_iter=max_iter, on_eval=record, params=params)
+    _lbfgs(
+        model,
+        lambda: _objective(
+            model,
+            rows.x,
+            rows.idx,
+            rows.w,
+            l2=float(cast(float, cfg.l2)),
+            l2_fields=cfg.l2_fields,
+            neff=rows.neff,
+            n_states=n_states,
+        ),
+        max_iter=max_iter,
+        on_eval=record,
+        params=params,
+    )
     return losses
 
 
@@ -252,17 +283,26 @@ def _refine_values(model: FactoredAttention, rows: _Rows, *, cfg: FitConfig, n_s
     for p in fixed:
         p.requires_grad_(False)
     try:
-        losses = _fit_lbfgs(model, rows, cfg=cfg, n_states=n_states, max_iter=cfg.refine,
-                            params=[model.value, model.fields])
+        losses = _fit_lbfgs(
+            model, rows, cfg=cfg, n_states=n_states, max_iter=cfg.refine, params=[model.value, model.fields]
+        )
     finally:
         for p in fixed:
             p.requires_grad_(True)
-    log.info("refined values: data NLL %.3f -> %.3f in %.1f s", losses[0], losses[-1],
-             time.perf_counter() - start)
+    log.info(
+        "refined values: data NLL %.3f -> %.3f in %.1f s", losses[0], losses[-1], time.perf_counter() - start
+    )
 
 
-def _fit_adam(model, rows: _Rows, *, cfg: FitConfig, n_states: int, generator,
-              progress: Callable[[int, int, float], None] | None = None) -> list[float]:
+def _fit_adam(
+    model,
+    rows: _Rows,
+    *,
+    cfg: FitConfig,
+    n_states: int,
+    generator,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> list[float]:
     """Fit ``model`` by Adam with a linear learning-rate decay over ``cfg.steps`` steps, on
     batches of ``cfg.batch_size`` rows drawn by weight (all rows when the batch holds them),
     stopping after ``cfg.patience`` steps without progress; the data NLL per effective sequence
@@ -288,8 +328,16 @@ def _fit_adam(model, rows: _Rows, *, cfg: FitConfig, n_states: int, generator,
             xb, ib, wb = rows.x, rows.idx, rows.w
         opt.zero_grad()
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bfloat16):
-            loss, data = _objective(model, xb, ib, wb, l2=float(cast(float, cfg.l2)), l2_fields=cfg.l2_fields,
-                                    neff=rows.neff, n_states=n_states)
+            loss, data = _objective(
+                model,
+                xb,
+                ib,
+                wb,
+                l2=float(cast(float, cfg.l2)),
+                l2_fields=cfg.l2_fields,
+                neff=rows.neff,
+                n_states=n_states,
+            )
         loss.backward()
         opt.step()
         decay.step()
@@ -324,8 +372,9 @@ def _warm_start(model: FactoredAttention, rows: _Rows, *, cfg: FitConfig, n_stat
     potts = Potts(length, n_states, fields=fields0).to(rows.x.device)
     _fit_lbfgs(potts, rows, cfg=cfg, n_states=n_states, max_iter=int(cfg.warm_start))
     with torch.no_grad():
-        target, fields = zero_sum_pairs(potts.table().detach(), potts.fields.detach(), length=length,
-                                        n_states=n_states)
+        target, fields = zero_sum_pairs(
+            potts.table().detach(), potts.fields.detach(), length=length, n_states=n_states
+        )
         model.fields.copy_(fields)
         del potts
     params = [model.query, model.key, model.value]
@@ -339,12 +388,14 @@ def _warm_start(model: FactoredAttention, rows: _Rows, *, cfg: FitConfig, n_stat
         adam.step()
     log.info(
         "warm start: Potts %d iterations, match %d steps, relative squared error %.3f, %.1f s",
-        cfg.warm_start, cfg.warm_match_steps, float(err.detach()), time.perf_counter() - start,
+        cfg.warm_start,
+        cfg.warm_match_steps,
+        float(err.detach()),
+        time.perf_counter() - start,
     )
 
 
-def _read_out(model: FactoredAttention | Potts
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def _read_out(model: FactoredAttention | Potts) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(couplings (L, A, L, A) with W_ij(a, b) averaged with W_ji(b, a), fields (L, A), the
     symmetrised attention (H, L, L) of factored attention or None), all float32."""
     import torch
@@ -408,18 +459,24 @@ def fit_couplings(
     model = _new_model(cfg, length, n_states, fields=fields0, generator=gen).to(dev)
     with cpu_heap(dev):
         if cfg.model_type == "potts":
-            losses = _fit_lbfgs(model, rows, cfg=cfg, n_states=n_states, max_iter=int(cast(int, cfg.steps)),
-                                progress=progress)
+            losses = _fit_lbfgs(
+                model, rows, cfg=cfg, n_states=n_states, max_iter=int(cast(int, cfg.steps)), progress=progress
+            )
         else:
             if cfg.warm_start > 0:
-                _warm_start(cast("FactoredAttention", model), rows, cfg=cfg, n_states=n_states,
-                            fields0=fields0)
-            losses = _fit_adam(model, rows, cfg=cfg, n_states=n_states, generator=gen,
-                               progress=progress)
+                _warm_start(
+                    cast("FactoredAttention", model), rows, cfg=cfg, n_states=n_states, fields0=fields0
+                )
+            losses = _fit_adam(model, rows, cfg=cfg, n_states=n_states, generator=gen, progress=progress)
             if cfg.refine > 0:
                 _refine_values(cast("FactoredAttention", model), rows, cfg=cfg, n_states=n_states)
         couplings, fields, attention = _read_out(model)
     seconds = time.perf_counter() - start
-    log.info("%s fit: %d steps in %.1f s, final loss %.3f", cfg.model_type, len(losses), seconds,
-             losses[-1] if losses else float("nan"))
+    log.info(
+        "%s fit: %d steps in %.1f s, final loss %.3f",
+        cfg.model_type,
+        len(losses),
+        seconds,
+        losses[-1] if losses else float("nan"),
+    )
     return FitResult(couplings, fields, attention, losses, len(losses), seconds, cfg)

@@ -206,8 +206,13 @@ def run_contacts(
     from mhsa_bio.io.outputs import write_run_json
 
     result = predict_contacts(
-        alignment, config=config, database=database, model=model, pdb=str(pdb) if pdb else None,
-        work_dir=out_dir, **options
+        alignment,
+        config=config,
+        database=database,
+        model=model,
+        pdb=str(pdb) if pdb else None,
+        work_dir=out_dir,
+        **options,
     )
     written = write_outputs(out_dir, result, top=top, threshold=threshold, min_separation=min_separation)
     write_run_json(out_dir, "contacts", params, result=result.info, outputs=written)

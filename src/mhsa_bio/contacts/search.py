@@ -72,7 +72,12 @@ def build_msa(
     result = next(
         iter(
             pyhmmer.hmmer.jackhmmer(
-                query, targets, max_iterations=iterations, checkpoints=False, cpus=cpus, incE=evalue,
+                query,
+                targets,
+                max_iterations=iterations,
+                checkpoints=False,
+                cpus=cpus,
+                incE=evalue,
                 incdomE=evalue,
             )
         )

@@ -31,7 +31,11 @@ def write_tsv(
 
 
 def write_pairs(
-    path: str | os.PathLike[str], i: np.ndarray, j: np.ndarray, scores: np.ndarray, probs: np.ndarray,
+    path: str | os.PathLike[str],
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    probs: np.ndarray,
     query: str,
 ) -> int:
     """Write the pairs (i, j) (0-based, in the order given) as a contacts TSV; return their number."""
@@ -204,7 +208,11 @@ def write_outputs(
         title=f"{result.query_id} ({result.method})",
     )
     names = [
-        "contacts.tsv", "contacts.rr", "contact_map.npy", "contacts_predicted.tsv", "contact_map_binary.npy",
+        "contacts.tsv",
+        "contacts.rr",
+        "contact_map.npy",
+        "contacts_predicted.tsv",
+        "contact_map_binary.npy",
         "contact_map.png",
     ]
     if result.metrics is not None:

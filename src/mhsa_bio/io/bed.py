@@ -21,8 +21,9 @@ class BedRecord(NamedTuple):
     extra: tuple[str, ...] = ()
 
 
-def to_genome(start: int, end: int, strand: str, *, region_start: int, region_end: int,
-              region_strand: str) -> tuple[int, int, str]:
+def to_genome(
+    start: int, end: int, strand: str, *, region_start: int, region_end: int, region_strand: str
+) -> tuple[int, int, str]:
     """Map [start, end) of a region's sequence (read on ``region_strand``) to genome coordinates.
 
     On a − region, base 0 of the sequence is the region's last genome base, and the site's
@@ -40,5 +41,4 @@ def write_bed(path: str | os.PathLike[str], records: Iterable[BedRecord]) -> Non
     with atomic_open(path) as out:
         for r in records:
             tail = "".join(f"\t{x}" for x in r.extra)
-            out.write(f"{r.chrom}\t{r.start}\t{r.end}\t{r.name}\t{r.score:.4g}\t{r.strand}"
-                      f"{tail}\n")
+            out.write(f"{r.chrom}\t{r.start}\t{r.end}\t{r.name}\t{r.score:.4g}\t{r.strand}{tail}\n")

@@ -59,8 +59,9 @@ def decode_text(data: bytes, path: object, kind: str = "FASTA") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text "
-                         "(save the file as UTF-8)") from None
+        raise InputError(
+            f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8 text (save the file as UTF-8)"
+        ) from None
 
 
 def parse_fasta(handle: IO[str], path: object) -> Iterator[Record]:
@@ -96,8 +97,7 @@ def _record(header: str, chunks: list[str]) -> Record:
     return Record(ident, "".join(chunks), header)
 
 
-def read_fasta(path: str | os.PathLike[str], *, kind: str = "dna",
-               min_length: int = 1) -> list[Record]:
+def read_fasta(path: str | os.PathLike[str], *, kind: str = "dna", min_length: int = 1) -> list[Record]:
     """Read and validate every record of a FASTA file.
 
     Parameters

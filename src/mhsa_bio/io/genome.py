@@ -51,9 +51,7 @@ def region_of(record: Record) -> Region | None:
     match = _COORD_RE.match(words[-1])
     if match is None:
         return None
-    return Region(
-        match["chrom"], int(match["start"]), int(match["end"]), match["strand"], record.id
-    )
+    return Region(match["chrom"], int(match["start"]), int(match["end"]), match["strand"], record.id)
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -106,16 +104,12 @@ def _parse_bed(path: Path) -> list[tuple[int, Region]]:
         if start < 0:
             raise InputError(f"{path}: line {lineno}: negative start {start}")
         if start >= end:
-            raise InputError(
-                f"{path}: line {lineno}: start {start} is not before end {end} (empty region)"
-            )
+            raise InputError(f"{path}: line {lineno}: start {start} is not before end {end} (empty region)")
         strand = fields[5] if len(fields) >= 6 else "+"
         if strand == ".":
             strand = "+"
         if strand not in ("+", "-"):
-            raise InputError(
-                f"{path}: line {lineno}: strand '{strand}' in column 6 must be +, - or ."
-            )
+            raise InputError(f"{path}: line {lineno}: strand '{strand}' in column 6 must be +, - or .")
         name = fields[3] if len(fields) >= 4 else ""
         rows.append((lineno, chrom, start, end, strand, name))
     if not rows:
@@ -128,9 +122,7 @@ def _parse_bed(path: Path) -> list[tuple[int, Region]]:
     seen: dict[str, int] = {}
     for lineno, chrom, start, end, strand, name in rows:
         coord = format_region(chrom, start, end, strand)
-        usable = (
-            name not in ("", ".") and name_counts[name] == 1 and not any(c.isspace() for c in name)
-        )
+        usable = name not in ("", ".") and name_counts[name] == 1 and not any(c.isspace() for c in name)
         ident = name if usable else coord
         if ident in seen:
             raise InputError(f"{path}: line {lineno}: region {coord} repeats line {seen[ident]}")
@@ -176,8 +168,11 @@ def _fai_matches(genome: Path, index: Path) -> bool:
         if not rows:
             return False
         size = genome.stat().st_size
-        picks = sorted({round(k * (len(rows) - 1) / 199) for k in range(200)}) if len(rows) > 200 \
+        picks = (
+            sorted({round(k * (len(rows) - 1) / 199) for k in range(200)})
+            if len(rows) > 200
             else range(len(rows))
+        )
         with open(genome, "rb") as handle:
             for k in picks:
                 name, offset = rows[k][0].encode(), int(rows[k][2])
@@ -188,8 +183,11 @@ def _fai_matches(genome: Path, index: Path) -> bool:
                 if cut == 0 and back < offset:
                     continue  # a header longer than we read: cannot tell, assume fine
                 line = before[cut:].rstrip(b"\r\n")
-                if not (line == b">" + name or line.startswith(b">" + name)
-                        and line[len(name) + 1:len(name) + 2].isspace()) or not before.endswith(b"\n"):
+                if not (
+                    line == b">" + name
+                    or line.startswith(b">" + name)
+                    and line[len(name) + 1 : len(name) + 2].isspace()
+                ) or not before.endswith(b"\n"):
                     return False
             length, offset, bases, width = map(int, rows[-1][1:5])
             lines, rest = divmod(length, bases) if bases else (0, 0)
@@ -218,8 +216,9 @@ def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
             indexes[0].unlink()
             stale = indexes[:1]
         else:
-            raise InputError(f"{path}: its index {indexes[0]} does not match the file; "
-                             "rebuild it with `samtools faidx`")
+            raise InputError(
+                f"{path}: its index {indexes[0]} does not match the file; rebuild it with `samtools faidx`"
+            )
     writable = os.access(path.parent if str(path.parent) else ".", os.W_OK)
     if stale and not writable and not all(index.exists() for index in indexes):
         raise InputError(
@@ -240,8 +239,9 @@ def open_genome(genome_path: str | os.PathLike[str]):  # -> pyfaidx.Fasta
             "to a writable folder"
         ) from None
     except (OSError, EOFError, UnicodeDecodeError, struct.error, zlib.error) as exc:
-        raise InputError(f"{path}: cannot read the genome (truncated or corrupt? "
-                         f"{_one_line(exc) or type(exc).__name__})") from None
+        raise InputError(
+            f"{path}: cannot read the genome (truncated or corrupt? {_one_line(exc) or type(exc).__name__})"
+        ) from None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -290,15 +290,12 @@ def read_bed_regions(
             where = f"{bed}: line {lineno}"
             if region.chrom not in lengths:
                 known = ", ".join(list(lengths)[:5]) + (", ..." if len(lengths) > 5 else "")
-                raise InputError(
-                    f"{where}: chromosome '{region.chrom}' is not in {genome} (it has {known})"
-                )
+                raise InputError(f"{where}: chromosome '{region.chrom}' is not in {genome} (it has {known})")
             size = lengths[region.chrom]
             coord = format_region(region.chrom, region.start, region.end, region.strand)
             if region.end > size:
                 raise InputError(
-                    f"{where}: region {coord} is outside chromosome '{region.chrom}' "
-                    f"(length {size})"
+                    f"{where}: region {coord} is outside chromosome '{region.chrom}' (length {size})"
                 )
             if region.end - region.start < min_length:
                 raise InputError(
@@ -315,8 +312,6 @@ def read_bed_regions(
     finally:
         fasta.close()
     if n_ambiguous:
-        log.warning(
-            "%s: %d IUPAC ambiguity codes in the regions were read as N", genome, n_ambiguous
-        )
+        log.warning("%s: %d IUPAC ambiguity codes in the regions were read as N", genome, n_ambiguous)
     log.info("read %d regions from %s", len(out), bed)
     return out

@@ -41,8 +41,7 @@ def check_jaspar(release: str, taxon: str | None = None) -> str:
         warnings.simplefilter("ignore")
         releases = jaspardb().get_releases()
     if rel not in releases:
-        raise InputError(f"--jaspar-release: unknown release '{rel}' (pyjaspar has "
-                         f"{', '.join(releases)})")
+        raise InputError(f"--jaspar-release: unknown release '{rel}' (pyjaspar has {', '.join(releases)})")
     if taxon is not None and taxon not in TAXA:
         raise InputError(f"--taxon {taxon}: expected one of {', '.join(TAXA)}")
     return rel
@@ -95,8 +94,9 @@ def fetch_core(release: str, taxon: str) -> list[JasparMatrix]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         db = jaspardb(release=rel)
-        found = db.fetch_motifs(collection="CORE", all_versions=False,
-                                tax_group=None if taxon == "all" else [taxon])
+        found = db.fetch_motifs(
+            collection="CORE", all_versions=False, tax_group=None if taxon == "all" else [taxon]
+        )
     out = [_matrix(m) for m in found]
     if not out:
         raise InputError(f"--taxon {taxon}: no CORE motifs in {rel}")

@@ -10,8 +10,7 @@ from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record, open_text
 
 
-def read_labels(path: str | os.PathLike[str], records: list[Record]
-                ) -> tuple[np.ndarray, list[str]]:
+def read_labels(path: str | os.PathLike[str], records: list[Record]) -> tuple[np.ndarray, list[str]]:
     """Read ``id<TAB>class`` lines (``#`` comments and an ``id class`` header allowed).
 
     Returns
@@ -43,12 +42,12 @@ def read_labels(path: str | os.PathLike[str], records: list[Record]
     known = {r.id for r in records}
     unknown = [i for i in mapping if i not in known]
     if unknown:
-        raise InputError(f"{path}: id '{unknown[0]}' is not in the FASTA "
-                         f"({len(unknown)} unknown id(s))")
+        raise InputError(f"{path}: id '{unknown[0]}' is not in the FASTA ({len(unknown)} unknown id(s))")
     missing = [r.id for r in records if r.id not in mapping]
     if missing:
-        raise InputError(f"{path}: record '{missing[0]}' of the FASTA has no label "
-                         f"({len(missing)} unlabelled)")
+        raise InputError(
+            f"{path}: record '{missing[0]}' of the FASTA has no label ({len(missing)} unlabelled)"
+        )
     classes = sorted(set(mapping.values()))
     if len(classes) < 2:
         raise InputError(f"{path}: only one class ({classes[0]!r}); give at least two")

@@ -20,8 +20,7 @@ from mhsa_bio.io.outputs import atomic_open
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MemeFile", "MemeMotif", "read_meme", "read_meme_file", "resolve_meme_path",
-           "write_meme"]
+__all__ = ["MemeFile", "MemeMotif", "read_meme", "read_meme_file", "resolve_meme_path", "write_meme"]
 
 
 class MemeMotif(NamedTuple):
@@ -49,8 +48,12 @@ class MemeFile(NamedTuple):
     background: np.ndarray | None
 
 
-def write_meme(path: str | os.PathLike[str], motifs: Sequence[MemeMotif], *,
-               background: Sequence[float] = (0.25, 0.25, 0.25, 0.25)) -> None:
+def write_meme(
+    path: str | os.PathLike[str],
+    motifs: Sequence[MemeMotif],
+    *,
+    background: Sequence[float] = (0.25, 0.25, 0.25, 0.25),
+) -> None:
     """Write MEME minimal format (version 4), atomically."""
     with atomic_open(path) as out:
         out.write("MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\n")
@@ -62,8 +65,10 @@ def write_meme(path: str | os.PathLike[str], motifs: Sequence[MemeMotif], *,
                 raise ValueError(f"motif {m.id}: expected a (W, 4) matrix, got {probs.shape}")
             probs = probs / probs.sum(1, keepdims=True)
             out.write(f"MOTIF {m.id}{' ' + m.name if m.name else ''}\n")
-            out.write(f"letter-probability matrix: alength= 4 w= {probs.shape[0]} "
-                      f"nsites= {max(int(m.nsites), 1)} E= {m.evalue:.3g}\n")
+            out.write(
+                f"letter-probability matrix: alength= 4 w= {probs.shape[0]} "
+                f"nsites= {max(int(m.nsites), 1)} E= {m.evalue:.3g}\n"
+            )
             for row in probs:
                 out.write(" " + "  ".join(f"{v:.6f}" for v in row) + "\n")
             out.write("\n")
@@ -75,8 +80,9 @@ def resolve_meme_path(path: str | os.PathLike[str]) -> Path:
     if path.is_dir():
         inside = path / "motifs.meme"
         if not inside.is_file():
-            raise InputError(f"{path}: folder has no motifs.meme (give a MEME file or a "
-                             "'mhsa-bio motifs' output folder)")
+            raise InputError(
+                f"{path}: folder has no motifs.meme (give a MEME file or a 'mhsa-bio motifs' output folder)"
+            )
         return inside
     if not path.is_file():
         raise InputError(f"{path}: no such MEME file or folder")
@@ -169,8 +175,7 @@ def _header_value(line: str, key: str) -> float | None:
     return None
 
 
-def _matrix(lines: list[str], i: int, path: Path, motif_id: str, name: str
-            ) -> tuple[int, MemeMotif]:
+def _matrix(lines: list[str], i: int, path: Path, motif_id: str, name: str) -> tuple[int, MemeMotif]:
     """The letter-probability matrix of one motif from line ``i`` on; returns the next line."""
     while i < len(lines) and not lines[i].strip().startswith("letter-probability"):
         if lines[i].strip().startswith("MOTIF"):
@@ -201,18 +206,22 @@ def _matrix(lines: list[str], i: int, path: Path, motif_id: str, name: str
         except ValueError:
             break
         if len(values) != 4 or min(values) < 0:
-            raise InputError(f"{path}: line {i + 1}: motif '{motif_id}': matrix row is not 4 "
-                             "non-negative numbers")
+            raise InputError(
+                f"{path}: line {i + 1}: motif '{motif_id}': matrix row is not 4 non-negative numbers"
+            )
         if abs(sum(values) - 1.0) > 0.02:
-            raise InputError(f"{path}: line {i + 1}: motif '{motif_id}': matrix row sums to "
-                             f"{sum(values):.3g}; letter probabilities must be summing to 1")
+            raise InputError(
+                f"{path}: line {i + 1}: motif '{motif_id}': matrix row sums to "
+                f"{sum(values):.3g}; letter probabilities must be summing to 1"
+            )
         rows.append(values)
         i += 1
     if not rows:
         raise InputError(f"{path}: motif '{motif_id}': empty letter-probability matrix")
     if width is not None and len(rows) != int(width):
-        raise InputError(f"{path}: motif '{motif_id}': matrix has {len(rows)} rows, header says "
-                         f"w= {int(width)}")
+        raise InputError(
+            f"{path}: motif '{motif_id}': matrix has {len(rows)} rows, header says w= {int(width)}"
+        )
     probs = np.asarray(rows, dtype=np.float64)
     probs = probs / probs.sum(axis=1, keepdims=True)
     return i, MemeMotif(motif_id, name, probs, int(round(nsites)), float(evalue))

@@ -212,8 +212,10 @@ def read_msa(
             pos = min(seq.index(c) for c in bad)
             raise InputError(f"{path}: record '{ident}': invalid letter '{seq[pos]}' at column {pos + 1}")
     if all(set(seq) <= set("ACGTUN-") for _, seq in rows):
-        raise InputError(f"{path}: only the letters A, C, G, T/U and N: a DNA or RNA alignment; "
-                         "contacts needs a protein alignment")
+        raise InputError(
+            f"{path}: only the letters A, C, G, T/U and N: a DNA or RNA alignment; "
+            "contacts needs a protein alignment"
+        )
     if len(rows) < 2:
         raise InputError(
             f"{path}: only one sequence; an alignment needs at least two (give one "

@@ -122,8 +122,15 @@ class Output:
         then kept and named instead of removed)
     """
 
-    def __init__(self, out: str | os.PathLike[str], *, force: bool, kind: Literal["dir", "file"] = "dir",
-                 resume: bool = False, keep_partial: Any = None) -> None:
+    def __init__(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        force: bool,
+        kind: Literal["dir", "file"] = "dir",
+        resume: bool = False,
+        keep_partial: Any = None,
+    ) -> None:
         self.out = Path(out)
         self.force = force
         self.kind = kind
@@ -131,8 +138,9 @@ class Output:
         self.keep_partial = keep_partial
         real = Path(os.path.abspath(self.out))  # "." and ".." resolved, symbolic links kept
         if kind == "dir" and Path.cwd().is_relative_to(real):
-            raise InputError(f"{out}: is the current folder or one that holds it; name an "
-                             "output folder inside it")
+            raise InputError(
+                f"{out}: is the current folder or one that holds it; name an output folder inside it"
+            )
         self.tmp = real.parent / f".{real.name}.incomplete"
         self.replaced = real.parent / f".{real.name}.replaced"
         self.lock_path = real.parent / f".{real.name}.lock"
@@ -168,8 +176,10 @@ class Output:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
-                raise InputError(f"{self.out}: another mhsa-bio run is writing it (lock "
-                                 f"{self.lock_path}); wait for it to finish") from None
+                raise InputError(
+                    f"{self.out}: another mhsa-bio run is writing it (lock "
+                    f"{self.lock_path}); wait for it to finish"
+                ) from None
             try:
                 same = os.stat(self.lock_path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -194,8 +204,9 @@ class Output:
                 _rmtree(self.replaced)  # the swap was done; only the clean-up was missed
             else:
                 os.replace(self.replaced, self.out)  # the swap was cut in half: undo it
-                log.warning("%s: restored the previous results (a run was killed while "
-                            "replacing them)", self.out)
+                log.warning(
+                    "%s: restored the previous results (a run was killed while replacing them)", self.out
+                )
         if self.kind == "file":
             for stale in self.out.parent.glob(f".{self.out.name}.{'?' * 8}.part"):  # mkstemp's
                 stale.unlink(missing_ok=True)
@@ -206,8 +217,10 @@ class Output:
                     self._adopted = True
                     return
                 if not self.force:
-                    raise InputError(f"{self.out}: an interrupted run is kept in {self.tmp}; "
-                                     "continue it with --resume, or start over with --force")
+                    raise InputError(
+                        f"{self.out}: an interrupted run is kept in {self.tmp}; "
+                        "continue it with --resume, or start over with --force"
+                    )
             log.warning("%s: removed the unfinished output of a run that was killed", self.tmp)
             _rmtree(self.tmp)
 
@@ -318,8 +331,9 @@ def run_record(command: str, params: dict[str, Any], **extra: Any) -> dict[str, 
     }
 
 
-def write_run_json(out_dir: str | os.PathLike[str], command: str, params: dict[str, Any],
-                   **extra: Any) -> Path:
+def write_run_json(
+    out_dir: str | os.PathLike[str], command: str, params: dict[str, Any], **extra: Any
+) -> Path:
     """Write ``run.json`` into ``out_dir`` and return its path."""
     path = Path(out_dir) / "run.json"
     write_json(path, run_record(command, params, **extra))

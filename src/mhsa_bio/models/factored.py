@@ -60,9 +60,7 @@ class FactoredAttention(nn.Module):
         if value_std:
             value.normal_(0.0, value_std, generator=generator)
         self.value = nn.Parameter(value)
-        self.fields = nn.Parameter(
-            fields.clone() if fields is not None else torch.zeros(length, n_states)
-        )
+        self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         self.register_buffer("diag", torch.eye(length, dtype=torch.bool), persistent=False)
         first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
         self.register_buffer("upper", first * length + second, persistent=False)

@@ -34,7 +34,10 @@ class MultiHeadSelfAttention(nn.Module):
         self.dropout = dropout
 
     def forward(
-        self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None, *,
+        self,
+        x: torch.Tensor,
+        key_padding_mask: torch.Tensor | None = None,
+        *,
         need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend.

@@ -25,9 +25,7 @@ class Potts(nn.Module):
         self.length, self.n_states = length, n_states
         size = length * n_states
         self.weight = nn.Parameter(torch.zeros(size, size))
-        self.fields = nn.Parameter(
-            fields.clone() if fields is not None else torch.zeros(length, n_states)
-        )
+        self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         block = torch.arange(size) // n_states
         mask = (block[:, None] != block[None, :]).float()
         self.register_buffer("mask", mask, persistent=False)

@@ -77,13 +77,12 @@ class EncoderLayer(nn.Module):
         self.norm1 = nn.LayerNorm(d)
         self.attn = MultiHeadSelfAttention(d, config.heads)
         self.norm2 = nn.LayerNorm(d)
-        self.ff = nn.Sequential(
-            nn.Linear(d, config.ff_mult * d), nn.GELU(), nn.Linear(config.ff_mult * d, d)
-        )
+        self.ff = nn.Sequential(nn.Linear(d, config.ff_mult * d), nn.GELU(), nn.Linear(config.ff_mult * d, d))
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, pad: torch.Tensor, *, need_weights: bool
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, pad: torch.Tensor, *, need_weights: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         h, w = self.attn(self.norm1(x), pad, need_weights=need_weights)
         x = x + self.drop(h)
         x = x + self.drop(self.ff(self.norm2(x)))
@@ -133,17 +132,21 @@ class PromoterTransformer(nn.Module):
         base = self.positions(min(width, self.config.max_len))
         if width <= self.config.max_len:
             return base[None].expand(lengths.shape[0], -1, -1)
-        out = torch.zeros(lengths.shape[0], width, base.shape[1], device=base.device,
-                          dtype=base.dtype)
+        out = torch.zeros(lengths.shape[0], width, base.shape[1], device=base.device, dtype=base.dtype)
         for length in torch.unique(lengths).tolist():
             rows = lengths == length
             n = max(int(length), 1)
             out[rows, :n] = self.positions(n)
         return out
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, *,
-                return_attention: bool = False, inputs: torch.Tensor | None = None
-                ) -> PromoterOutput:
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        inputs: torch.Tensor | None = None,
+    ) -> PromoterOutput:
         """Score a padded batch.
 
         Parameters

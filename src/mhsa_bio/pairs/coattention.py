@@ -49,8 +49,7 @@ def head_labels(layers: int, heads: int) -> list[str]:
     return [f"L{layer + 1}H{head + 1}" for layer in range(layers) for head in range(heads)]
 
 
-def pool_sites(attention: np.ndarray | torch.Tensor, spans: Sequence[tuple[int, int]]
-               ) -> np.ndarray:
+def pool_sites(attention: np.ndarray | torch.Tensor, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """Site-to-site co-attention of one sequence.
 
     Parameters
@@ -75,10 +74,15 @@ def pool_sites(attention: np.ndarray | torch.Tensor, spans: Sequence[tuple[int, 
     return (0.5 * (directed + directed.transpose(1, 2))).numpy()
 
 
-def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
-                     hits: Sequence[Sequence[Hit]],
-                     pairs: Sequence[Sequence[tuple[int, int, PairKey]]], *,
-                     device: torch.device, batch_size: int = 64) -> Instances:
+def site_coattention(
+    model: PromoterTransformer,
+    seqs: Sequence[str],
+    hits: Sequence[Sequence[Hit]],
+    pairs: Sequence[Sequence[tuple[int, int, PairKey]]],
+    *,
+    device: torch.device,
+    batch_size: int = 64,
+) -> Instances:
     """Co-attention of every listed site pair, every layer and head.
 
     Parameters
@@ -107,8 +111,9 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     per_seq: dict[int, np.ndarray] = {}
     with cpu_heap(device):  # each batch reuses the memory the last one freed
         # At most 2**24 attention cells (64 MB in float32) over all layers and heads per batch.
-        batches = sequence_batches([seqs[k] for k in todo], batch_size=batch_size,
-                                   max_cells=max(2**24 // n_heads, 1))
+        batches = sequence_batches(
+            [seqs[k] for k in todo], batch_size=batch_size, max_cells=max(2**24 // n_heads, 1)
+        )
         for out in batched_forward(model, batches, device=device, scores=None, attention=True):
             assert out.attention is not None  # attention=True
             idx = [todo[r] for r in out.rows]
@@ -120,8 +125,8 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
             c = torch.zeros(len(idx), smax, width, device=att.device)
             for b, k in enumerate(idx):
                 for s, h in enumerate(hits[k]):
-                    r[b, s, h.start:h.end] = 1.0 / (h.end - h.start)
-                    c[b, s, h.start:h.end] = 1.0
+                    r[b, s, h.start : h.end] = 1.0 / (h.end - h.start)
+                    c[b, s, h.start : h.end] = 1.0
             directed = torch.einsum("bsi,bhij,btj->bhst", r, att, c)
             co = (0.5 * (directed + directed.transpose(2, 3))).cpu().numpy()
             for b, k in enumerate(idx):
@@ -139,5 +144,4 @@ def site_coattention(model: PromoterTransformer, seqs: Sequence[str],
     if not values:
         return Instances(np.zeros(0, dtype=np.int64), [], np.zeros((0, n_heads), np.float32))
     log.debug("co-attention of %d site pairs in %d sequences", len(keys), len(todo))
-    return Instances(np.asarray(seq_idx, dtype=np.int64), keys,
-                     np.concatenate(values).astype(np.float32))
+    return Instances(np.asarray(seq_idx, dtype=np.int64), keys, np.concatenate(values).astype(np.float32))

@@ -28,12 +28,34 @@ __all__ = ["COLUMNS", "PairResult", "find_pairs", "group_hits"]
 
 #: Columns of ``pairs.tsv``, in order.
 COLUMNS = [
-    "motif_a", "name_a", "motif_b", "name_b", "spacing", "orientation", "n_sequences",
-    "mean_coattention", "null_mean", "log2_ratio", "p", "q", "p_null", "q_null", "n_null",
-    "p_spacing_attention", "other_spacings_mean", "n_other_spacings", "p_spacing_occurrence",
-    "best_head", "top_heads",
-    "frac_pos", "frac_bg", "spacing_log2_enrichment", "spacing_fisher_p", "cooc_frac_pos",
-    "cooc_frac_bg", "cooc_log2_enrichment",
+    "motif_a",
+    "name_a",
+    "motif_b",
+    "name_b",
+    "spacing",
+    "orientation",
+    "n_sequences",
+    "mean_coattention",
+    "null_mean",
+    "log2_ratio",
+    "p",
+    "q",
+    "p_null",
+    "q_null",
+    "n_null",
+    "p_spacing_attention",
+    "other_spacings_mean",
+    "n_other_spacings",
+    "p_spacing_occurrence",
+    "best_head",
+    "top_heads",
+    "frac_pos",
+    "frac_bg",
+    "spacing_log2_enrichment",
+    "spacing_fisher_p",
+    "cooc_frac_pos",
+    "cooc_frac_bg",
+    "cooc_log2_enrichment",
 ]
 
 
@@ -104,8 +126,14 @@ class _Sites(NamedTuple):
     bg_counts: _Counts
 
 
-def _sites(records: Sequence[Record], motifs: Sequence[MemeMotif], background: Sequence[Record], *,
-           pvalue: float, strand_symmetric: bool) -> _Sites:
+def _sites(
+    records: Sequence[Record],
+    motifs: Sequence[MemeMotif],
+    background: Sequence[Record],
+    *,
+    pvalue: float,
+    strand_symmetric: bool,
+) -> _Sites:
     """Step 1: scan both sets for sites (threshold from the analysed sequences' composition)."""
     from mhsa_bio.pairs.sites import scan
     from mhsa_bio.pwm import background_frequencies, prepare_motif
@@ -119,12 +147,17 @@ def _sites(records: Sequence[Record], motifs: Sequence[MemeMotif], background: S
     pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal) for h in by_seq]
     bg_seqs = [r.seq for r in background]
     bg_hits = group_hits(scan(bg_seqs, scored), len(bg_seqs))
-    bg_pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal)
-                for h in bg_hits]
-    log.info("%d sites in %d sequences, %d in %d background sequences", len(hits), len(seqs),
-             sum(map(len, bg_hits)), len(bg_seqs))
-    return _Sites(seqs, scored, pal, hits, by_seq, pairs, bg_seqs, bg_pairs, _key_counts(pairs),
-                  _key_counts(bg_pairs))
+    bg_pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=pal) for h in bg_hits]
+    log.info(
+        "%d sites in %d sequences, %d in %d background sequences",
+        len(hits),
+        len(seqs),
+        sum(map(len, bg_hits)),
+        len(bg_seqs),
+    )
+    return _Sites(
+        seqs, scored, pal, hits, by_seq, pairs, bg_seqs, bg_pairs, _key_counts(pairs), _key_counts(bg_pairs)
+    )
 
 
 class _Coattention(NamedTuple):
@@ -136,22 +169,32 @@ class _Coattention(NamedTuple):
     null_sequences: int
 
 
-def _coattention(model: PromoterTransformer, records: Sequence[Record], sites: _Sites, *,
-                 n_null: int, null_shuffle: bool, strand_symmetric: bool, device: torch.device,
-                 batch_size: int, seed: int) -> _Coattention:
+def _coattention(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    sites: _Sites,
+    *,
+    n_null: int,
+    null_shuffle: bool,
+    strand_symmetric: bool,
+    device: torch.device,
+    batch_size: int,
+    seed: int,
+) -> _Coattention:
     """Steps 2 and 3: the null copies (the sites moved), then co-attention in both sets."""
     from mhsa_bio.pairs.coattention import head_labels, site_coattention
     from mhsa_bio.pairs.null import reembed_sites
 
     null = reembed_sites(records, sites.by_seq, n_per=n_null, seed=seed, shuffle=null_shuffle)
-    null_pairs = [site_pairs(h, strand_symmetric=strand_symmetric, palindromes=sites.palindromes)
-                  for h in null.hits]
+    null_pairs = [
+        site_pairs(h, strand_symmetric=strand_symmetric, palindromes=sites.palindromes) for h in null.hits
+    ]
     cfg = model.config
     heads = head_labels(cfg.layers, cfg.heads)
-    pos = site_coattention(model, sites.seqs, sites.by_seq, sites.pairs, device=device,
-                           batch_size=batch_size)
-    nul = site_coattention(model, [r.seq for r in null.records], null.hits, null_pairs,
-                           device=device, batch_size=batch_size)
+    pos = site_coattention(model, sites.seqs, sites.by_seq, sites.pairs, device=device, batch_size=batch_size)
+    nul = site_coattention(
+        model, [r.seq for r in null.records], null.hits, null_pairs, device=device, batch_size=batch_size
+    )
     return _Coattention(heads, pos, nul, len(null.records))
 
 
@@ -175,13 +218,21 @@ def _groups(pos: Instances) -> _Groups:
         per_seq = groups[key]
         seq_values[key] = np.stack([pos.values[per_seq[k]].mean(axis=0) for k in sorted(per_seq)])
         real_by_abo[(key.a, key.b, key.orientation)] += [
-            (key.spacing2, k, v) for k, v in zip(sorted(per_seq), seq_values[key], strict=True)]
+            (key.spacing2, k, v) for k, v in zip(sorted(per_seq), seq_values[key], strict=True)
+        ]
     return _Groups(groups, seq_values, real_by_abo)
 
 
-def _test_groups(groups: _Groups, co: _Coattention, sites: _Sites, motifs: Sequence[MemeMotif], *,
-                 min_sequences: int, null_exclude: float, null_neighbours: int
-                 ) -> tuple[list[dict[str, Any]], int]:
+def _test_groups(
+    groups: _Groups,
+    co: _Coattention,
+    sites: _Sites,
+    motifs: Sequence[MemeMotif],
+    *,
+    min_sequences: int,
+    null_exclude: float,
+    null_neighbours: int,
+) -> tuple[list[dict[str, Any]], int]:
     """Step 4: test every group in enough sequences against its distance-matched null and for
     its spacing (attention and occurrence routes); returns the rows and the number of groups
     whose null was too small."""
@@ -206,57 +257,75 @@ def _test_groups(groups: _Groups, co: _Coattention, sites: _Sites, motifs: Seque
             continue
         abo = (key.a, key.b, key.orientation)
         pool = np.asarray(null_by_abo.get(abo, []), dtype=np.int64)
-        chosen = pool[nearest_null(null_s2[pool], key.spacing2, k=null_neighbours,
-                                   exclude2=exclude2)] if len(pool) else pool
+        chosen = (
+            pool[nearest_null(null_s2[pool], key.spacing2, k=null_neighbours, exclude2=exclude2)]
+            if len(pool)
+            else pool
+        )
         if len(chosen) < MIN_COMPARISON:
             untested += 1
             continue
         # The spacing contrast: the same pair at the nearest other spacings, real sequences.
         real = groups.by_abo[abo]
-        near = nearest_null(np.array([r[0] for r in real], dtype=np.int64), key.spacing2,
-                            k=null_neighbours, exclude2=exclude2)
+        near = nearest_null(
+            np.array([r[0] for r in real], dtype=np.int64), key.spacing2, k=null_neighbours, exclude2=exclude2
+        )
         n_other = len({real[i][1] for i in near.tolist()})
-        other = np.stack([real[i][2] for i in near.tolist()]) \
-            if n_other >= MIN_COMPARISON else None
+        other = np.stack([real[i][2] for i in near.tolist()]) if n_other >= MIN_COMPARISON else None
         test = compare_group(values, nul.values[chosen], other_spacings=other)
         # The occurrence contrast: this spacing among the pair's spacings, analysed vs background.
         p_occ = float("nan")
         if bg_c.abo.get(abo, 0) >= MIN_COMPARISON:
-            p_occ = fisher_greater(pos_counts[key], pos_c.abo[abo], bg_counts.get(key, 0),
-                                   bg_c.abo[abo])
+            p_occ = fisher_greater(pos_counts[key], pos_c.abo[abo], bg_counts.get(key, 0), bg_c.abo[abo])
         route_attention = 1.0 if np.isnan(test.p_spacing) else test.p_spacing
         route_occurrence = 1.0 if np.isnan(p_occ) else max(test.p_null, p_occ)
         p_group = min(1.0, 2.0 * min(route_attention, route_occurrence))
         ratio = log2_ratio(test.mean, test.null_mean)
         order = np.lexsort((-ratio, test.p_null_heads))
-        top = [f"{heads[h]}:{ratio[h]:.2f}" for h in order[:3]
-               if test.p_null_heads[h] * len(heads) < 0.05 and ratio[h] > 0]
+        top = [
+            f"{heads[h]}:{ratio[h]:.2f}"
+            for h in order[:3]
+            if test.p_null_heads[h] * len(heads) < 0.05 and ratio[h] > 0
+        ]
         sp_enr, sp_p = enrichment(pos_counts[key], n_pos, bg_counts.get(key, 0), n_bg)
         ab = (key.a, key.b)
         co_enr, _ = enrichment(pos_ab[ab], n_pos, bg_ab.get(ab, 0), n_bg)
         ma, mb = motifs[key.a], motifs[key.b]
-        rows.append({
-            "motif_a": ma.id, "name_a": ma.name or ma.id, "motif_b": mb.id,
-            "name_b": mb.name or mb.id,
-            "spacing": key.spacing, "orientation": key.orientation,
-            "n_sequences": len(per_seq),
-            "mean_coattention": float(test.mean[test.best]),
-            "null_mean": float(test.null_mean[test.best]),
-            "log2_ratio": float(ratio[test.best]), "p": p_group, "q": np.nan,
-            "p_null": test.p_null, "q_null": np.nan, "n_null": len(chosen),
-            "p_spacing_attention": test.p_spacing,
-            "other_spacings_mean": float(test.other_mean[test.best]),
-            "n_other_spacings": n_other, "p_spacing_occurrence": p_occ,
-            "best_head": heads[test.best],
-            "top_heads": ",".join(top) if top else "-",
-            "frac_pos": pos_counts[key] / max(n_pos, 1),
-            "frac_bg": bg_counts.get(key, 0) / max(n_bg, 1),
-            "spacing_log2_enrichment": sp_enr, "spacing_fisher_p": sp_p,
-            "cooc_frac_pos": pos_ab[ab] / max(n_pos, 1),
-            "cooc_frac_bg": bg_ab.get(ab, 0) / max(n_bg, 1),
-            "cooc_log2_enrichment": co_enr,
-            "_a": key.a, "_b": key.b, "_s2": key.spacing2,
-        })
+        rows.append(
+            {
+                "motif_a": ma.id,
+                "name_a": ma.name or ma.id,
+                "motif_b": mb.id,
+                "name_b": mb.name or mb.id,
+                "spacing": key.spacing,
+                "orientation": key.orientation,
+                "n_sequences": len(per_seq),
+                "mean_coattention": float(test.mean[test.best]),
+                "null_mean": float(test.null_mean[test.best]),
+                "log2_ratio": float(ratio[test.best]),
+                "p": p_group,
+                "q": np.nan,
+                "p_null": test.p_null,
+                "q_null": np.nan,
+                "n_null": len(chosen),
+                "p_spacing_attention": test.p_spacing,
+                "other_spacings_mean": float(test.other_mean[test.best]),
+                "n_other_spacings": n_other,
+                "p_spacing_occurrence": p_occ,
+                "best_head": heads[test.best],
+                "top_heads": ",".join(top) if top else "-",
+                "frac_pos": pos_counts[key] / max(n_pos, 1),
+                "frac_bg": bg_counts.get(key, 0) / max(n_bg, 1),
+                "spacing_log2_enrichment": sp_enr,
+                "spacing_fisher_p": sp_p,
+                "cooc_frac_pos": pos_ab[ab] / max(n_pos, 1),
+                "cooc_frac_bg": bg_ab.get(ab, 0) / max(n_bg, 1),
+                "cooc_log2_enrichment": co_enr,
+                "_a": key.a,
+                "_b": key.b,
+                "_s2": key.spacing2,
+            }
+        )
     return rows, untested
 
 
@@ -271,43 +340,68 @@ def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
         table["q"] = benjamini_hochberg(table["p"].to_numpy())
         table["q_null"] = benjamini_hochberg(table["p_null"].to_numpy())
         table = table.assign(_neg=-table["log2_ratio"]).sort_values(
-            ["q", "p", "_neg", "_a", "_b", "_s2", "orientation"], kind="mergesort")
+            ["q", "p", "_neg", "_a", "_b", "_s2", "orientation"], kind="mergesort"
+        )
         table = table.drop(columns="_neg")
     return table.reset_index(drop=True)
 
 
-def _summary(sites: _Sites, co: _Coattention, groups: _Groups, table: pd.DataFrame,
-             motifs: Sequence[MemeMotif], *, untested: int, null_exclude: float, n_null: int,
-             null_neighbours: int) -> dict[str, Any]:
+def _summary(
+    sites: _Sites,
+    co: _Coattention,
+    groups: _Groups,
+    table: pd.DataFrame,
+    motifs: Sequence[MemeMotif],
+    *,
+    untested: int,
+    null_exclude: float,
+    n_null: int,
+    null_neighbours: int,
+) -> dict[str, Any]:
     """Counts of every step and the settings that shaped them (``summary.json``)."""
     summary = {
-        "sequences": len(sites.seqs), "background_sequences": len(sites.bg_seqs),
+        "sequences": len(sites.seqs),
+        "background_sequences": len(sites.bg_seqs),
         "sites": len(sites.hits),
         "sequences_with_pairs": int(sum(1 for p in sites.pairs if p)),
-        "site_pairs": len(co.pos.keys), "null_sequences": co.null_sequences,
-        "null_site_pairs": len(co.nul.keys), "groups": len(groups.rows),
-        "groups_tested": int(len(table)), "groups_with_too_small_null": untested,
+        "site_pairs": len(co.pos.keys),
+        "null_sequences": co.null_sequences,
+        "null_site_pairs": len(co.nul.keys),
+        "groups": len(groups.rows),
+        "groups_tested": int(len(table)),
+        "groups_with_too_small_null": untested,
         # the table has its columns even when empty (then every count is 0)
         "groups_with_attention_contrast": int(table["p_spacing_attention"].notna().sum()),
         "groups_with_occurrence_contrast": int(table["p_spacing_occurrence"].notna().sum()),
         "coattended_q05": int((table["q_null"] < 0.05).sum()),
         "significant_q05": int((table["q"] < 0.05).sum()),
-        "null_exclude_bp": null_exclude, "null_copies": n_null,
+        "null_exclude_bp": null_exclude,
+        "null_copies": n_null,
         "null_neighbours": null_neighbours,
         "thresholds_bits": {m.motif.id: m.threshold / 100 for m in sites.scored},
         "palindromes": {motifs[k].id: d for k, d in sites.palindromes.items()},
     }
-    log.info("%d groups, %d tested, %d at q < 0.05", len(groups.rows), len(table),
-             summary["significant_q05"])
+    log.info("%d groups, %d tested, %d at q < 0.05", len(groups.rows), len(table), summary["significant_q05"])
     return summary
 
 
-def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Sequence[MemeMotif], *,
-               background: Sequence[Record], device: torch.device, pvalue: float = 1e-4,
-               n_null: int = 8, min_sequences: int = 10, null_exclude: float = 2.0,
-               null_neighbours: int = 100,
-               strand_symmetric: bool = False, null_shuffle: bool = False, batch_size: int = 64,
-               seed: int = 0) -> PairResult:
+def find_pairs(
+    model: PromoterTransformer,
+    records: Sequence[Record],
+    motifs: Sequence[MemeMotif],
+    *,
+    background: Sequence[Record],
+    device: torch.device,
+    pvalue: float = 1e-4,
+    n_null: int = 8,
+    min_sequences: int = 10,
+    null_exclude: float = 2.0,
+    null_neighbours: int = 100,
+    strand_symmetric: bool = False,
+    null_shuffle: bool = False,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> PairResult:
     """Co-attended motif pairs of a trained model.
 
     Parameters
@@ -356,16 +450,46 @@ def find_pairs(model: PromoterTransformer, records: Sequence[Record], motifs: Se
     PairResult
     """
     sites = _sites(records, motifs, background, pvalue=pvalue, strand_symmetric=strand_symmetric)
-    co = _coattention(model, records, sites, n_null=n_null, null_shuffle=null_shuffle,
-                      strand_symmetric=strand_symmetric, device=device, batch_size=batch_size,
-                      seed=seed)
+    co = _coattention(
+        model,
+        records,
+        sites,
+        n_null=n_null,
+        null_shuffle=null_shuffle,
+        strand_symmetric=strand_symmetric,
+        device=device,
+        batch_size=batch_size,
+        seed=seed,
+    )
     groups = _groups(co.pos)
-    rows, untested = _test_groups(groups, co, sites, motifs, min_sequences=min_sequences,
-                                  null_exclude=null_exclude, null_neighbours=null_neighbours)
+    rows, untested = _test_groups(
+        groups,
+        co,
+        sites,
+        motifs,
+        min_sequences=min_sequences,
+        null_exclude=null_exclude,
+        null_neighbours=null_neighbours,
+    )
     table = _table(rows)
-    profiles = {"pos": groups.values, "null_keys": co.nul.keys, "null_values": co.nul.values,
-                "bg_counts": dict(sites.bg_counts.keys), "pos_counts": dict(sites.counts.keys),
-                "n_pos": len(sites.seqs), "n_bg": len(sites.bg_seqs)}
-    summary = _summary(sites, co, groups, table, motifs, untested=untested,
-                       null_exclude=null_exclude, n_null=n_null, null_neighbours=null_neighbours)
+    profiles = {
+        "pos": groups.values,
+        "null_keys": co.nul.keys,
+        "null_values": co.nul.values,
+        "bg_counts": dict(sites.bg_counts.keys),
+        "pos_counts": dict(sites.counts.keys),
+        "n_pos": len(sites.seqs),
+        "n_bg": len(sites.bg_seqs),
+    }
+    summary = _summary(
+        sites,
+        co,
+        groups,
+        table,
+        motifs,
+        untested=untested,
+        null_exclude=null_exclude,
+        n_null=n_null,
+        null_neighbours=null_neighbours,
+    )
     return PairResult(table, sites.hits, sites.scored, co.heads, profiles, summary)

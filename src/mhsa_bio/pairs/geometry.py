@@ -66,8 +66,9 @@ def _strand(hit: Hit, palindromes: Mapping[int, int]) -> str:
     return "." if hit.motif in palindromes else hit.strand
 
 
-def pair_key(x: Hit, y: Hit, *, strand_symmetric: bool = False,
-             palindromes: Mapping[int, int] | None = None) -> tuple[PairKey, bool]:
+def pair_key(
+    x: Hit, y: Hit, *, strand_symmetric: bool = False, palindromes: Mapping[int, int] | None = None
+) -> tuple[PairKey, bool]:
     """The canonical key of two sites of one sequence.
 
     Parameters
@@ -98,8 +99,9 @@ def pair_key(x: Hit, y: Hit, *, strand_symmetric: bool = False,
     return PairKey(a.motif, b.motif, spacing2, orientation), swapped
 
 
-def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False,
-               palindromes: Mapping[int, int] | None = None) -> list[tuple[int, int, PairKey]]:
+def site_pairs(
+    hits: Sequence[Hit], *, strand_symmetric: bool = False, palindromes: Mapping[int, int] | None = None
+) -> list[tuple[int, int, PairKey]]:
     """Every pair of non-overlapping sites of one sequence.
 
     Parameters
@@ -118,7 +120,6 @@ def site_pairs(hits: Sequence[Hit], *, strand_symmetric: bool = False,
             x, y = hits[i], hits[j]
             if x.start < y.end and y.start < x.end:
                 continue
-            key, swapped = pair_key(x, y, strand_symmetric=strand_symmetric,
-                                    palindromes=palindromes)
+            key, swapped = pair_key(x, y, strand_symmetric=strand_symmetric, palindromes=palindromes)
             out.append((j, i, key) if swapped else (i, j, key))
     return out

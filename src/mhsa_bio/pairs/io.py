@@ -31,12 +31,15 @@ def write_pairs_tsv(result: PairResult, path: str | os.PathLike[str]) -> None:
             handle.write("\t".join(_fmt(v) for v in row) + "\n")
 
 
-def write_sites_tsv(result: PairResult, records: Sequence[Record],
-                    motifs: Sequence[ScoredMotif], path: str | os.PathLike[str]) -> None:
+def write_sites_tsv(
+    result: PairResult, records: Sequence[Record], motifs: Sequence[ScoredMotif], path: str | os.PathLike[str]
+) -> None:
     """``sites.tsv``: the sites scanned in the analysed sequences (0-based, end exclusive)."""
     with atomic_open(path) as handle:
         handle.write("sequence\tmotif\tname\tstart\tend\tstrand\tscore_bits\tp\n")
         for h in result.hits:
             m = motifs[h.motif].motif
-            handle.write(f"{records[h.seq].id}\t{m.id}\t{m.name or m.id}\t{h.start}\t{h.end}\t"
-                         f"{h.strand}\t{h.score:.2f}\t{h.pvalue:.3g}\n")
+            handle.write(
+                f"{records[h.seq].id}\t{m.id}\t{m.name or m.id}\t{h.start}\t{h.end}\t"
+                f"{h.strand}\t{h.score:.2f}\t{h.pvalue:.3g}\n"
+            )

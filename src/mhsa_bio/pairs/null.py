@@ -61,8 +61,14 @@ def _blocks(hits: Sequence[Hit]) -> list[tuple[int, int, list[Hit]]]:
     return blocks
 
 
-def reembed_sites(records: Sequence[Record], hits: Sequence[Sequence[Hit]], *, n_per: int = 4,
-                  seed: int, shuffle: bool = False) -> NullSet:
+def reembed_sites(
+    records: Sequence[Record],
+    hits: Sequence[Sequence[Hit]],
+    *,
+    n_per: int = 4,
+    seed: int,
+    shuffle: bool = False,
+) -> NullSet:
     """Null copies of ``records``: background shuffled, own sites re-inserted at random.
 
     Only sequences with at least two sites are copied (the others hold no pair).
@@ -118,8 +124,17 @@ def reembed_sites(records: Sequence[Record], hits: Sequence[Sequence[Hit]], *, n
                         new_start, strand = pos + (end - h.end), _FLIP[h.strand]
                     else:
                         new_start, strand = pos + (h.start - start), h.strand
-                    placed.append(Hit(len(out_records), h.motif, new_start,
-                                      new_start + (h.end - h.start), strand, h.score, h.pvalue))
+                    placed.append(
+                        Hit(
+                            len(out_records),
+                            h.motif,
+                            new_start,
+                            new_start + (h.end - h.start),
+                            strand,
+                            h.score,
+                            h.pvalue,
+                        )
+                    )
                 pieces.append(bases)
                 pos += end - start
             pieces.append(shuffled[prev:])

@@ -27,8 +27,7 @@ def plot_name(rank: int, row: Any) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name) + ".png"
 
 
-def spacing_plots(result: PairResult, out_dir: str | os.PathLike[str], *, top: int = 5
-                  ) -> list[Path]:
+def spacing_plots(result: PairResult, out_dir: str | os.PathLike[str], *, top: int = 5) -> list[Path]:
     """One PNG per top pair (distinct A, B, orientation), at most ``top``.
 
     Upper panel: mean co-attention of the pair's best head at every spacing in the analysed
@@ -64,12 +63,19 @@ def spacing_plots(result: PairResult, out_dir: str | os.PathLike[str], *, top: i
         order = np.argsort(xs)
         xs_a, ys_a, ns_a = np.asarray(xs)[order], np.asarray(ys)[order], np.asarray(ns)[order]
         null_s = np.array([k.spacing for k in prof["null_keys"] if k.a == a and k.b == b])
-        null_v = np.array([prof["null_values"][i, head] for i, k in enumerate(prof["null_keys"])
-                           if k.a == a and k.b == b])
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 5.5), sharex=True,
-                                       gridspec_kw={"height_ratios": [3, 2]})
-        ax1.scatter(xs_a, ys_a, s=8 + 40 * ns_a / max(ns_a.max(initial=1), 1), alpha=0.7,
-                    label="sequences (area ∝ count)")
+        null_v = np.array(
+            [prof["null_values"][i, head] for i, k in enumerate(prof["null_keys"]) if k.a == a and k.b == b]
+        )
+        fig, (ax1, ax2) = plt.subplots(
+            2, 1, figsize=(7, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
+        ax1.scatter(
+            xs_a,
+            ys_a,
+            s=8 + 40 * ns_a / max(ns_a.max(initial=1), 1),
+            alpha=0.7,
+            label="sequences (area ∝ count)",
+        )
         if len(null_s):
             bins = np.arange(np.floor(null_s.min() / 5) * 5, null_s.max() + 5.001, 5)
             idx = np.digitize(null_s, bins)
@@ -78,11 +84,16 @@ def spacing_plots(result: PairResult, out_dir: str | os.PathLike[str], *, top: i
             ax1.plot(centres, means, color="grey", lw=1.5, label="null (5 bp bins)")
         ax1.axvline(row["spacing"], color="crimson", lw=0.8, ls="--")
         ax1.set_ylabel(f"co-attention, {row['best_head']}")
-        ax1.set_title(f"{row['name_a']} – {row['name_b']} {orient}: spacing {row['spacing']:g} bp, "
-                      f"q = {row['q']:.2g}", fontsize=10)
+        ax1.set_title(
+            f"{row['name_a']} – {row['name_b']} {orient}: spacing {row['spacing']:g} bp, q = {row['q']:.2g}",
+            fontsize=10,
+        )
         ax1.legend(fontsize=8, frameon=False)
-        keys = sorted(k for k in set(prof["pos_counts"]) | set(prof["bg_counts"])
-                      if k.a == a and k.b == b and k.orientation == orient)
+        keys = sorted(
+            k
+            for k in set(prof["pos_counts"]) | set(prof["bg_counts"])
+            if k.a == a and k.b == b and k.orientation == orient
+        )
         sp = np.array([k.spacing for k in keys])
         fp = np.array([prof["pos_counts"].get(k, 0) for k in keys]) / max(prof["n_pos"], 1)
         fb = np.array([prof["bg_counts"].get(k, 0) for k in keys]) / max(prof["n_bg"], 1)

@@ -29,12 +29,19 @@ MARK_START = "<!-- mhsa-bio pairs: start -->"
 MARK_END = "<!-- mhsa-bio pairs: end -->"
 
 #: Table columns of the section: (pairs.tsv column, header).
-_COLUMNS = [("name_a", "motif A"), ("name_b", "motif B"), ("spacing", "spacing (bp)"),
-            ("orientation", "orientation"), ("n_sequences", "sequences"),
-            ("log2_ratio", "log2 co-attention / null"), ("q_null", "q co-attended"),
-            ("q", "q spacing"), ("top_heads", "top heads"),
-            ("spacing_log2_enrichment", "spacing log2 enr."),
-            ("cooc_log2_enrichment", "co-occurrence log2 enr.")]
+_COLUMNS = [
+    ("name_a", "motif A"),
+    ("name_b", "motif B"),
+    ("spacing", "spacing (bp)"),
+    ("orientation", "orientation"),
+    ("n_sequences", "sequences"),
+    ("log2_ratio", "log2 co-attention / null"),
+    ("q_null", "q co-attended"),
+    ("q", "q spacing"),
+    ("top_heads", "top heads"),
+    ("spacing_log2_enrichment", "spacing log2 enr."),
+    ("cooc_log2_enrichment", "co-occurrence log2 enr."),
+]
 
 
 def _cell(value: Any) -> str:
@@ -43,8 +50,14 @@ def _cell(value: Any) -> str:
     return html.escape(str(value))
 
 
-def pairs_section(table: Any, summary: dict[str, Any], plots: Sequence[str | os.PathLike[str]],
-                  *, pairs_dir: str, top: int = 10) -> str:
+def pairs_section(
+    table: Any,
+    summary: dict[str, Any],
+    plots: Sequence[str | os.PathLike[str]],
+    *,
+    pairs_dir: str,
+    top: int = 10,
+) -> str:
     """The section's HTML, markers included.
 
     Parameters
@@ -56,29 +69,33 @@ def pairs_section(table: Any, summary: dict[str, Any], plots: Sequence[str | os.
     top : table rows
     """
     e = html.escape
-    parts = [MARK_START, "<h2>Co-attended motif pairs</h2>",
-             f"<p class='small'>From <code>mhsa-bio pairs</code> in <code>{e(pairs_dir)}</code> "
-             f"(full table: <code>pairs.tsv</code>). {summary.get('groups_tested', 0)} groups "
-             "(motif A, motif B, spacing centre to centre, orientation) tested: "
-             f"{summary.get('coattended_q05', 0)} co-attended more than the same sites moved "
-             "to random places at the nearest spacings (q co-attended &lt; 0.05), "
-             f"{summary.get('significant_q05', 0)} of them at a spacing that is special for "
-             "the pair (q spacing &lt; 0.05: co-attended more than at its other spacings, or "
-             "found there more often than in the background). Orientation '.' is a palindromic "
-             "motif's.</p>"]
+    parts = [
+        MARK_START,
+        "<h2>Co-attended motif pairs</h2>",
+        f"<p class='small'>From <code>mhsa-bio pairs</code> in <code>{e(pairs_dir)}</code> "
+        f"(full table: <code>pairs.tsv</code>). {summary.get('groups_tested', 0)} groups "
+        "(motif A, motif B, spacing centre to centre, orientation) tested: "
+        f"{summary.get('coattended_q05', 0)} co-attended more than the same sites moved "
+        "to random places at the nearest spacings (q co-attended &lt; 0.05), "
+        f"{summary.get('significant_q05', 0)} of them at a spacing that is special for "
+        "the pair (q spacing &lt; 0.05: co-attended more than at its other spacings, or "
+        "found there more often than in the background). Orientation '.' is a palindromic "
+        "motif's.</p>",
+    ]
     rows = table.head(top) if len(table) else table
     if len(rows):
         parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for _, h in _COLUMNS) + "</tr>")
         for _, row in rows.iterrows():
-            parts.append("<tr>" + "".join(f"<td>{_cell(row[c])}</td>" for c, _ in _COLUMNS)
-                         + "</tr>")
+            parts.append("<tr>" + "".join(f"<td>{_cell(row[c])}</td>" for c, _ in _COLUMNS) + "</tr>")
         parts.append("</table>")
     else:
         parts.append("<p>No group was tested.</p>")
     for plot in plots:
         data = Path(plot).read_bytes()
-        parts.append(f'<p class="small">{e(Path(plot).name)}</p><img alt="{e(Path(plot).name)}" '
-                     f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">')
+        parts.append(
+            f'<p class="small">{e(Path(plot).name)}</p><img alt="{e(Path(plot).name)}" '
+            f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}">'
+        )
     parts.append(MARK_END)
     return "\n".join(parts) + "\n"
 

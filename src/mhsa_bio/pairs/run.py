@@ -79,8 +79,10 @@ def prepare(inputs: PairInputs, params: PairParams, *, device: Any) -> Prepared:
     if sequences is None:
         found = default_sequences(ckpt)
         if found is None:
-            raise InputError(f"{inputs.model}: the training FASTA recorded in the checkpoint is "
-                             "gone; give --sequences FASTA")
+            raise InputError(
+                f"{inputs.model}: the training FASTA recorded in the checkpoint is "
+                "gone; give --sequences FASTA"
+            )
         sequences = Path(found)
     records = read_fasta(sequences, min_length=net.config.stem_kernel)
     check_attention_size(net, records, source=sequences, batch_size=params.batch_size)
@@ -94,14 +96,22 @@ def prepare(inputs: PairInputs, params: PairParams, *, device: Any) -> Prepared:
         if found is not None:
             background = Path(found)
     if background is not None:
-        return Prepared(net, motif_list, records, read_fasta(background), sequences,
-                        str(background))
-    return Prepared(net, motif_list, records, shuffle_records(records, seed=params.seed),
-                    sequences, "shuffled sequences")
+        return Prepared(net, motif_list, records, read_fasta(background), sequences, str(background))
+    return Prepared(
+        net, motif_list, records, shuffle_records(records, seed=params.seed), sequences, "shuffled sequences"
+    )
 
 
-def run_pairs(prep: Prepared, out_dir: Path, *, inputs: PairInputs, params: PairParams,
-              device: Any, out: Path, cli_params: dict[str, Any]) -> PairsRun:
+def run_pairs(
+    prep: Prepared,
+    out_dir: Path,
+    *,
+    inputs: PairInputs,
+    params: PairParams,
+    device: Any,
+    out: Path,
+    cli_params: dict[str, Any],
+) -> PairsRun:
     """Find the pairs and write pairs.tsv, sites.tsv, the spacing plots, summary.json and
     run.json into ``out_dir``; ``out`` is where they will be once the run succeeds (the motifs
     report links there)."""
@@ -110,13 +120,22 @@ def run_pairs(prep: Prepared, out_dir: Path, *, inputs: PairInputs, params: Pair
     from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
     from mhsa_bio.pairs.plots import spacing_plots
 
-    result = find_pairs(prep.model, prep.records, prep.motifs, background=prep.background,
-                        device=device, pvalue=params.pvalue, n_null=params.null_copies,
-                        min_sequences=params.min_sequences, null_exclude=params.null_exclude,
-                        null_neighbours=params.null_neighbours,
-                        strand_symmetric=params.strand_symmetric,
-                        null_shuffle=params.null_background == "shuffled",
-                        batch_size=params.batch_size, seed=params.seed)
+    result = find_pairs(
+        prep.model,
+        prep.records,
+        prep.motifs,
+        background=prep.background,
+        device=device,
+        pvalue=params.pvalue,
+        n_null=params.null_copies,
+        min_sequences=params.min_sequences,
+        null_exclude=params.null_exclude,
+        null_neighbours=params.null_neighbours,
+        strand_symmetric=params.strand_symmetric,
+        null_shuffle=params.null_background == "shuffled",
+        batch_size=params.batch_size,
+        seed=params.seed,
+    )
     write_pairs_tsv(result, out_dir / "pairs.tsv")
     write_sites_tsv(result, prep.records, result.motifs, out_dir / "sites.tsv")
     plots = spacing_plots(result, out_dir, top=params.top_plots)
@@ -126,11 +145,17 @@ def run_pairs(prep: Prepared, out_dir: Path, *, inputs: PairInputs, params: Pair
     if motifs.is_dir() and (motifs / "report.html").is_file():
         from mhsa_bio.pairs.report import pairs_section
 
-        section = pairs_section(result.table, result.summary, plots,
-                                pairs_dir=os.path.relpath(out, motifs))
+        section = pairs_section(result.table, result.summary, plots, pairs_dir=os.path.relpath(out, motifs))
         report = motifs / "report.html"
-    write_run_json(out_dir, "pairs", cli_params, sequences=str(prep.sequences),
-                   background=prep.background_source, device=str(device),
-                   summary=result.summary, plots=[p.name for p in plots],
-                   motifs_report=str(report) if report else None)
+    write_run_json(
+        out_dir,
+        "pairs",
+        cli_params,
+        sequences=str(prep.sequences),
+        background=prep.background_source,
+        device=str(device),
+        summary=result.summary,
+        plots=[p.name for p in plots],
+        motifs_report=str(report) if report else None,
+    )
     return PairsRun(result, plots, report, section)

@@ -68,8 +68,17 @@ def scan(seqs: Sequence[str], motifs: Sequence[ScoredMotif]) -> list[Hit]:
             for p, k in zip(pos.tolist(), seq_idx.tolist(), strict=True):
                 start = p - int(offsets[k])
                 score = int(scores[p])
-                hits.append(Hit(k, sm.motif_index, start, start + width, strand, score / SCALE,
-                                float(sm.pvalue(score))))
+                hits.append(
+                    Hit(
+                        k,
+                        sm.motif_index,
+                        start,
+                        start + width,
+                        strand,
+                        score / SCALE,
+                        float(sm.pvalue(score)),
+                    )
+                )
     kept = _non_overlapping(hits)
     kept.sort(key=lambda h: (h.seq, h.start, h.motif, h.strand))
     log.debug("scan: %d hits, %d kept after removing overlaps", len(hits), len(kept))

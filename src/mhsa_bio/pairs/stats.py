@@ -51,8 +51,9 @@ def log2_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.log2(np.maximum(a, 1e-12) / np.maximum(b, 1e-12))
 
 
-def compare_group(values: np.ndarray, null: np.ndarray, *, other_spacings: np.ndarray | None = None
-                  ) -> GroupTest:
+def compare_group(
+    values: np.ndarray, null: np.ndarray, *, other_spacings: np.ndarray | None = None
+) -> GroupTest:
     """Per-head one-sided Mann–Whitney U (values > null), and, when ``other_spacings`` is given,
     (values > other_spacings); a head's p is the larger of the two.
 
@@ -72,18 +73,24 @@ def compare_group(values: np.ndarray, null: np.ndarray, *, other_spacings: np.nd
     p_spacing = None if other_spacings is None else one_sided(other_spacings)
     p_heads = np.ones_like(p_null) if p_spacing is None else np.maximum(p_null, p_spacing)
     mean, null_mean = values.mean(axis=0), null.mean(axis=0)
-    other_mean = np.full_like(mean, np.nan) if other_spacings is None \
-        else other_spacings.mean(axis=0)
+    other_mean = np.full_like(mean, np.nan) if other_spacings is None else other_spacings.mean(axis=0)
     ratio = log2_ratio(mean, null_mean)
     best = int(np.lexsort((-ratio, p_null))[0])
     lh = len(p_null)
-    return GroupTest(p_heads, p_null, p_spacing, mean, null_mean, other_mean, best,
-                     float(min(1.0, lh * p_null[best])),
-                     float("nan") if p_spacing is None else float(min(1.0, lh * p_heads.min())))
+    return GroupTest(
+        p_heads,
+        p_null,
+        p_spacing,
+        mean,
+        null_mean,
+        other_mean,
+        best,
+        float(min(1.0, lh * p_null[best])),
+        float("nan") if p_spacing is None else float(min(1.0, lh * p_heads.min())),
+    )
 
 
-def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: int = 0
-                 ) -> np.ndarray:
+def nearest_null(null_spacing2: np.ndarray, spacing2: int, *, k: int, exclude2: int = 0) -> np.ndarray:
     """Indices of the pairs a group is compared with (spacings doubled, as ``spacing2``): null
     pairs, or the same pair at other spacings in the real sequences.
 

@@ -58,11 +58,11 @@ def context_from_env(environ: dict[str, str] | None = None) -> DistContext:
         rank = int(env.get("RANK", "0"))
         local = int(env.get("LOCAL_RANK", str(rank)))
     except ValueError:
-        raise InputError("WORLD_SIZE, RANK and LOCAL_RANK must be integers (as torchrun sets "
-                         "them)") from None
+        raise InputError("WORLD_SIZE, RANK and LOCAL_RANK must be integers (as torchrun sets them)") from None
     if world < 1 or not 0 <= rank < world or local < 0:
-        raise InputError(f"inconsistent torchrun environment: RANK {rank}, WORLD_SIZE {world}, "
-                         f"LOCAL_RANK {local}")
+        raise InputError(
+            f"inconsistent torchrun environment: RANK {rank}, WORLD_SIZE {world}, LOCAL_RANK {local}"
+        )
     return DistContext(rank, world, local)
 
 
@@ -72,8 +72,10 @@ def rank_device(ctx: DistContext, device: torch.device) -> torch.device:
 
     if ctx.active and device.type == "cuda":
         if ctx.local_rank >= torch.cuda.device_count():
-            raise InputError(f"LOCAL_RANK {ctx.local_rank}: only {torch.cuda.device_count()} "
-                             "CUDA GPUs here (--nproc_per_node is larger than the GPU count)")
+            raise InputError(
+                f"LOCAL_RANK {ctx.local_rank}: only {torch.cuda.device_count()} "
+                "CUDA GPUs here (--nproc_per_node is larger than the GPU count)"
+            )
         torch.cuda.set_device(ctx.local_rank)
         return torch.device("cuda", ctx.local_rank)
     return device
@@ -135,8 +137,7 @@ def all_reduce_sum(value: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return value
 
 
-def wrap_model(model: torch.nn.Module, ctx: DistContext, device: torch.device
-               ) -> torch.nn.Module:
+def wrap_model(model: torch.nn.Module, ctx: DistContext, device: torch.device) -> torch.nn.Module:
     """DistributedDataParallel around ``model`` when distributed, else ``model`` itself."""
     if not ctx.active:
         return model

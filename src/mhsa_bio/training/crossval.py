@@ -27,15 +27,28 @@ from mhsa_bio.io.outputs import atomic_open, write_run_json
 log = logging.getLogger(__name__)
 
 #: Columns of ``cv_metrics.tsv`` after ``fold``; binary-only ones are NA for more classes.
-CV_COLUMNS = ("n", "n_positive", "threshold", "sensitivity", "specificity", "mcc", "auroc", "auprc",
-              "accuracy", "best_epoch", "epochs_run", "seconds")
+CV_COLUMNS = (
+    "n",
+    "n_positive",
+    "threshold",
+    "sensitivity",
+    "specificity",
+    "mcc",
+    "auroc",
+    "auprc",
+    "accuracy",
+    "best_epoch",
+    "epochs_run",
+    "seconds",
+)
 
 
 def check_folds(folds: int, data: tuple[Any, ...], *, resume: bool, distributed: bool) -> None:
     """Refuse what cross-validation cannot do, before anything is written."""
     if resume:
-        raise InputError("--folds cannot be combined with --resume: rerun the cross-validation "
-                         "(with --force)")
+        raise InputError(
+            "--folds cannot be combined with --resume: rerun the cross-validation (with --force)"
+        )
     if distributed:
         raise InputError("--folds runs in one process: start it without torchrun")
     stratified_folds(fold_labels(*data[:3]), folds=folds, seed=0)
@@ -57,8 +70,10 @@ def stratified_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray
     counts = np.bincount(labels)
     smallest = int(counts[counts > 0].min()) if labels.size else 0
     if folds > smallest:
-        raise InputError(f"--folds {folds}: the smallest class has only {smallest} records; "
-                         "every fold needs at least one of each class")
+        raise InputError(
+            f"--folds {folds}: the smallest class has only {smallest} records; "
+            "every fold needs at least one of each class"
+        )
     rng = np.random.default_rng([seed, 29])
     fold = np.empty(labels.size, dtype=np.int64)
     offset = 0
@@ -80,8 +95,9 @@ class FoldData(NamedTuple):
     classes: list[str]
 
 
-def fold_labels(positives: list[Record], negatives: list[Record] | None,
-                labels: np.ndarray | None) -> np.ndarray:
+def fold_labels(
+    positives: list[Record], negatives: list[Record] | None, labels: np.ndarray | None
+) -> np.ndarray:
     """What the folds are stratified on: the class labels, or positive/negative, or (shuffled
     background) nothing but the positives."""
     if labels is not None:
@@ -102,8 +118,9 @@ def _take(records: list[Record], mask: np.ndarray) -> list[Record]:
     return [r for r, t in zip(records, mask) if t]
 
 
-def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_positive: int = 1,
-               seed: int = 0) -> FoldData:
+def split_fold(
+    data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_positive: int = 1, seed: int = 0
+) -> FoldData:
     """Cut the inputs (as ``read_inputs`` returns them) into fold ``k`` held out and the rest."""
     positives, negatives, labels, classes = data
     test = fold == k
@@ -127,15 +144,15 @@ def split_fold(data: tuple[Any, ...], fold: np.ndarray, k: int, *, shuffles_per_
     return FoldData(train, held_pos + held_neg, held_labels, two)
 
 
-def heldout_metrics(labels: np.ndarray, probs: np.ndarray, *, threshold: float | None = 0.5
-                    ) -> dict[str, Any]:
+def heldout_metrics(
+    labels: np.ndarray, probs: np.ndarray, *, threshold: float | None = 0.5
+) -> dict[str, Any]:
     """Metrics of one held-out fold: binary (Sn, Sp, MCC at ``threshold``, AUROC, AUPRC) or
     multi-class."""
     from mhsa_bio.metrics import binary_metrics, multiclass_metrics
 
     if probs.shape[1] == 2:
-        m = dict(binary_metrics(labels == 1, probs[:, 1],
-                                threshold=0.5 if threshold is None else threshold))
+        m = dict(binary_metrics(labels == 1, probs[:, 1], threshold=0.5 if threshold is None else threshold))
     else:
         m = dict(multiclass_metrics(labels, probs))
     m["n"] = int(labels.size)
@@ -150,8 +167,14 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sd: dict[str, Any] = {"fold": "sd"}
     for col in CV_COLUMNS:
         values = [r.get(col) for r in rows]
-        nums = np.array([v for v in values if isinstance(v, (int, float)) and not
-                         (isinstance(v, float) and math.isnan(v))], dtype=float)
+        nums = np.array(
+            [
+                v
+                for v in values
+                if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))
+            ],
+            dtype=float,
+        )
         if nums.size != len(rows) or nums.size == 0:
             mean[col] = sd[col] = None
             continue
@@ -176,8 +199,9 @@ def write_cv_table(path: Path, rows: list[dict[str, Any]], summary: list[dict[st
             writer.writerow([fmt(row.get("fold"))] + [fmt(row.get(c)) for c in CV_COLUMNS])
 
 
-def write_predictions(path: Path, records: list[Record], labels: np.ndarray, probs: np.ndarray,
-                      classes: list[str]) -> None:
+def write_predictions(
+    path: Path, records: list[Record], labels: np.ndarray, probs: np.ndarray, classes: list[str]
+) -> None:
     """``heldout_predictions.tsv``: id, true class, then the probability of each class."""
     with atomic_open(path) as handle:
         handle.write("\t".join(["id", "class", *classes]) + "\n")
@@ -185,11 +209,18 @@ def write_predictions(path: Path, records: list[Record], labels: np.ndarray, pro
             handle.write("\t".join([rec.id, classes[int(y)], *(f"{v:.6g}" for v in p)]) + "\n")
 
 
-def fit_fold(inputs: Any, out: Path, part: FoldData, *, model_config: Any, train_config: Any,
-             device: Any, params: dict[str, Any] | None = None,
-             on_epoch: Callable[..., None] | None = None,
-             on_step: Callable[[int, int, float], None] | None = None,
-             ) -> tuple[dict[str, Any], np.ndarray]:
+def fit_fold(
+    inputs: Any,
+    out: Path,
+    part: FoldData,
+    *,
+    model_config: Any,
+    train_config: Any,
+    device: Any,
+    params: dict[str, Any] | None = None,
+    on_epoch: Callable[..., None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> tuple[dict[str, Any], np.ndarray]:
     """Train one fold's run into ``out`` on ``part.train`` and score its held-out records with
     the best-epoch model. Returns the held-out metrics (Sn, Sp, MCC at the model's stored decision
     threshold; with best epoch, epochs run, seconds and ``inner``, the inner validation metrics
@@ -205,26 +236,46 @@ def fit_fold(inputs: Any, out: Path, part: FoldData, *, model_config: Any, train
     check_lengths(part.heldout, min_length=model_config.stem_kernel, path="held-out fold")
     start = time.perf_counter()
     torch.manual_seed(train_config.seed)
-    fit = run_training(inputs, out, model_config=model_config, train_config=train_config,
-                       device=device, data=part.train, on_epoch=on_epoch, on_step=on_step,
-                       params=params)
+    fit = run_training(
+        inputs,
+        out,
+        model_config=model_config,
+        train_config=train_config,
+        device=device,
+        data=part.train,
+        on_epoch=on_epoch,
+        on_step=on_step,
+        params=params,
+    )
     seconds = time.perf_counter() - start
     model, ckpt = load_model(out / "model.pt", device=device)
-    probs = predict_proba(model, part.heldout, device=device,
-                          batch_size=max(train_config.batch_size, 128), amp=train_config.amp)
-    row = {**heldout_metrics(part.heldout_labels, probs, threshold=decision_threshold(ckpt)),
-           "best_epoch": fit["best_epoch"],
-           "epochs_run": fit["epochs_run"], "seconds": seconds,
-           "inner": {k: v for k, v in fit.items() if isinstance(v, (int, float))}}
+    probs = predict_proba(
+        model, part.heldout, device=device, batch_size=max(train_config.batch_size, 128), amp=train_config.amp
+    )
+    row = {
+        **heldout_metrics(part.heldout_labels, probs, threshold=decision_threshold(ckpt)),
+        "best_epoch": fit["best_epoch"],
+        "epochs_run": fit["epochs_run"],
+        "seconds": seconds,
+        "inner": {k: v for k, v in fit.items() if isinstance(v, (int, float))},
+    }
     return row, probs
 
 
-def run_crossval(inputs: Any, out: Path, *, data: tuple[Any, ...], folds: int, model_config: Any,
-                 train_config: Any, device: Any, params: dict[str, Any] | None = None,
-                 on_fold: Callable[[int, dict[str, Any]], None] | None = None,
-                 on_epoch: Callable[..., None] | None = None,
-                 on_step: Callable[[int, int, float], None] | None = None,
-                 ) -> list[dict[str, Any]]:
+def run_crossval(
+    inputs: Any,
+    out: Path,
+    *,
+    data: tuple[Any, ...],
+    folds: int,
+    model_config: Any,
+    train_config: Any,
+    device: Any,
+    params: dict[str, Any] | None = None,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+    on_epoch: Callable[..., None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> list[dict[str, Any]]:
     """Train one model per fold into ``out/fold{k}/`` (each a normal run folder, plus
     ``heldout_predictions.tsv`` and ``heldout_metrics.json``), then ``out/cv_metrics.tsv`` and
     ``out/run.json``. Returns the per-fold rows of the table.
@@ -241,28 +292,44 @@ def run_crossval(inputs: Any, out: Path, *, data: tuple[Any, ...], folds: int, m
     fold = stratified_folds(fold_labels(*data[:3]), folds=folds, seed=train_config.seed)
     rows: list[dict[str, Any]] = []
     for k in range(folds):
-        part = split_fold(data, fold, k, shuffles_per_positive=train_config.shuffles_per_positive,
-                          seed=train_config.seed)
+        part = split_fold(
+            data, fold, k, shuffles_per_positive=train_config.shuffles_per_positive, seed=train_config.seed
+        )
         fold_dir = out / f"fold{k}"
         fold_dir.mkdir(parents=True, exist_ok=True)
-        row, probs = fit_fold(inputs, fold_dir, part, model_config=model_config,
-                              train_config=train_config, device=device, on_epoch=on_epoch,
-                              on_step=on_step,
-                              params={**(params or {}), "fold": k, "folds": folds})
+        row, probs = fit_fold(
+            inputs,
+            fold_dir,
+            part,
+            model_config=model_config,
+            train_config=train_config,
+            device=device,
+            on_epoch=on_epoch,
+            on_step=on_step,
+            params={**(params or {}), "fold": k, "folds": folds},
+        )
         row = {"fold": k, **row}
-        write_predictions(fold_dir / "heldout_predictions.tsv", part.heldout,
-                          part.heldout_labels, probs, part.classes)
-        write_json(fold_dir / "heldout_metrics.json", {"split": f"held-out fold {k} of {folds}",
-                                                       **row})
+        write_predictions(
+            fold_dir / "heldout_predictions.tsv", part.heldout, part.heldout_labels, probs, part.classes
+        )
+        write_json(fold_dir / "heldout_metrics.json", {"split": f"held-out fold {k} of {folds}", **row})
         rows.append(row)
-        log.info("fold %d: %s", k, ", ".join(f"{c} {row[c]:.3f}" for c in ("auroc", "mcc")
-                                             if c in row))
+        log.info("fold %d: %s", k, ", ".join(f"{c} {row[c]:.3f}" for c in ("auroc", "mcc") if c in row))
         if on_fold is not None:
             on_fold(k, row)
     mean, sd = summary_rows(rows)
     write_cv_table(out / "cv_metrics.tsv", rows, [mean, sd])
-    write_run_json(out, "train", params or {}, folds=folds, fold_seed=train_config.seed,
-                   fold_sizes=[int(np.sum(fold == k)) for k in range(folds)],
-                   model_config=model_config.to_dict(), train_config=train_config.to_dict(),
-                   device=str(device), cv_mean=mean, cv_sd=sd)
+    write_run_json(
+        out,
+        "train",
+        params or {},
+        folds=folds,
+        fold_seed=train_config.seed,
+        fold_sizes=[int(np.sum(fold == k)) for k in range(folds)],
+        model_config=model_config.to_dict(),
+        train_config=train_config.to_dict(),
+        device=str(device),
+        cv_mean=mean,
+        cv_sd=sd,
+    )
     return rows

@@ -37,8 +37,9 @@ def _abs(path: Path | None) -> str | None:
     return "-" if str(path) == "-" else str(Path(path).resolve())
 
 
-def read_inputs(inputs: TrainInputs, *, min_length: int
-                ) -> tuple[list[Record], list[Record] | None, np.ndarray | None, list[str] | None]:
+def read_inputs(
+    inputs: TrainInputs, *, min_length: int
+) -> tuple[list[Record], list[Record] | None, np.ndarray | None, list[str] | None]:
     """Read and validate every input; returns positives, negatives, labels, classes."""
     if inputs.fasta is not None and inputs.bed is not None:
         raise InputError("give either a FASTA file or --bed with --genome, not both")
@@ -59,21 +60,23 @@ def read_inputs(inputs: TrainInputs, *, min_length: int
         negatives = read_fasta(inputs.negatives, min_length=min_length)
         dup = {r.id for r in positives} & {r.id for r in negatives}
         if dup:
-            raise InputError(f"{inputs.negatives}: record '{sorted(dup)[0]}': id also used in "
-                             f"{source}")
+            raise InputError(f"{inputs.negatives}: record '{sorted(dup)[0]}': id also used in {source}")
     labels = classes = None
     if inputs.labels is not None:
         if negatives is not None:
-            raise InputError(f"{inputs.labels}: --labels and --negatives cannot be combined; "
-                             "label the background sequences as a class instead")
+            raise InputError(
+                f"{inputs.labels}: --labels and --negatives cannot be combined; "
+                "label the background sequences as a class instead"
+            )
         from mhsa_bio.io.labels import read_labels
 
         labels, classes = read_labels(inputs.labels, positives)
     return positives, negatives, labels, classes
 
 
-def provenance(inputs: TrainInputs, *, background: str, split_sizes: dict[str, Any],
-               config: dict[str, Any]) -> dict[str, Any]:
+def provenance(
+    inputs: TrainInputs, *, background: str, split_sizes: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
     """Input paths with sha256, background, split sizes and training settings."""
     from mhsa_bio.checkpoint import sha256
 
@@ -81,10 +84,14 @@ def provenance(inputs: TrainInputs, *, background: str, split_sizes: dict[str, A
     for name in ("fasta", "bed", "genome", "negatives", "labels"):
         path = getattr(inputs, name)
         if path is not None:
-            files[name] = {"path": _abs(path),
-                           "sha256": sha256(path) if name != "genome" else ""}
-    return {"inputs": files, "background": background, "split": split_sizes,
-            "train_config": config, "package_version": __version__}
+            files[name] = {"path": _abs(path), "sha256": sha256(path) if name != "genome" else ""}
+    return {
+        "inputs": files,
+        "background": background,
+        "split": split_sizes,
+        "train_config": config,
+        "package_version": __version__,
+    }
 
 
 def _option(name: str) -> str:
@@ -92,27 +99,37 @@ def _option(name: str) -> str:
     return {"shuffles_per_positive": "--shuffles"}.get(name, "--" + name.replace("_", "-"))
 
 
-def check_resumable(saved: dict[str, Any], prov: dict[str, Any], model_config: dict[str, Any], *,
-                    path: Path) -> None:
+def check_resumable(
+    saved: dict[str, Any], prov: dict[str, Any], model_config: dict[str, Any], *, path: Path
+) -> None:
     """Refuse to continue a run with other inputs, model size or training settings.
 
     The message names every option whose value differs from the interrupted run's.
     """
     saved_prov = saved.get("provenance", {})
     if saved_prov.get("inputs") != prov["inputs"]:
-        changed = sorted(k for k in set(saved_prov.get("inputs", {})) | set(prov["inputs"])
-                         if saved_prov.get("inputs", {}).get(k) != prov["inputs"].get(k))
-        raise InputError(f"{path}: the run to resume read other input files ({', '.join(changed)} "
-                         "differ); give the same inputs, or start over with --force")
+        changed = sorted(
+            k
+            for k in set(saved_prov.get("inputs", {})) | set(prov["inputs"])
+            if saved_prov.get("inputs", {}).get(k) != prov["inputs"].get(k)
+        )
+        raise InputError(
+            f"{path}: the run to resume read other input files ({', '.join(changed)} "
+            "differ); give the same inputs, or start over with --force"
+        )
     differ = []
-    for old, new in ((saved.get("config", {}), model_config),
-                     (saved_prov.get("train_config", {}), prov["train_config"])):
+    for old, new in (
+        (saved.get("config", {}), model_config),
+        (saved_prov.get("train_config", {}), prov["train_config"]),
+    ):
         for key in sorted(set(old) | set(new)):
             if old.get(key) != new.get(key):
                 differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
     if differ:
-        raise InputError(f"{path}: the run to resume used other settings ({'; '.join(differ)}); "
-                         "give the same ones, or start over with --force")
+        raise InputError(
+            f"{path}: the run to resume used other settings ({'; '.join(differ)}); "
+            "give the same ones, or start over with --force"
+        )
 
 
 def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
@@ -120,18 +137,26 @@ def write_train_log(path: Path, history: list[dict[str, Any]]) -> None:
     with atomic_open(path) as handle:
         if not history:
             return
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]), delimiter="\t",
-                                lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=list(history[0]), delimiter="\t", lineterminator="\n")
         writer.writeheader()
         for row in history:
             writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
 
 
-def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_config: Any,
-                 device: Any, resume: bool = False, params: dict[str, Any] | None = None,
-                 on_epoch: Callable[..., None] | None = None,
-                 on_step: Callable[[int, int, float], None] | None = None,
-                 dist: Any = None, data: tuple[Any, ...] | None = None) -> dict[str, Any]:
+def run_training(
+    inputs: TrainInputs,
+    out: Path,
+    *,
+    model_config: Any,
+    train_config: Any,
+    device: Any,
+    resume: bool = False,
+    params: dict[str, Any] | None = None,
+    on_epoch: Callable[..., None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    dist: Any = None,
+    data: tuple[Any, ...] | None = None,
+) -> dict[str, Any]:
     """Train and write ``model.pt``, ``last.pt``, ``train_log.tsv``, ``metrics.json``,
     ``learning_curve.png`` and ``run.json`` into ``out``. Returns the metrics dict.
 
@@ -153,8 +178,7 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     longest = max(len(r.seq) for r in positives + (negatives or []))
     if model_config.max_len <= 0:
         model_config = replace(model_config, max_len=longest)
-    split = make_split(positives, negatives=negatives, config=train_config, labels=labels,
-                       classes=classes)
+    split = make_split(positives, negatives=negatives, config=train_config, labels=labels, classes=classes)
     model_config = replace(model_config, n_classes=len(split.train.classes))
     train_config = resolve_epochs(split, train_config)
     check_lengths(split.val.records, min_length=model_config.stem_kernel, path="validation set")
@@ -166,11 +190,9 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
         "val_fraction": train_config.val_fraction,
         "seed": train_config.seed,
     }
-    prov = provenance(inputs, background=split.background, split_sizes=sizes,
-                      config=train_config.to_dict())
+    prov = provenance(inputs, background=split.background, split_sizes=sizes, config=train_config.to_dict())
     dist = dist or SINGLE
-    trainer = Trainer(split, model_config=model_config, config=train_config, device=device,
-                      dist=dist)
+    trainer = Trainer(split, model_config=model_config, config=train_config, device=device, dist=dist)
     last = out / "last.pt"
     if resume and last.exists():
         saved = read_checkpoint(last)
@@ -182,10 +204,16 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
         extra = trainer.resume_dict() if state_model else {}
         if not state_model and "decision_threshold" in metrics:
             extra["decision_threshold"] = metrics["decision_threshold"]
-        return make_checkpoint(trainer.model, model_type="promoter",
-                               config=model_config.to_dict(), alphabet="ACGTN",
-                               classes=split.train.classes, provenance=prov, metrics=metrics,
-                               extra=extra)
+        return make_checkpoint(
+            trainer.model,
+            model_type="promoter",
+            config=model_config.to_dict(),
+            alphabet="ACGTN",
+            classes=split.train.classes,
+            provenance=prov,
+            metrics=metrics,
+            extra=extra,
+        )
 
     def epoch_done(row: Any, state: Any) -> None:
         if not dist.is_main:
@@ -214,12 +242,25 @@ def run_training(inputs: TrainInputs, out: Path, *, model_config: Any, train_con
     write_train_log(out / "train_log.tsv", state.history)
     write_json(out / "metrics.json", metrics)
     learning_curve(state.history, out / "learning_curve.png", best_epoch=state.best_epoch)
-    write_run_json(out, "train", params or {}, model_config=model_config.to_dict(),
-                   train_config=train_config.to_dict(), device=str(device),
-                   decision_threshold=metrics.get("decision_threshold"),
-                   **({"distributed": {"world_size": dist.world_size,
-                                       "backend": "nccl" if str(device).startswith("cuda")
-                                       else "gloo"}} if dist.active else {}))
+    write_run_json(
+        out,
+        "train",
+        params or {},
+        model_config=model_config.to_dict(),
+        train_config=train_config.to_dict(),
+        device=str(device),
+        decision_threshold=metrics.get("decision_threshold"),
+        **(
+            {
+                "distributed": {
+                    "world_size": dist.world_size,
+                    "backend": "nccl" if str(device).startswith("cuda") else "gloo",
+                }
+            }
+            if dist.active
+            else {}
+        ),
+    )
     return metrics
 
 
@@ -238,8 +279,10 @@ def recorded_input(ckpt: dict[str, Any], name: str) -> str | None:
         from mhsa_bio.checkpoint import sha256
 
         if sha256(path) != entry["sha256"]:
-            raise InputError(f"{path}: changed since the model was trained on it (its sha256 "
-                             "differs from the checkpoint's); name the file to use explicitly")
+            raise InputError(
+                f"{path}: changed since the model was trained on it (its sha256 "
+                "differs from the checkpoint's); name the file to use explicitly"
+            )
     return path
 
 
@@ -261,9 +304,21 @@ class TrainPlan(NamedTuple):
     device: Any
 
 
-def plan_training(inputs: TrainInputs, *, preset: str, dim: int | None, heads: int | None,
-                  layers: int | None, stem_kernel: int, max_len: int, dropout: float,
-                  train_config: Any, folds: int, resume: bool, device: Any) -> TrainPlan:
+def plan_training(
+    inputs: TrainInputs,
+    *,
+    preset: str,
+    dim: int | None,
+    heads: int | None,
+    layers: int | None,
+    stem_kernel: int,
+    max_len: int,
+    dropout: float,
+    train_config: Any,
+    folds: int,
+    resume: bool,
+    device: Any,
+) -> TrainPlan:
     """Check the options, read and validate every input, before anything is written.
 
     The model size is the ``preset``'s (small, base, large) with ``dim``, ``heads`` and
@@ -304,10 +359,16 @@ class Trained(NamedTuple):
     folds: list[dict[str, Any]] | None = None
 
 
-def train(plan: TrainPlan, output: Any, *, resume: bool, params: dict[str, Any],
-          on_epoch: Callable[..., None] | None = None,
-          on_step: Callable[[int, int, float], None] | None = None,
-          on_fold: Callable[[int, dict[str, Any]], None] | None = None) -> Trained:
+def train(
+    plan: TrainPlan,
+    output: Any,
+    *,
+    resume: bool,
+    params: dict[str, Any],
+    on_epoch: Callable[..., None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+) -> Trained:
     """Run a plan into ``output`` (an ``io.outputs.Output`` transaction): K-fold
     cross-validation (``run_crossval``) or one split (``run_training``).
 
@@ -319,9 +380,17 @@ def train(plan: TrainPlan, output: Any, *, resume: bool, params: dict[str, Any],
     if plan.folds:
         from mhsa_bio.training.crossval import run_crossval
 
-        rows = run_crossval(plan.inputs, output.start(), data=plan.data, folds=plan.folds,
-                            model_config=plan.model_config, train_config=plan.train_config,
-                            device=plan.device, params=params, on_fold=on_fold)
+        rows = run_crossval(
+            plan.inputs,
+            output.start(),
+            data=plan.data,
+            folds=plan.folds,
+            model_config=plan.model_config,
+            train_config=plan.train_config,
+            device=plan.device,
+            params=params,
+            on_fold=on_fold,
+        )
         return Trained(folds=rows)
     ctx = plan.dist
     if ctx.active:
@@ -329,8 +398,17 @@ def train(plan: TrainPlan, output: Any, *, resume: bool, params: dict[str, Any],
     out_dir = output.start() if ctx.is_main else output.tmp
     with process_group(ctx, plan.device):
         barrier(ctx)  # rank 0 has prepared OUT before anyone reads it (--resume)
-        metrics = run_training(plan.inputs, out_dir, model_config=plan.model_config,
-                               train_config=plan.train_config, device=plan.device, resume=resume,
-                               params=params, on_epoch=on_epoch, on_step=on_step, dist=ctx,
-                               data=plan.data)
+        metrics = run_training(
+            plan.inputs,
+            out_dir,
+            model_config=plan.model_config,
+            train_config=plan.train_config,
+            device=plan.device,
+            resume=resume,
+            params=params,
+            on_epoch=on_epoch,
+            on_step=on_step,
+            dist=ctx,
+            data=plan.data,
+        )
     return Trained(metrics=metrics if ctx.is_main else None)

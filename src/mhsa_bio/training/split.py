@@ -33,8 +33,7 @@ class Split(NamedTuple):
     background: str
 
 
-def stratified_split(labels: np.ndarray, *, fraction: float, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val): ``fraction`` of each class to validation, seeded, sorted."""
     rng = np.random.default_rng([seed, 17])
     val: list[np.ndarray] = []
@@ -50,8 +49,14 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int
     return train_idx, val_idx
 
 
-def make_split(positives: list[Record], *, negatives: list[Record] | None, config: TrainConfig,
-               labels: np.ndarray | None = None, classes: list[str] | None = None) -> Split:
+def make_split(
+    positives: list[Record],
+    *,
+    negatives: list[Record] | None,
+    config: TrainConfig,
+    labels: np.ndarray | None = None,
+    classes: list[str] | None = None,
+) -> Split:
     """Build the stratified split.
 
     Three cases: ``labels`` given (multi-class, sequences are all in ``positives``); explicit
@@ -65,28 +70,26 @@ def make_split(positives: list[Record], *, negatives: list[Record] | None, confi
     if labels is not None:
         assert classes is not None
         tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed)
-        return Split(_subset(positives, labels, classes, tr), _subset(positives, labels, classes, va),
-                     "labels")
+        return Split(
+            _subset(positives, labels, classes, tr), _subset(positives, labels, classes, va), "labels"
+        )
     classes = ["background", "positive"]
     if negatives is not None:
         records = positives + negatives
         lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
         tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
-        return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va),
-                     "negatives")
+        return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va), "negatives")
     lab = np.ones(len(positives), dtype=np.int64)
     tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
     train_pos = [positives[i] for i in tr]
     val_pos = [positives[i] for i in va]
-    val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive,
-                              seed=config.seed + 1_000_003)
+    val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive, seed=config.seed + 1_000_003)
     train = Dataset(train_pos, np.ones(len(train_pos), dtype=np.int64), classes)
     val = _labelled(val_pos, val_neg, classes)
     return Split(train, val, SHUFFLE)
 
 
-def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray
-            ) -> Dataset:
+def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray) -> Dataset:
     return Dataset([records[i] for i in idx], labels[idx], classes)
 
 
@@ -102,8 +105,9 @@ def epoch_training_set(split: Split, *, epoch: int, config: TrainConfig) -> Data
     from mhsa_bio.shuffle import shuffle_records
 
     salt = epoch if config.fresh_shuffles else 0
-    neg = shuffle_records(split.train.records, n_per=config.shuffles_per_positive,
-                          seed=config.seed * 7919 + salt)
+    neg = shuffle_records(
+        split.train.records, n_per=config.shuffles_per_positive, seed=config.seed * 7919 + salt
+    )
     return _labelled(split.train.records, neg, split.train.classes)
 
 
@@ -111,5 +115,7 @@ def check_lengths(records: Sequence[Record], *, min_length: int, path: object) -
     """Sequences shorter than the conv stem cannot be scored: name the first one."""
     for rec in records:
         if len(rec.seq) < min_length:
-            raise InputError(f"{path}: record '{rec.id}': sequence of {len(rec.seq)} bp is shorter "
-                             f"than the model's {min_length} bp convolution stem")
+            raise InputError(
+                f"{path}: record '{rec.id}': sequence of {len(rec.seq)} bp is shorter "
+                f"than the model's {min_length} bp convolution stem"
+            )

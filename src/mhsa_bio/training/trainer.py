@@ -25,7 +25,6 @@ from mhsa_bio.training.split import SHUFFLE, Dataset, Split, epoch_training_set
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation settings; every field is recorded in the checkpoint.
@@ -78,7 +77,8 @@ def auto_epochs(n_train: int) -> int:
 def training_size(split: Split, config: TrainConfig) -> int:
     """Training sequences per epoch: the training records plus their fresh shuffles."""
     return len(split.train.records) * (
-        1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0))
+        1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0)
+    )
 
 
 def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
@@ -119,11 +119,11 @@ class TrainState:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "best_state"}
 
     @classmethod
-    def from_dict(cls, saved: dict[str, Any], *, best_state: dict[str, torch.Tensor] | None
-                  ) -> TrainState:
+    def from_dict(cls, saved: dict[str, Any], *, best_state: dict[str, torch.Tensor] | None) -> TrainState:
         """The state ``to_dict`` wrote, with the best weights saved beside it."""
-        return cls(best_state=best_state,
-                   **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state"})
+        return cls(
+            best_state=best_state, **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state"}
+        )
 
 
 def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
@@ -131,8 +131,9 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[n
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
-def _tensors(records: Sequence[Record], idx: np.ndarray, device: torch.device,
-             rc: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _tensors(
+    records: Sequence[Record], idx: np.ndarray, device: torch.device, rc: np.ndarray | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     tokens, lengths = encode_batch([records[i].seq for i in idx])
     if rc is not None and rc.any():
         flipped = reverse_complement_tokens(tokens, lengths)
@@ -159,14 +160,14 @@ class Optimisation(NamedTuple):
     scaler: torch.amp.GradScaler
 
 
-def build_optimisation(model_config: PromoterConfig, config: TrainConfig, *, n_train: int,
-                       device: torch.device) -> Optimisation:
+def build_optimisation(
+    model_config: PromoterConfig, config: TrainConfig, *, n_train: int, device: torch.device
+) -> Optimisation:
     """A fresh model (seeded by ``config.seed``) on ``device``, AdamW, the warm-up/cosine
     schedule over ``config.epochs`` epochs of ``n_train`` sequences, and the loss scaler."""
     torch.manual_seed(config.seed)
     model = PromoterTransformer(model_config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(config.warmup_fraction * total))
@@ -184,20 +185,27 @@ class Trainer:
     the usual keys) and only rank 0 evaluates, the others receive its metrics.
     """
 
-    def __init__(self, split: Split, *, model_config: PromoterConfig, config: TrainConfig,
-                 device: torch.device, dist: DistContext | None = None) -> None:
+    def __init__(
+        self,
+        split: Split,
+        *,
+        model_config: PromoterConfig,
+        config: TrainConfig,
+        device: torch.device,
+        dist: DistContext | None = None,
+    ) -> None:
         config = resolve_epochs(split, config)
         self.split = split
         self.config = config
         self.device = device
         self.dist = dist or SINGLE
         self.model, self.optimizer, self.scheduler, self.scaler = build_optimisation(
-            model_config, config, n_train=training_size(split, config), device=device)
+            model_config, config, n_train=training_size(split, config), device=device
+        )
         self.net = wrap_model(self.model, self.dist, device)
         self.state = TrainState()
         self.class_weight = self._class_weights()
-        self._class_weight_np = (None if self.class_weight is None
-                                 else self.class_weight.cpu().numpy())
+        self._class_weight_np = None if self.class_weight is None else self.class_weight.cpu().numpy()
 
     def _class_weights(self) -> torch.Tensor | None:
         """Balanced weights n / (C · n_c) from the training set's class counts."""
@@ -250,10 +258,8 @@ class Trainer:
         part of the single-process weighted mean, so that the gradient DDP averages is the
         single-process gradient; the returned loss is summed over the ranks.
         """
-        rows, scale = (self._share(data.labels[idx]) if self.dist.active
-                       else (np.arange(idx.size), None))
-        tokens, lengths = _tensors(data.records, idx[rows], self.device,
-                                   rc[rows] if rc is not None else None)
+        rows, scale = self._share(data.labels[idx]) if self.dist.active else (np.arange(idx.size), None)
+        tokens, lengths = _tensors(data.records, idx[rows], self.device, rc[rows] if rc is not None else None)
         labels = torch.from_numpy(data.labels[idx[rows]]).to(self.device)
         with autocast(self.device, enabled=self.config.amp):
             logits = self.net(tokens, lengths).logits
@@ -261,8 +267,7 @@ class Trainer:
             loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
             self._step(loss)
             return loss.item()
-        per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight,
-                                  reduction="none")
+        per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight, reduction="none")
         loss = per_row.sum() * scale
         self._step(loss)
         return float(all_reduce_sum(loss.detach() / self.dist.world_size, self.dist).item())
@@ -275,8 +280,7 @@ class Trainer:
         averages). A rank with no rows (a last batch smaller than the world) runs one row with
         weight 0 to keep the collectives in step.
         """
-        weights = (self._class_weight_np[labels] if self._class_weight_np is not None
-                   else np.ones(labels.size))
+        weights = self._class_weight_np[labels] if self._class_weight_np is not None else np.ones(labels.size)
         mine = shard(np.arange(labels.size), self.dist)
         if mine.size == 0:
             return np.arange(1), 0.0
@@ -294,11 +298,15 @@ class Trainer:
 
     def evaluate(self) -> tuple[float, dict[str, Any]]:
         val = self.split.val
-        probs = predict_proba(self.model, val.records, device=self.device,
-                              batch_size=max(self.config.batch_size, 128), amp=self.config.amp)
+        probs = predict_proba(
+            self.model,
+            val.records,
+            device=self.device,
+            batch_size=max(self.config.batch_size, 128),
+            amp=self.config.amp,
+        )
         labels = torch.from_numpy(val.labels)
-        loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(),
-                                labels))
+        loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(), labels))
         return loss, multiclass_metrics(val.labels, probs)
 
     def decision(self) -> dict[str, Any]:
@@ -310,20 +318,29 @@ class Trainer:
         from mhsa_bio.metrics import binary_metrics, mcc_threshold
 
         val = self.split.val
-        scores = predict_proba(self.model, val.records, device=self.device,
-                               batch_size=max(self.config.batch_size, 128),
-                               amp=self.config.amp)[:, 1]
+        scores = predict_proba(
+            self.model,
+            val.records,
+            device=self.device,
+            batch_size=max(self.config.batch_size, 128),
+            amp=self.config.amp,
+        )[:, 1]
         fixed = self.config.threshold
         chosen = fixed is None
         t = mcc_threshold(val.labels == 1, scores)[0] if fixed is None else float(fixed)
         m = binary_metrics(val.labels == 1, scores, threshold=t)
-        return {"decision_threshold": t,
-                "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
-                "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc",
-                                                            "accuracy")}}
+        return {
+            "decision_threshold": t,
+            "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
+            "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc", "accuracy")},
+        }
 
-    def run(self, *, on_epoch: Callable[[EpochLog, TrainState], None] | None = None,
-            on_step: Callable[[int, int, float], None] | None = None) -> TrainState:
+    def run(
+        self,
+        *,
+        on_epoch: Callable[[EpochLog, TrainState], None] | None = None,
+        on_step: Callable[[int, int, float], None] | None = None,
+    ) -> TrainState:
         """Train from ``state.epoch`` to ``config.epochs``, stopping after ``patience`` epochs
         without a better validation AUPRC. The best epoch's weights end in ``model``."""
         import time
@@ -334,25 +351,36 @@ class Trainer:
             epoch = s.epoch + 1
             train_loss = self.train_epoch(epoch, on_step)
             # rank 0 evaluates; every rank gets its numbers, so all stop at the same epoch
-            val_loss, metrics = broadcast(self.evaluate() if self.dist.is_main else None,
-                                          self.dist)
-            row = EpochLog(epoch, train_loss, val_loss, metrics["auroc"], metrics["auprc"],
-                           float(self.scheduler.get_last_lr()[0]), time.perf_counter() - start)
+            val_loss, metrics = broadcast(self.evaluate() if self.dist.is_main else None, self.dist)
+            row = EpochLog(
+                epoch,
+                train_loss,
+                val_loss,
+                metrics["auroc"],
+                metrics["auprc"],
+                float(self.scheduler.get_last_lr()[0]),
+                time.perf_counter() - start,
+            )
             s.history.append(asdict(row))
             s.epoch = epoch
             if metrics["auprc"] > s.best_auprc:
                 s.best_auprc, s.best_epoch, s.bad_epochs = metrics["auprc"], epoch, 0
                 s.best_metrics = {**metrics, "val_loss": val_loss}
-                s.best_state = copy.deepcopy({k: v.detach().cpu()
-                                              for k, v in self.model.state_dict().items()})
+                s.best_state = copy.deepcopy(
+                    {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
+                )
             else:
                 s.bad_epochs += 1
-            log.debug("epoch %d: train loss %.4f, val loss %.4f, AUROC %.4f, AUPRC %.4f", epoch,
-                     train_loss, val_loss, metrics["auroc"], metrics["auprc"])
+            log.debug(
+                "epoch %d: train loss %.4f, val loss %.4f, AUROC %.4f, AUPRC %.4f",
+                epoch,
+                train_loss,
+                val_loss,
+                metrics["auroc"],
+                metrics["auprc"],
+            )
             if on_epoch is not None:
                 on_epoch(row, s)
         if s.best_state is not None:
             self.model.load_state_dict(s.best_state)
         return s
-
-
