@@ -50,47 +50,12 @@ def predict(
     with command_context(
         verbose=verbose, threads=threads, device=device, out=output, force=force, out_kind="file"
     ) as run:
-        from mhsa_bio import __version__
-        from mhsa_bio.checkpoint import decision_threshold, load_model, sha256
-        from mhsa_bio.errors import InputError
-        from mhsa_bio.io.fasta import read_fasta
         from mhsa_bio.io.outputs import atomic_open
-        from mhsa_bio.predict import predict_proba
+        from mhsa_bio.predict import prediction_table
 
-        dev = run.device
-        net, ckpt = load_model(model, device=dev)
-        classes = ckpt["classes"]
-        cut = decision_threshold(ckpt)
-        if threshold is not None:
-            if cut is None:
-                raise InputError(
-                    f"{model}: --threshold needs a two-class model; this one has "
-                    f"{len(classes)} classes (the call is the most probable one)"
-                )
-            cut, source = threshold, "--threshold"
-        else:
-            source = (
-                "stored in the checkpoint"
-                if "decision_threshold" in ckpt
-                else "none stored in the checkpoint: 0.5"
-            )
-        records = read_fasta(fasta, min_length=net.config.stem_kernel)
-        probs = predict_proba(net, records, device=dev, batch_size=batch_size, amp=amp)
-        calls = probs.argmax(1) if cut is None else (probs[:, 1] >= cut).astype(int)
-        rule = (
-            "call: most probable class"
-            if cut is None
-            else f"call: {classes[1]} if P({classes[1]}) >= {cut:.6g} ({source})"
+        lines = prediction_table(
+            model, fasta, device=run.device, batch_size=batch_size, amp=amp, threshold=threshold
         )
-        lines = [
-            f"# mhsa-bio {__version__} predict --model {Path(model).resolve()} "
-            f"(sha256 {sha256(model)[:16]}); {rule}\n",
-            "\t".join(["id", "length", *classes, "call"]) + "\n",
-        ]
-        lines += [
-            "\t".join([r.id, str(len(r.seq)), *(f"{p:.6f}" for p in row), classes[c]]) + "\n"
-            for r, row, c in zip(records, probs, calls)
-        ]
         if output is None:
             sys.stdout.writelines(lines)
         else:

@@ -235,21 +235,27 @@ def train(
                 on_step=on_step,
                 on_fold=_fold_line(folds),
             )
-        if done.folds is not None:
-            _print_crossval(done.folds, folds, shown=out)
-        elif done.metrics is not None:
-            metrics = done.metrics
-            keys = [
-                k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc") if k in metrics
-            ]
-            summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
-            console.print(
-                f"best epoch {metrics['best_epoch']}: {summary}"
-                + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
-            )
-            if "decision_threshold" in metrics:
-                _print_threshold(metrics)
-            console.print(f"wrote {out / 'model.pt'}")
+        _print_result(done, folds, out)
+
+
+def _print_result(done: Any, folds: int, out: Path) -> None:
+    """The last lines: the cross-validation table, or the best epoch's metrics, the decision
+    threshold and the checkpoint written."""
+    if done.folds is not None:
+        _print_crossval(done.folds, folds, shown=out)
+    elif done.metrics is not None:
+        metrics = done.metrics
+        keys = [
+            k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc") if k in metrics
+        ]
+        summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
+        console.print(
+            f"best epoch {metrics['best_epoch']}: {summary}"
+            + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
+        )
+        if "decision_threshold" in metrics:
+            _print_threshold(metrics)
+        console.print(f"wrote {out / 'model.pt'}")
 
 
 def _print_threshold(metrics: dict) -> None:
