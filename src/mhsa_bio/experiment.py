@@ -108,6 +108,8 @@ def check_resumable(saved: dict[str, Any], prov: dict[str, Any], model_config: d
     for old, new in ((saved.get("config", {}), model_config),
                      (saved_prov.get("train_config", {}), prov["train_config"])):
         for key in sorted(set(old) | set(new)):
+            if key == "threshold":  # chosen or stored after training; training does not read it
+                continue
             if old.get(key) != new.get(key):
                 differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
     if differ:
