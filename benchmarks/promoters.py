@@ -366,10 +366,12 @@ def main() -> None:
         print("\nfor reference, not chosen: the other mhsa-bio candidates' held-out folds")
         print(table(summarise(other, ("dataset", "background", "model", "candidate",
                                       "decision"))))
-    thresholds = [r["threshold"] for r in ours]
-    if pick[1] != "0.5" and thresholds:
-        print(f"\nmhsa-bio thresholds chosen on the inner splits: {np.min(thresholds):.3f} … "
-              f"{np.max(thresholds):.3f} (median {np.median(thresholds):.3f})")
+    for c in dict.fromkeys(r["candidate"] for r in ours + other):
+        chosen_t = [f"{r['threshold']:.2f}" for r in ours + other if r["candidate"] == c
+                    and r["decision"] == "inner-MCC"]
+        if chosen_t:
+            print(f"\nmhsa-bio {c}: inner-MCC thresholds of the fits (whole inner split): "
+                  + ", ".join(chosen_t))
 
 
 if __name__ == "__main__":

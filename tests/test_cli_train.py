@@ -56,15 +56,25 @@ def _predicted(result):
     return lines[0], np.array([float(r[3]) for r in rows]), [r[4] for r in rows]
 
 
-def test_train_stores_the_threshold_with_the_best_validation_mcc(trained_run):
+def test_train_stores_0_5_by_default(trained_run):
+    ckpt = torch.load(trained_run / "model.pt", weights_only=True)
+    assert ckpt["decision_threshold"] == 0.5
+    assert ckpt["metrics"]["threshold_rule"] == "fixed (--threshold)"
+
+
+def test_threshold_auto_stores_the_one_with_the_best_validation_mcc(planted_fastas, tmp_path):
     from mhsa_bio.checkpoint import load_model
     from mhsa_bio.io.fasta import read_fasta
     from mhsa_bio.metrics import mcc_threshold
     from mhsa_bio.predict import predict_proba
 
-    net, ckpt = load_model(trained_run / "model.pt")
-    metrics = json.loads((trained_run / "metrics.json").read_text())
-    run = json.loads((trained_run / "run.json").read_text())
+    out = tmp_path / "run"
+    result = invoke("train", planted_fastas[0], "--negatives", planted_fastas[1], "--out", out,
+                    "--threshold", "auto", *SMALL)
+    assert result.exit_code == 0, result.output
+    net, ckpt = load_model(out / "model.pt")
+    metrics = json.loads((out / "metrics.json").read_text())
+    run = json.loads((out / "run.json").read_text())
     cut = ckpt["decision_threshold"]
     assert metrics["decision_threshold"] == cut == run["decision_threshold"]
     assert ckpt["metrics"]["decision_threshold"] == cut

@@ -91,7 +91,7 @@ def test_train_folds_writes_one_run_per_fold_and_the_cv_table(cv_inputs, tmp_pat
     pos, neg = cv_inputs
     out = tmp_path / "cv"
     result = invoke("train", pos, "--negatives", neg, "--out", out, "--folds", 3, "--seed", 2,
-                    *TINY)
+                    "--threshold", "auto", *TINY)
     assert result.exit_code == 0, result.output
     rows = _rows(out / "cv_metrics.tsv")
     assert [r["fold"] for r in rows] == ["0", "1", "2", "mean", "sd"]
@@ -125,7 +125,7 @@ def test_train_folds_writes_one_run_per_fold_and_the_cv_table(cv_inputs, tmp_pat
 
     again = tmp_path / "again"
     assert invoke("train", pos, "--negatives", neg, "--out", again, "--folds", 3, "--seed", 2,
-                  *TINY).exit_code == 0
+                  "--threshold", "auto", *TINY).exit_code == 0
     same = _rows(again / "cv_metrics.tsv")
     for a, b in zip(rows[:3], same[:3]):
         assert {k: v for k, v in a.items() if k != "seconds"} == \

@@ -123,6 +123,8 @@ def check_resumable(
         (saved_prov.get("train_config", {}), prov["train_config"]),
     ):
         for key in sorted(set(old) | set(new)):
+            if key == "threshold":  # chosen or stored after training; training does not read it
+                continue
             if old.get(key) != new.get(key):
                 differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
     if differ:
