@@ -39,7 +39,9 @@ def motifs(
     background: Annotated[Path | None, typer.Option(
         "--background", help="Background FASTA for the seqlet threshold and the enrichment "
         "test. Default: the checkpoint's --negatives file if it had one, else seeded "
-        "dinucleotide shuffles of the sequences.")] = None,
+        "dinucleotide shuffles of the sequences. 'shuffle': those shuffles even when the "
+        "checkpoint had negatives (when the negatives carry the same motifs, e.g. a pair "
+        "at other spacings, to report the motifs both classes carry).")] = None,
     score: Annotated[str, typer.Option("--score", help=SCORE_HELP)] = "cls",
     heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
     fallback: Annotated[str, typer.Option("--fallback", help=FALLBACK_HELP)] = "gradient",
