@@ -219,6 +219,9 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
                              "held_out_p": result.positional_test[1],
                              "seqlets": len(result.positional_seqlets)}
                             if result.positional_test else None),
+        "pointer_pass": ({"heads": [f"{a + 1}:{b + 1}" for a, b in result.pointer_heads],
+                          "seqlets": len(result.pointer_seqlets)}
+                         if result.pointer_heads else None),
         "control": control,
         "sources": prep.sources,
         "motifs": [{"id": m.id, "consensus": m.consensus, "q": m.q_value,
