@@ -198,6 +198,7 @@ def test_background_shuffle_reports_motifs_that_the_negatives_also_carry(  # typ
         assert res.exit_code == 0, res.output
         rec = json.loads((out / "run.json").read_text())["result"]
         found[name] = [m.probs for m in read_meme(out)] if rec["n_motifs"] else []
+        assert ("--background shuffle" in rec["result"]) == (name == "negatives")
         if name == "shuffle":
             assert rec["sources"]["background"].startswith("dinucleotide shuffles")
     assert found["negatives"] == []

@@ -188,6 +188,10 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
     cal = result.calibration
     auroc = model_auroc(prep.ckpt)
     verdict = last_line(len(result.motifs), path=result.path, reason=result.reason, auroc=auroc)
+    if not result.motifs and (auroc is None or auroc >= MIN_MODEL_AUROC) and \
+            not prep.sources["background"].startswith("dinucleotide shuffles"):
+        verdict += ("; if the background carries the same motifs (a pair at other spacings), "
+                    "--background shuffle reports the motifs both carry")
     log.info("%s", verdict)
     summary = {
         "result": verdict,
