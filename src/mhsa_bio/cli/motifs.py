@@ -103,7 +103,8 @@ def motifs(
     over background - anywhere, or at the positions where their sites concentrate (one-sided
     Fisher test, BH) - are reported and matched to JASPAR with Tomtom. A positional pass reads
     the window the model attends to in half of the positives (when the other half attends there
-    more than the background) and tests its motifs on the other half: promoter boxes.
+    more than the background) and tests its motifs on the other half: promoter boxes. A pointer
+    pass does the same with the window each sharp, separating head attends to in each sequence.
 
     Writes OUT/motifs.meme, motifs.tsv, sites.bed, logos/<id>.png, heads.tsv, report.html and
     run.json.
