@@ -3,6 +3,7 @@
 
     python benchmarks/motif_panel.py --runs runs/panel [--quick] [--half tuning|validation|all]
         [--sets a,b] [--threads 2]
+    python benchmarks/motif_panel.py --pairs --runs runs/panel [--half ...] [--sets a,b]
 
 For each set: ``mhsa-bio train`` with its defaults, as a new user would (``--quick``: fewer
 epochs), then ``mhsa-bio motifs`` with its defaults; the result is scored against the set's
@@ -20,6 +21,20 @@ Defaults are chosen on the tuning half only; docs/motifs.md reports the validati
 models are reused (RUNS/<set>/model/model.pt), so an interrupted run resumes. Every training and
 motif run is a subprocess; the script prints one row per set and writes RUNS/panel.tsv.
 The full run trains 15 models (about 1-2 h on 2 idle cores); ``--quick`` trains 4 small ones.
+
+``--pairs`` runs the pair panel instead (``PAIRS``, its own tuning and validation halves): two
+JASPAR motifs planted at a fixed gap of 3-30 bp in every positive (``mhsa-bio simulate --pair
+--pair-negatives spacing``: the negatives hold the same two motifs at every other gap, so only
+the spacing tells the classes apart), ``mhsa-bio train`` defaults, ``mhsa-bio motifs
+--background shuffle`` (the negatives carry the same motifs, so the motifs are found against
+shuffles of the positives; nothing is given), then ``mhsa-bio pairs`` with those motifs. A case
+is *top at +-1 bp* when the top group of ``pairs.tsv`` pairs the motifs whose sites are the two
+planted motifs' sites and lies within 1 bp of the planted spacing as the found motifs see it
+(the median spacing of their sites on the planted sites, by the ``pairs`` centre rules), and
+passes when that group is also claimed (q < 0.05).
+Controls claim nothing (no group at q < 0.05): the two motifs at random spacings in positives
+against plain background, and a planted case with its labels shuffled. Results in
+RUNS/pairs/pairs.tsv.
 """
 
 from __future__ import annotations
@@ -93,6 +108,45 @@ PANEL = [
     Set("null_shuffled_labels", "validation", "null", (), {"labels_of": "sim_sox2_60"},
         quick=True),
     Set("null_shuffled_seqs", "validation", "null", (), {"shuffle_of": "sim_fosjun_200"}),
+]
+
+
+class PairCase(NamedTuple):
+    """One pair-panel entry: ``kind`` pair (planted at ``gap``), random_spacing or
+    shuffled_labels (of the case named ``of``)."""
+
+    name: str
+    half: str
+    kind: str
+    motifs: tuple[str, str]
+    gap: int = 0
+    length: int = 60
+    n: int = 3000
+    seed: int = 0
+    of: str = ""
+
+
+# -- the pair panel: fixed; choices are made on "tuning" only ---------------------------------
+PAIRS = [
+    PairCase("pair_gata_tal_gap9", "tuning", "pair", ("MA0035.4", "MA0091.1"), 9, 60, 3000, 31),
+    PairCase("pair_sox2_fosjun_gap20", "tuning", "pair", ("MA0143.5", "MA0099.4"), 20, 80, 3000,
+             32),
+    PairCase("ctrl_random_spacing_gata_tal", "tuning", "random_spacing", ("MA0035.4", "MA0091.1"),
+             0, 60, 3000, 33),
+    PairCase("ctrl_shuffled_labels_gata_tal", "tuning", "shuffled_labels",
+             ("MA0035.4", "MA0091.1"), of="pair_gata_tal_gap9"),
+    PairCase("pair_foxa2_hnf4a_gap5", "validation", "pair", ("MA0047.4", "MA0114.5"), 5, 60, 3000,
+             41),
+    PairCase("pair_esr1_nfkb1_gap14", "validation", "pair", ("MA0112.4", "MA0105.4"), 14, 80,
+             3000, 42),
+    PairCase("pair_sp1_sox2_gap27", "validation", "pair", ("MA0079.5", "MA0143.5"), 27, 80, 3000,
+             43),
+    PairCase("pair_fosjun_foxa2_gap3", "validation", "pair", ("MA0099.4", "MA0047.4"), 3, 60, 3000,
+             44),
+    PairCase("ctrl_random_spacing_foxa2_hnf4a", "validation", "random_spacing",
+             ("MA0047.4", "MA0114.5"), 0, 60, 3000, 45),
+    PairCase("ctrl_shuffled_labels_foxa2_hnf4a", "validation", "shuffled_labels",
+             ("MA0047.4", "MA0114.5"), of="pair_foxa2_hnf4a_gap5"),
 ]
 
 
@@ -327,6 +381,153 @@ def summary(rows: list[dict[str, Any]], half: str) -> str:
             f"{sum(r['n_motifs'] == 0 for r in nulls)}/{len(nulls)}")
 
 
+# -- the pair panel -----------------------------------------------------------------------------
+
+def pair_inputs(c: PairCase, runs: Path) -> tuple[Path, Path, Path | None]:
+    """Positives, negatives and the truth table (None for shuffled labels) of a pair case."""
+    d = runs / "pairs" / c.name
+    sim = d / "sim"
+    if c.kind == "shuffled_labels":
+        src = next(x for x in PAIRS if x.name == c.of)
+        src_pos, src_neg, _ = pair_inputs(src, runs)
+        both = read_fasta(src_pos) + read_fasta(src_neg)
+        random.Random(c.seed).shuffle(both)
+        d.mkdir(parents=True, exist_ok=True)
+        half = len(both) // 2
+        return (write_fasta(d / "pos.fa", both[:half]), write_fasta(d / "neg.fa", both[half:]),
+                None)
+    if not (sim / "truth.tsv").exists():
+        d.mkdir(parents=True, exist_ok=True)
+        what = (["--pair", ",".join(c.motifs), "--spacing", str(c.gap), "--orientation", "++",
+                 "--pair-negatives", "spacing"] if c.kind == "pair" else
+                ["--motifs", ",".join(c.motifs), "--p-site", "1"])
+        sh([*CLI, "simulate", "--out", str(sim), *what, "--length", str(c.length), "--n",
+            str(c.n), "--seed", str(c.seed), "--force"], d / "simulate.log")
+    return sim / "promoters.fa", sim / "background.fa", sim / "truth.tsv"
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path) as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def planted_spacing(pairs_dir: Path, truth: Path, a: str, b: str) -> tuple[float | None, str]:
+    """The planted spacing as found motifs ``a`` and ``b`` see it: the median centre(b) -
+    centre(a) (the ``pairs`` rules: doubled centre start + end - 1, a palindrome's core shift)
+    over positives where a site of ``a`` covers one planted motif's site and a site of ``b``
+    the other's. Also which planted motifs a and b stand for, as "A/B"."""
+    planted = defaultdict(list)
+    for r in read_tsv(truth):
+        planted[r["sequence"]].append((r["motif_id"], int(r["start"]), int(r["end"])))
+    pal = json.loads((pairs_dir / "summary.json").read_text()).get("palindromes", {})
+
+    def covers(x0: int, x1: int, y0: int, y1: int) -> bool:
+        return min(x1, y1) - max(x0, y0) >= min(x1 - x0, y1 - y0) / 2
+
+    def centre2(r: dict[str, str]) -> int:
+        c = int(r["start"]) + int(r["end"]) - 1
+        d = int(pal.get(r["motif"], 0))
+        return c + (d if r["strand"] == "+" else -d)
+
+    by_seq = defaultdict(list)
+    for r in read_tsv(pairs_dir / "sites.tsv"):
+        if r["sequence"] in planted and r["motif"] in (a, b):
+            by_seq[r["sequence"]].append(r)
+    spacings, roles = [], defaultdict(int)
+    def hit(sid: str, motif: str) -> list[tuple[str, dict[str, str]]]:
+        return [(pid, r) for r in by_seq[sid] if r["motif"] == motif
+                for pid, p0, p1 in planted[sid] if covers(int(r["start"]), int(r["end"]), p0, p1)]
+
+    for sid in list(by_seq):
+        for pa, ra in hit(sid, a):
+            for pb, rb in hit(sid, b):
+                if pa != pb:
+                    spacings.append((centre2(rb) - centre2(ra)) / 2)
+                    roles[f"{pa}/{pb}"] += 1
+    if not spacings:
+        return None, ""
+    return float(np.median(spacings)), max(roles, key=roles.__getitem__)
+
+
+def run_pair_case(c: PairCase, runs: Path, *, threads: int) -> dict[str, Any]:
+    from mhsa_bio.io.meme import read_meme
+    from mhsa_bio.simulate import load_jaspar_motifs
+
+    d = runs / "pairs" / c.name
+    row: dict[str, Any] = {"case": c.name, "half": c.half, "kind": c.kind, "gap": c.gap or ""}
+    pos, neg, truth = pair_inputs(c, runs)
+    model = d / "model" / "model.pt"
+    t_train = 0.0
+    if not model.exists():
+        t_train = float(sh([*CLI, "train", str(pos), "--negatives", str(neg), "--out",
+                            str(d / "model"), "--threads", str(threads), "--seed", "1",
+                            "--force"], d / "train.log"))
+    row["val_auroc"] = round(json.loads((d / "model" / "metrics.json").read_text())["auroc"], 3)
+    t_motifs = float(sh([*CLI, "motifs", "--model", str(model), "--background", "shuffle",
+                         "--out", str(d / "motifs"), "--force", "--threads", str(threads)],
+                        d / "motifs.log"))
+    rec = json.loads((d / "motifs" / "run.json").read_text())["result"]
+    found = read_meme(d / "motifs") if rec.get("n_motifs") else []
+    truths = {m.id: m for m in load_jaspar_motifs(list(c.motifs))}
+    row["motifs"] = f"{rec.get('n_motifs', 0)} motifs; " + "; ".join(
+        f"{m.name} r {max((corr(f.probs, m.probs) for f in found), default=float('nan')):.2f}"
+        for m in truths.values())
+    row["time_s"] = f"train {t_train:.0f} + motifs {t_motifs:.0f}"
+    claimed = 0
+    if found:
+        t_pairs = float(sh([*CLI, "pairs", "--model", str(model), "--motifs", str(d / "motifs"),
+                            "--out", str(d / "pairs"), "--force", "--threads", str(threads)],
+                           d / "pairs.log"))
+        row["time_s"] += f" + pairs {t_pairs:.0f}"
+        rows = read_tsv(d / "pairs" / "pairs.tsv")
+        claimed = sum(1 for r in rows if r["q"] != "NA" and float(r["q"]) < 0.05)
+        top = rows[0] if rows else None
+        if top:
+            row["top"] = (f"{top['name_a']}-{top['name_b']} {top['spacing']} "
+                          f"{top['orientation']} n {top['n_sequences']} q {top['q']}")
+        if top and truth is not None and c.kind == "pair":
+            want, roles = planted_spacing(d / "pairs", truth, top["motif_a"], top["motif_b"])
+            row["planted_as_seen"] = "" if want is None else f"{roles} {want:g}"
+            row["top_at_1bp"] = bool(want is not None and abs(float(top["spacing"]) - want) <= 1
+                                     and len(set(roles.split("/"))) == 2)
+            row["pass"] = row["top_at_1bp"] and float(top["q"]) < 0.05
+    else:
+        row["top"] = f"no motifs: {rec.get('result', '')}"
+    row["claimed_q05"] = claimed
+    if c.kind != "pair":
+        row["pass"] = claimed == 0
+    row.setdefault("pass", False)
+    return row
+
+
+def pair_panel(args: argparse.Namespace) -> None:
+    names = list(filter(None, args.sets.split(",")))
+    chosen = [c for c in PAIRS if args.half in ("all", c.half) and (not names or c.name in names)]
+    if names:
+        chosen.sort(key=lambda c: names.index(c.name))
+    cols = ["case", "half", "kind", "gap", "val_auroc", "motifs", "top", "planted_as_seen",
+            "top_at_1bp", "claimed_q05", "pass", "time_s"]
+    (args.runs / "pairs").mkdir(parents=True, exist_ok=True)
+    rows = []
+    print("\t".join(cols), flush=True)
+    for c in chosen:
+        rows.append(run_pair_case(c, args.runs, threads=args.threads))
+        print("\t".join(str(rows[-1].get(k, "")) for k in cols), flush=True)
+        with open(args.runs / "pairs" / "pairs.tsv", "w") as handle:
+            handle.write("\t".join(cols) + "\n")
+            handle.writelines("\t".join(str(r.get(k, "")) for k in cols) + "\n" for r in rows)
+    for half in ("tuning", "validation"):
+        got = [r for r in rows if r["half"] == half]
+        planted = [r for r in got if r["kind"] == "pair"]
+        ctrl = [r for r in got if r["kind"] != "pair"]
+        if got:
+            print(f"{half}: planted pair top at +-1 bp on "
+                  f"{sum(bool(r.get('top_at_1bp')) for r in planted)}/{len(planted)} cases, "
+                  f"and claimed there (q < 0.05) on {sum(r['pass'] for r in planted)}; "
+                  f"controls claiming nothing: "
+                  f"{sum(r['pass'] for r in ctrl)}/{len(ctrl)}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=Path, default=Path("runs/panel"))
@@ -335,7 +536,11 @@ def main() -> None:
     ap.add_argument("--sets", default="", help="comma-separated set names, run in that order "
                     "(default: all, in panel order)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pairs", action="store_true", help="the pair panel (PAIRS) instead")
     args = ap.parse_args()
+    if args.pairs:  # simulated only: needs no ../shared/data
+        pair_panel(args)
+        return
     if not DATA.exists():
         print(f"skipped: {DATA} is not here (the benchmarks read ../shared/data)")
         return

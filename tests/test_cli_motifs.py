@@ -177,3 +177,29 @@ def test_sites_bed_has_genome_coordinates_for_bed_and_genome_input(  # type: ign
         assert oriented(chroms[g[0]], g[1], g[2], g[5]) == oriented(by_id[rec_id], s[1], s[2],
                                                                    s[5])
         assert (g[5] == s[5]) == (g[0] == "chr1")  # strand flips on minus-strand regions
+
+
+def test_background_shuffle_reports_motifs_that_the_negatives_also_carry(  # type: ignore[no-untyped-def]
+        files, tmp_path: Path) -> None:
+    """When the negatives hold the same motif (a pair task whose classes differ only in the
+    spacing), nothing is enriched against them; ``--background shuffle`` tests against
+    dinucleotide shuffles of the sequences instead and reports the motif."""
+    from mhsa_bio import pwm
+    from mhsa_bio.io.meme import read_meme
+    from mhsa_bio.motifs.cluster import similarity
+
+    carriers = write_fasta(tmp_path / "carriers.fa", planted(seed=1)[0])
+    truth = pwm.probabilities(pwm.count_matrix([pwm.tokens(MOTIF)] * 50, width=len(MOTIF)))
+    found = {}
+    for name, bg in (("negatives", str(carriers)), ("shuffle", "shuffle")):
+        out = tmp_path / name
+        res = invoke(*["motifs", str(files["fa"]), "--model", str(files["model"]),
+                       "--background", bg, "--out", str(out), "--no-match", "--threads", "1"])
+        assert res.exit_code == 0, res.output
+        rec = json.loads((out / "run.json").read_text())["result"]
+        found[name] = [m.probs for m in read_meme(out)] if rec["n_motifs"] else []
+        assert ("--background shuffle" in rec["result"]) == (name == "negatives")
+        if name == "shuffle":
+            assert rec["sources"]["background"].startswith("dinucleotide shuffles")
+    assert found["negatives"] == []
+    assert found["shuffle"] and max(similarity(m, truth) for m in found["shuffle"]) >= 0.8

@@ -54,7 +54,9 @@ def motifs(
     background: Annotated[Path | None, typer.Option(
         "--background", help="Background FASTA for the seqlet threshold and the enrichment "
         "test. Default: the checkpoint's --negatives file if it had one, else seeded "
-        "dinucleotide shuffles of the sequences.")] = None,
+        "dinucleotide shuffles of the sequences. 'shuffle': those shuffles even when the "
+        "checkpoint had negatives (when the negatives carry the same motifs, e.g. a pair "
+        "at other spacings, to report the motifs both classes carry).")] = None,
     score: Annotated[Score, choice("--score", Score, help=SCORE_HELP)] = "cls",
     heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
     fallback: Annotated[Fallback, choice("--fallback", Fallback, help=FALLBACK_HELP)] = "gradient",
@@ -115,7 +117,8 @@ def motifs(
     over background - anywhere, or at the positions where their sites concentrate (one-sided
     Fisher test, BH) - are reported and matched to JASPAR with Tomtom. A positional pass reads
     the window the model attends to in half of the positives (when the other half attends there
-    more than the background) and tests its motifs on the other half: promoter boxes.
+    more than the background) and tests its motifs on the other half: promoter boxes. A pointer
+    pass does the same with the window each sharp, separating head attends to in each sequence.
 
     Writes OUT/motifs.meme, motifs.tsv, sites.bed, logos/<id>.png, heads.tsv, report.html and
     run.json.

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "shuffle_control", "why_nothing"]
+__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "pointer_pass", "shuffle_control",
+           "why_nothing"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class MotifResult(NamedTuple):
     path: str = ""  # which score made the seqlets, in words
     reason: str = ""  # why no motif passed (empty when some did)
     scan_sites: tuple[ScanSite, ...] = ()  # every site of the final matrices (sites.bed)
+    pointer_heads: tuple[tuple[int, int], ...] = ()  # 0-based heads of the pointer pass
+    pointer_seqlets: tuple[Seqlet, ...] = ()  # its seqlets; indices continue past positional
 
 
 def _profile(scores: Sequence[np.ndarray]) -> np.ndarray:
@@ -247,6 +250,9 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
                 f"(< --min-sites {params.min_sites})")
         score, selected = "gradient", []
         pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score, att_pos, att_bg)
+    pointers = [(h.layer - 1, h.head - 1) for h in pointing_heads(heads)] \
+        if chosen is None and params.enrichment in ("auto", "scan") else []
+    pointer_rows = [[c[a, b] for c in att_pos.cls] for a, b in pointers] if att_pos.cls else []
     del att_pos, att_bg  # the per-base scores are all that is read from here on
     log.info("per-base score: %s", path)
     log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
@@ -270,6 +276,12 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
             pos_scores, bg_scores, pos_tok, bg_tok, params=params, first_index=len(seqlets),
             known=[c.counts for c in clusters])
         clusters, enr = clusters + extra, enr + extra_enr
+    ptr_seqlets: list[Seqlet] = []
+    if pointer_rows:
+        ptr_seqlets, extra, extra_enr = pointer_pass(
+            pointer_rows, pos_tok, bg_tok, params=params,
+            first_index=len(seqlets) + len(pos_seqlets), known=[c.counts for c in clusters])
+        clusters, enr = clusters + extra, enr + extra_enr
     q = benjamini_hochberg([e.p_value for e in enr])
     order = sorted(range(len(clusters)), key=lambda i: (enr[i].p_value, -len(clusters[i].sites),
                                                         i))
@@ -287,16 +299,19 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
                      enr[i], float(q[i]), matches[i])
 
     motifs = [motif(i, f"M{n + 1}") for n, i in enumerate(passing)]
+    if any(enr[i].evidence == "held-out sequence" for i in passing):
+        path += "; pointer pass of heads " + ", ".join(f"{a + 1}:{b + 1}" for a, b in pointers)
     rejected = [motif(i, f"R{n + 1}") for n, i in enumerate(failing)]
     reason = "" if motifs else why_nothing(
-        heads=heads, n_seqlets=len(seqlets) + len(pos_seqlets), n_clusters=len(clusters),
+        heads=heads, n_seqlets=len(seqlets) + len(pos_seqlets) + len(ptr_seqlets),
+        n_clusters=len(clusters),
         best_q=float(q.min()) if len(q) else None, calibration=cal, params=params,
         attention=score != "gradient")
     sites = scan_sites(motifs, pos_tok, p_value=params.p_site)
     return MotifResult(motifs, rejected, heads, selected, cal, seqlets, len(bg_seqlets),
                        _profile(pos_scores), _profile(bg_scores), score,
                        len(positives), len(background), window, gate, tuple(pos_seqlets),
-                       path, reason, tuple(sites))
+                       path, reason, tuple(sites), tuple(pointers), tuple(ptr_seqlets))
 
 
 def why_nothing(*, heads: Sequence[HeadStats], n_seqlets: int, n_clusters: int,
@@ -386,6 +401,65 @@ def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.nda
            for c in clusters]
     log.info("positional pass: %d seqlets, %d clusters", len(seqlets), len(clusters))
     return window, gate, seqlets, clusters, enr
+
+
+def pointer_pass(rows: Sequence[Sequence[np.ndarray]], pos: Sequence[np.ndarray],
+                 bg: Sequence[np.ndarray], *, params: MotifParams, first_index: int,
+                 known: Sequence[np.ndarray] = ()
+                 ) -> tuple[list[Seqlet], list[Any], list[Enrichment]]:
+    """Motifs at the bases each pointing head attends to, tested on held-out positives.
+
+    A head whose CLS row puts nearly all its mass on one site (a *pointer*: the model reads a
+    motif's presence or position from it) gives the same window sum in positives and background,
+    and so no seqlet passes the calibrated threshold, even when it points at the same motif in
+    every positive; this happens when the negatives carry the same motifs (a pair at other
+    spacings) and the background is made of shuffles. Here the positives are split by index
+    parity as in :func:`positional_pass`: in each even-half positive, each head of ``rows``
+    (the heads that point and separate, the ``--heads auto`` rule) gives its largest
+    ``params.window`` window, plus ``params.flank`` on each side, as a seqlet (a window
+    overlapping one already taken in that sequence is skipped); the seqlets are clustered as in
+    step 4, clusters similar to ``known`` are dropped, and each remaining one is tested on the
+    odd half only against the background (whole-sequence scan, evidence ``held-out sequence``).
+    A model that points at random bases gives clusters that fail that test.
+
+    Returns
+    -------
+    seqlets : the pointer seqlets; their indices in the sites start at ``first_index``
+    clusters, enrichments : one per cluster
+    """
+    from mhsa_bio.motifs.cluster import cluster_seqlets, similarity
+    from mhsa_bio.motifs.enrichment import motif_enrichment
+    from mhsa_bio.motifs.seqlets import Seqlet, window_sums
+
+    if len(pos) < 2 * params.min_sites or not bg:
+        return [], [], []
+    seqlets: list[Seqlet] = []
+    for i in range(0, len(pos), 2):
+        taken: list[tuple[int, int]] = []
+        for row in rows:
+            score = np.asarray(row[i], dtype=np.float64)
+            if score.size < params.window:
+                continue
+            j = int(np.argmax(window_sums(score, params.window)))
+            if any(min(j + params.window, b) - max(j, a) > params.window // 2 for a, b in taken):
+                continue
+            taken.append((j, j + params.window))
+            seqlets.append(Seqlet(i, max(0, j - params.flank),
+                                  min(pos[i].size, j + params.window + params.flank),
+                                  float(score[j: j + params.window].sum()),
+                                  j + int(np.argmax(score[j: j + params.window]))))
+    clusters = cluster_seqlets(seqlets, pos, bg, k=params.k, ext=params.flank,
+                               min_sites=params.min_sites, max_motifs=params.max_motifs,
+                               min_ic=params.min_ic, min_width=params.min_width,
+                               seed=params.seed)
+    clusters = [c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
+                for c in clusters if all(similarity(c.counts, k) < 0.85 for k in known)]
+    test = [pos[i] for i in range(1, len(pos), 2)]
+    enr = [motif_enrichment(c.counts, test, bg, p_site=params.p_site)[0]._replace(
+        evidence="held-out sequence") for c in clusters]
+    log.info("pointer pass: %d heads, %d seqlets, %d clusters", len(rows), len(seqlets),
+             len(clusters))
+    return seqlets, clusters, enr
 
 
 def shuffle_control(model: PromoterTransformer, positives: Sequence[Record],

@@ -48,6 +48,10 @@ def render_report(result: MotifResult, *, logos: dict[str, bytes], profile: byte
            f"{len(result.positional_seqlets)} seqlets, motifs tested on the other half "
            "(evidence 'held-out window')</li>"
            if result.positional_window and result.positional_test else "")
+        + ("<li><b>pointer pass</b>: the largest window of heads "
+           + e(", ".join(f"{a + 1}:{b + 1}" for a, b in result.pointer_heads))
+           + f" in half the positives; {len(result.pointer_seqlets)} seqlets, motifs tested on "
+           "the other half (evidence 'held-out sequence')</li>" if result.pointer_heads else "")
         + f"<li><b>motifs passing</b>: {len(result.motifs)}; clusters rejected: "
         f"{len(result.rejected)}</li></ul>")
     if result.motifs:

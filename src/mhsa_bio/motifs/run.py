@@ -84,21 +84,28 @@ def _sequences(inputs: MotifInputs, ckpt: dict[str, Any], min_length: int
                      "machine; give SEQS.fa")
 
 
+#: ``--background shuffle``: dinucleotide shuffles of the sequences even when the checkpoint
+#: had negatives (negatives that carry the same motifs, as in a spacing-only pair task, leave
+#: nothing enriched; against shuffles the motifs both classes carry are reported).
+SHUFFLED = "shuffle"
+
+
 def _background(inputs: MotifInputs, ckpt: dict[str, Any], positives: list[Record], *,
                 min_length: int, seed: int) -> tuple[list[Record], str]:
     from mhsa_bio.shuffle import shuffle_records
 
-    if inputs.background is not None:
+    if inputs.background is not None and str(inputs.background) != SHUFFLED:
         return read_fasta(inputs.background, min_length=min_length), str(inputs.background)
-    from mhsa_bio.training.run import recorded_input
+    if inputs.background is None:
+        from mhsa_bio.training.run import recorded_input
 
-    found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
-    if found is not None:
-        return read_fasta(found, min_length=min_length), found
-    neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
-    if neg and neg.get("path") not in (None, "-"):
-        log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
-                    neg["path"])
+        found = recorded_input(ckpt, "negatives")  # refuses a file changed since training
+        if found is not None:
+            return read_fasta(found, min_length=min_length), found
+        neg = ckpt.get("provenance", {}).get("inputs", {}).get("negatives")
+        if neg and neg.get("path") not in (None, "-"):
+            log.warning("%s: the checkpoint's negatives are gone; using dinucleotide shuffles",
+                        neg["path"])
     return (shuffle_records(positives, n_per=1, seed=seed + 1_000_003),
             f"dinucleotide shuffles of the sequences (seed {seed + 1_000_003})")
 
@@ -173,6 +180,10 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
     cal = result.calibration
     auroc = model_auroc(prep.ckpt)
     verdict = last_line(len(result.motifs), path=result.path, reason=result.reason, auroc=auroc)
+    if not result.motifs and (auroc is None or auroc >= MIN_MODEL_AUROC) and \
+            not prep.sources["background"].startswith("dinucleotide shuffles"):
+        verdict += ("; if the background carries the same motifs (a pair at other spacings), "
+                    "--background shuffle reports the motifs both carry")
     log.info("%s", verdict)
     summary = {
         "result": verdict,
@@ -205,6 +216,9 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
                              "seqlets": len(result.positional_seqlets)}
                             if result.positional_test and result.positional_window is not None
                             else None),
+        "pointer_pass": ({"heads": [f"{a + 1}:{b + 1}" for a, b in result.pointer_heads],
+                          "seqlets": len(result.pointer_seqlets)}
+                         if result.pointer_heads else None),
         "control": control,
         "sources": prep.sources,
         "motifs": [{"id": m.id, "consensus": m.consensus, "q": m.q_value,
