@@ -126,7 +126,7 @@ def motifs(
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with command_context(verbose=verbose, threads=threads, device=device, out=out,
                          force=force) as run:
-        from mhsa_bio.motifs import MotifParams
+        from mhsa_bio.motifs.find import MotifParams
         from mhsa_bio.motifs.run import MotifInputs, prepare, run_motifs
 
         dev = run.device

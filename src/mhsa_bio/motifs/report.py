@@ -6,8 +6,8 @@ import base64
 import html
 from typing import Any
 
-from mhsa_bio.motifs import MotifResult
 from mhsa_bio.motifs.enrichment import describe
+from mhsa_bio.motifs.find import MotifResult
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}

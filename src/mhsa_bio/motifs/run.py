@@ -11,7 +11,7 @@ from typing import Any
 
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record, read_fasta
-from mhsa_bio.motifs import MotifParams
+from mhsa_bio.motifs.find import MotifParams
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def run_motifs(prep: Prepared, out: Path, *, inputs: MotifInputs, params: MotifP
     Returns the summary also stored in ``run.json``.
     """
     from mhsa_bio.io.outputs import write_run_json
-    from mhsa_bio.motifs import find_motifs, shuffle_control
+    from mhsa_bio.motifs.find import find_motifs, shuffle_control
     from mhsa_bio.motifs.write import write_results
     from mhsa_bio.runtime.device import seed_everything
 

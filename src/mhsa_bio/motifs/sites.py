@@ -21,7 +21,7 @@ import numpy as np
 from mhsa_bio import pwm
 
 if TYPE_CHECKING:
-    from mhsa_bio.motifs import Motif
+    from mhsa_bio.motifs.find import Motif
 
 
 class ScanSite(NamedTuple):

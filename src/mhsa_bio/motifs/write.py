@@ -13,8 +13,8 @@ from mhsa_bio.io.bed import BedRecord, to_genome, write_bed
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.meme import MemeMotif, write_meme
 from mhsa_bio.io.outputs import atomic_open
-from mhsa_bio.motifs import Motif, MotifResult
 from mhsa_bio.motifs.enrichment import describe
+from mhsa_bio.motifs.find import Motif, MotifResult
 
 log = logging.getLogger(__name__)
 
