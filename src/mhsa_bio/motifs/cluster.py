@@ -81,23 +81,35 @@ def similarity(a: np.ndarray, b: np.ndarray, *, min_overlap: int = 5) -> float:
             if i1 - i0 < min(min_overlap, a.shape[0], bb.shape[0]):
                 continue
             x = a[i0:i1] - a[i0:i1].mean(1, keepdims=True)
-            y = bb[i0 - off: i1 - off] - bb[i0 - off: i1 - off].mean(1, keepdims=True)
+            y = bb[i0 - off : i1 - off] - bb[i0 - off : i1 - off].mean(1, keepdims=True)
             den = np.sqrt((x * x).sum(1) * (y * y).sum(1))
             r = np.where(den > 0, (x * y).sum(1) / np.where(den > 0, den, 1), 0.0)
             best = max(best, float(r.mean()))
     return best
 
 
-def _matrix(seqs: Sequence[np.ndarray], sites: Sequence[Site], *, width: int, ext: int
-            ) -> np.ndarray:
-    rows = [pwm.site_tokens(seqs[s.seq_index], s.start - ext if s.strand == "+" else
-                            s.start - ext, width + 2 * ext, s.strand) for s in sites]
+def _matrix(seqs: Sequence[np.ndarray], sites: Sequence[Site], *, width: int, ext: int) -> np.ndarray:
+    rows = [
+        pwm.site_tokens(
+            seqs[s.seq_index], s.start - ext if s.strand == "+" else s.start - ext, width + 2 * ext, s.strand
+        )
+        for s in sites
+    ]
     return pwm.count_matrix(rows, width=width + 2 * ext)
 
 
-def _refine(seqs: Sequence[np.ndarray], seqlets: Sequence[Seqlet], pool: list[int],
-            sites: list[Site], width: int, *, ext: int, member_p: float, iterations: int,
-            min_ic: float) -> tuple[np.ndarray, list[Site]]:
+def _refine(
+    seqs: Sequence[np.ndarray],
+    seqlets: Sequence[Seqlet],
+    pool: list[int],
+    sites: list[Site],
+    width: int,
+    *,
+    ext: int,
+    member_p: float,
+    iterations: int,
+    min_ic: float,
+) -> tuple[np.ndarray, list[Site]]:
     """Iterate trim → scan the pool → rebuild; returns the trimmed counts and member sites."""
     counts = np.zeros((width, 4))
     for _ in range(iterations):
@@ -111,7 +123,7 @@ def _refine(seqs: Sequence[np.ndarray], seqlets: Sequence[Seqlet], pool: list[in
         for j in pool:  # sites may stick out of the seqlet by up to half the motif's width
             s = seqlets[j]
             lo_end = max(0, s.start - width // 2)
-            hit = pwm.best_hit(lo, seqs[s.seq_index][lo_end: s.end + width // 2])
+            hit = pwm.best_hit(lo, seqs[s.seq_index][lo_end : s.end + width // 2])
             if hit is not None and hit.score >= thr:
                 new.append(Site(s.seq_index, lo_end + hit.start, hit.strand, j))
         if not new:
@@ -121,11 +133,22 @@ def _refine(seqs: Sequence[np.ndarray], seqlets: Sequence[Seqlet], pool: list[in
     return final, sites
 
 
-def cluster_seqlets(seqlets: Sequence[Seqlet], seqs: Sequence[np.ndarray],
-                    background: Sequence[np.ndarray], *, k: int = 6, ext: int = 5,
-                    min_sites: int = 10, max_motifs: int = 10, member_p: float = 1e-3,
-                    iterations: int = 3, min_ic: float = 0.3, min_width: int = 5,
-                    max_similarity: float = 0.85, seed: int = 0) -> list[Cluster]:
+def cluster_seqlets(
+    seqlets: Sequence[Seqlet],
+    seqs: Sequence[np.ndarray],
+    background: Sequence[np.ndarray],
+    *,
+    k: int = 6,
+    ext: int = 5,
+    min_sites: int = 10,
+    max_motifs: int = 10,
+    member_p: float = 1e-3,
+    iterations: int = 3,
+    min_ic: float = 0.3,
+    min_width: int = 5,
+    max_similarity: float = 0.85,
+    seed: int = 0,
+) -> list[Cluster]:
     """Cluster positive seqlets into motifs.
 
     Parameters
@@ -154,14 +177,15 @@ def cluster_seqlets(seqlets: Sequence[Seqlet], seqs: Sequence[np.ndarray],
         for idx in rng.integers(0, len(bg_long), size=min(20000, 20 * len(seqlets) + 1000)):
             b = bg_long[idx]
             st = int(rng.integers(0, b.size - width + 1))
-            windows.append(b[st: st + width])
+            windows.append(b[st : st + width])
     bg_rate = (_canonical_presence(windows, k) + 1.0) / (len(windows) + 2.0)
     pool = list(range(len(seqlets)))
     tried: set[int] = set()
     clusters: list[Cluster] = []
     while pool and len(clusters) < max_motifs and len(tried) < 4 * max_motifs:
-        pres = _canonical_presence([seqs[seqlets[j].seq_index][seqlets[j].start:
-                                                             seqlets[j].end] for j in pool], k)
+        pres = _canonical_presence(
+            [seqs[seqlets[j].seq_index][seqlets[j].start : seqlets[j].end] for j in pool], k
+        )
         n = len(pool)
         z = (pres - n * bg_rate) / np.sqrt(n * bg_rate * (1 - bg_rate))
         z[list(tried)] = -np.inf
@@ -173,22 +197,21 @@ def cluster_seqlets(seqlets: Sequence[Seqlet], seqs: Sequence[np.ndarray],
         sites: list[Site] = []
         for j in pool:
             s = seqlets[j]
-            f, r = _kmer_codes(seqs[s.seq_index][s.start: s.end], k)
+            f, r = _kmer_codes(seqs[s.seq_index][s.start : s.end], k)
             hits = [(abs(s.start + i + k / 2 - s.peak), i, "+") for i in np.flatnonzero(f == code)]
             hits += [(abs(s.start + i + k / 2 - s.peak), i, "-") for i in np.flatnonzero(r == code)]
             if hits:
                 _, i, strand = min(hits)
                 sites.append(Site(s.seq_index, s.start + int(i), strand, j))
-        counts, members = _refine(seqs, seqlets, pool, sites, k, ext=ext, member_p=member_p,
-                                  iterations=iterations, min_ic=min_ic)
+        counts, members = _refine(
+            seqs, seqlets, pool, sites, k, ext=ext, member_p=member_p, iterations=iterations, min_ic=min_ic
+        )
         seed_str = _decode(code, k)
         if len(members) < min_sites or counts.shape[0] < min_width:
-            log.debug("seed %s: %d sites, width %d: dropped", seed_str, len(members),
-                      counts.shape[0])
+            log.debug("seed %s: %d sites, width %d: dropped", seed_str, len(members), counts.shape[0])
             continue
         probs = pwm.probabilities(counts)
-        if any(similarity(pwm.probabilities(c.counts), probs) >= max_similarity
-               for c in clusters):
+        if any(similarity(pwm.probabilities(c.counts), probs) >= max_similarity for c in clusters):
             log.debug("seed %s: matches an earlier cluster: dropped", seed_str)
             taken = {m.seqlet for m in members}
             pool = [j for j in pool if j not in taken]
@@ -196,6 +219,7 @@ def cluster_seqlets(seqlets: Sequence[Seqlet], seqs: Sequence[np.ndarray],
         taken = {m.seqlet for m in members}
         pool = [j for j in pool if j not in taken]
         clusters.append(Cluster(counts, sorted(members), seed_str))
-        log.info("cluster %d: seed %s, %d sites, width %d", len(clusters), seed_str,
-                 len(members), counts.shape[0])
+        log.info(
+            "cluster %d: seed %s, %d sites, width %d", len(clusters), seed_str, len(members), counts.shape[0]
+        )
     return clusters

@@ -34,8 +34,9 @@ def describe(e: Enrichment) -> str:
     return e.evidence if e.window is None else f"{e.evidence} {e.window[0]}-{e.window[1]}"
 
 
-def motif_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], *,
-                     p_site: float = 1e-4) -> tuple[Enrichment, float]:
+def motif_enrichment(
+    counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], *, p_site: float = 1e-4
+) -> tuple[Enrichment, float]:
     """Scan positives and background with a count matrix (both strands).
 
     A sequence holds a site when a window scores at least the log-odds whose chance under a
@@ -45,14 +46,28 @@ def motif_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence
     thr = pwm.score_threshold(lo, p_value=p_site)
     a = sum(pwm.has_site(lo, s, thr) for s in pos)
     b = sum(pwm.has_site(lo, s, thr) for s in bg)
-    return (Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
-                       fisher_greater(a, len(pos), b, len(bg))), thr)
+    return (
+        Enrichment(
+            a,
+            len(pos),
+            b,
+            len(bg),
+            log2_enrichment(a, len(pos), b, len(bg)),
+            fisher_greater(a, len(pos), b, len(bg)),
+        ),
+        thr,
+    )
 
 
-def seqlet_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray],
-                      pos_seqlets: Sequence[tuple[int, int, int]],
-                      bg_seqlets: Sequence[tuple[int, int, int]], *, member_p: float = 1e-3
-                      ) -> Enrichment:
+def seqlet_enrichment(
+    counts: np.ndarray,
+    pos: Sequence[np.ndarray],
+    bg: Sequence[np.ndarray],
+    pos_seqlets: Sequence[tuple[int, int, int]],
+    bg_seqlets: Sequence[tuple[int, int, int]],
+    *,
+    member_p: float = 1e-3,
+) -> Enrichment:
     """Positional enrichment: sequences whose *attention seqlets* hold a site of the matrix.
 
     For elements at a fixed position (promoter boxes) the matrix also occurs anywhere in the
@@ -69,13 +84,20 @@ def seqlet_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequenc
     def with_site(seqs: Sequence[np.ndarray], seqlets: Sequence[tuple[int, int, int]]) -> int:
         hit = set()
         for i, start, end in seqlets:
-            if i not in hit and pwm.has_site(lo, seqs[i][max(0, start - half): end + half], thr):
+            if i not in hit and pwm.has_site(lo, seqs[i][max(0, start - half) : end + half], thr):
                 hit.add(i)
         return len(hit)
 
     a, b = with_site(pos, pos_seqlets), with_site(bg, bg_seqlets)
-    return Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
-                      fisher_greater(a, len(pos), b, len(bg)), "seqlets")
+    return Enrichment(
+        a,
+        len(pos),
+        b,
+        len(bg),
+        log2_enrichment(a, len(pos), b, len(bg)),
+        fisher_greater(a, len(pos), b, len(bg)),
+        "seqlets",
+    )
 
 
 def site_window(starts: Sequence[int], width: int, *, pad: int = 2) -> tuple[int, int]:
@@ -85,8 +107,14 @@ def site_window(starts: Sequence[int], width: int, *, pad: int = 2) -> tuple[int
     return max(0, int(math.floor(q1)) - pad), int(math.ceil(q3)) + pad
 
 
-def window_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray],
-                      window: tuple[int, int], *, p_site: float = 1e-4) -> Enrichment:
+def window_enrichment(
+    counts: np.ndarray,
+    pos: Sequence[np.ndarray],
+    bg: Sequence[np.ndarray],
+    window: tuple[int, int],
+    *,
+    p_site: float = 1e-4,
+) -> Enrichment:
     """Positional enrichment: sequences with a site (either strand) *starting* inside
     ``window`` (0-based, inclusive), positives vs background at the same positions.
 
@@ -100,8 +128,16 @@ def window_enrichment(counts: np.ndarray, pos: Sequence[np.ndarray], bg: Sequenc
     span = slice(first, last + lo.shape[0])
     a = sum(pwm.has_site(lo, s[span], thr) for s in pos)
     b = sum(pwm.has_site(lo, s[span], thr) for s in bg)
-    return Enrichment(a, len(pos), b, len(bg), log2_enrichment(a, len(pos), b, len(bg)),
-                      fisher_greater(a, len(pos), b, len(bg)), "window", window)
+    return Enrichment(
+        a,
+        len(pos),
+        b,
+        len(bg),
+        log2_enrichment(a, len(pos), b, len(bg)),
+        fisher_greater(a, len(pos), b, len(bg)),
+        "window",
+        window,
+    )
 
 
 def best_evidence(whole: Enrichment, positional: Enrichment) -> Enrichment:

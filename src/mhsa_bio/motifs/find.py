@@ -26,8 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MotifParams", "Motif", "MotifResult", "find_motifs", "pointer_pass", "shuffle_control",
-           "why_nothing"]
+__all__ = [
+    "MotifParams",
+    "Motif",
+    "MotifResult",
+    "find_motifs",
+    "pointer_pass",
+    "shuffle_control",
+    "why_nothing",
+]
 
 
 @dataclass(frozen=True)
@@ -144,8 +151,9 @@ def _per_base(att: Any, kind: str, heads: list[tuple[int, int]]) -> list[np.ndar
     return list(getattr(att, kind))
 
 
-def _enrichment(cluster: Any, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray],
-                params: MotifParams) -> Enrichment:
+def _enrichment(
+    cluster: Any, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], params: MotifParams
+) -> Enrichment:
     """Whole-sequence (``scan``), positional (``window``) or the better of both (``auto``)."""
     from mhsa_bio.motifs.enrichment import (
         best_evidence,
@@ -163,11 +171,17 @@ def _enrichment(cluster: Any, pos: Sequence[np.ndarray], bg: Sequence[np.ndarray
     return positional if params.enrichment == "window" else best_evidence(whole, positional)
 
 
-def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
-                background: Sequence[Record], *, params: MotifParams,
-                device: torch.device | str = "cpu", known: Sequence[MemeMotif] | None = None,
-                threads: int = 1, on_progress: Callable[[str, int, int], None] | None = None
-                ) -> MotifResult:
+def find_motifs(
+    model: PromoterTransformer,
+    positives: Sequence[Record],
+    background: Sequence[Record],
+    *,
+    params: MotifParams,
+    device: torch.device | str = "cpu",
+    known: Sequence[MemeMotif] | None = None,
+    threads: int = 1,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> MotifResult:
     """Attention-derived motifs of ``positives`` against ``background``.
 
     Parameters
@@ -207,8 +221,15 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
 
     def run(records: Sequence[Record], stage: str) -> Any:
         cb = (lambda done: on_progress(stage, done, len(records))) if on_progress else None
-        return collect_attention(model, records, device=device, batch_size=params.batch_size,
-                                 kinds=kinds, on_batch=cb, amp=params.amp)
+        return collect_attention(
+            model,
+            records,
+            device=device,
+            batch_size=params.batch_size,
+            kinds=kinds,
+            on_batch=cb,
+            amp=params.amp,
+        )
 
     att_pos = run(positives, "positives")
     att_bg = run(background, "background")
@@ -216,15 +237,16 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
     heads, selected = head_stats(att_pos, att_bg, chosen=chosen)
     score = params.score
     path = score_path(score, selected)
-    may_fall_back = (chosen is None and score in ("cls", "received")
-                     and params.fallback == "gradient")
+    may_fall_back = chosen is None and score in ("cls", "received") and params.fallback == "gradient"
     if may_fall_back and not pointing_heads(heads):
         best = max(heads, key=lambda h: h.separation_auroc)
         score = "gradient"
-        path = ("integrated gradients x input: no head both points (CLS entropy < "
-                f"{MAX_DIFFUSENESS:g} of uniform) and separates (AUROC >= {MIN_AUROC:g}); best "
-                f"head {best.layer}:{best.head} AUROC {best.separation_auroc:.2f} at "
-                f"{best.cls_entropy_vs_uniform:.2f} of uniform")
+        path = (
+            "integrated gradients x input: no head both points (CLS entropy < "
+            f"{MAX_DIFFUSENESS:g} of uniform) and separates (AUROC >= {MIN_AUROC:g}); best "
+            f"head {best.layer}:{best.head} AUROC {best.separation_auroc:.2f} at "
+            f"{best.cls_entropy_vs_uniform:.2f} of uniform"
+        )
         selected = []
     seqlet_fdr = params.fdr if params.seqlet_fdr is None else params.seqlet_fdr
 
@@ -233,33 +255,51 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
             from mhsa_bio.attribution import gradient_x_input
 
             ps = gradient_x_input(model, positives, device=device, batch_size=params.batch_size)
-            bs = gradient_x_input(model, background, device=device,
-                                  batch_size=params.batch_size)
+            bs = gradient_x_input(model, background, device=device, batch_size=params.batch_size)
         else:
             ps, bs = _per_base(att_pos, kind, selected), _per_base(att_bg, kind, selected)
-        called = call_seqlets(ps, bs, window=params.window, flank=params.flank, fdr=seqlet_fdr,
-                              max_per_seq=params.max_per_seq)
+        called = call_seqlets(
+            ps, bs, window=params.window, flank=params.flank, fdr=seqlet_fdr, max_per_seq=params.max_per_seq
+        )
         return (ps, bs, *called)
 
     pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score, att_pos, att_bg)
     if may_fall_back and score != "gradient" and len(seqlets) < params.min_sites:
-        path = (f"integrated gradients x input: {path} passed {len(seqlets)} seqlets "
-                f"(< --min-sites {params.min_sites})")
+        path = (
+            f"integrated gradients x input: {path} passed {len(seqlets)} seqlets "
+            f"(< --min-sites {params.min_sites})"
+        )
         score, selected = "gradient", []
         pos_scores, bg_scores, seqlets, bg_seqlets, cal = scores_and_seqlets(score, att_pos, att_bg)
-    pointers = [(h.layer - 1, h.head - 1) for h in pointing_heads(heads)] \
-        if chosen is None and params.enrichment in ("auto", "scan") else []
+    pointers = (
+        [(h.layer - 1, h.head - 1) for h in pointing_heads(heads)]
+        if chosen is None and params.enrichment in ("auto", "scan")
+        else []
+    )
     pointer_rows = [[c[a, b] for c in att_pos.cls] for a, b in pointers] if att_pos.cls else []
     del att_pos, att_bg  # the per-base scores are all that is read from here on
     log.info("per-base score: %s", path)
-    log.info("seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
-             cal.threshold, cal.achieved_fdr, len(seqlets), len(bg_seqlets))
+    log.info(
+        "seqlet threshold %.3g (FDR %.3g): %d seqlets in positives, %d in background",
+        cal.threshold,
+        cal.achieved_fdr,
+        len(seqlets),
+        len(bg_seqlets),
+    )
     pos_tok = [pwm.tokens(r.seq) for r in positives]
     bg_tok = [pwm.tokens(r.seq) for r in background]
-    clusters = cluster_seqlets(seqlets, pos_tok, bg_tok, k=params.k, ext=params.flank,
-                               min_sites=params.min_sites, max_motifs=params.max_motifs,
-                               min_ic=params.min_ic, min_width=params.min_width,
-                               seed=params.seed)
+    clusters = cluster_seqlets(
+        seqlets,
+        pos_tok,
+        bg_tok,
+        k=params.k,
+        ext=params.flank,
+        min_sites=params.min_sites,
+        max_motifs=params.max_motifs,
+        min_ic=params.min_ic,
+        min_width=params.min_width,
+        seed=params.seed,
+    )
     if params.enrichment == "seqlets":
         ps = [(s.seq_index, s.start, s.end) for s in seqlets]
         bs = [(s.seq_index, s.start, s.end) for s in bg_seqlets]
@@ -270,50 +310,102 @@ def find_motifs(model: PromoterTransformer, positives: Sequence[Record],
     pos_seqlets: list[Seqlet] = []
     if params.enrichment in ("auto", "window"):
         window, gate, pos_seqlets, extra, extra_enr = positional_pass(
-            pos_scores, bg_scores, pos_tok, bg_tok, params=params, first_index=len(seqlets),
-            known=[c.counts for c in clusters])
+            pos_scores,
+            bg_scores,
+            pos_tok,
+            bg_tok,
+            params=params,
+            first_index=len(seqlets),
+            known=[c.counts for c in clusters],
+        )
         clusters, enr = clusters + extra, enr + extra_enr
     ptr_seqlets: list[Seqlet] = []
     if pointer_rows:
         ptr_seqlets, extra, extra_enr = pointer_pass(
-            pointer_rows, pos_tok, bg_tok, params=params,
-            first_index=len(seqlets) + len(pos_seqlets), known=[c.counts for c in clusters])
+            pointer_rows,
+            pos_tok,
+            bg_tok,
+            params=params,
+            first_index=len(seqlets) + len(pos_seqlets),
+            known=[c.counts for c in clusters],
+        )
         clusters, enr = clusters + extra, enr + extra_enr
     q = benjamini_hochberg([e.p_value for e in enr])
-    order = sorted(range(len(clusters)), key=lambda i: (enr[i].p_value, -len(clusters[i].sites),
-                                                        i))
+    order = sorted(range(len(clusters)), key=lambda i: (enr[i].p_value, -len(clusters[i].sites), i))
     passing = [i for i in order if q[i] <= params.fdr and enr[i].log2_enrichment > 0]
     failing = [i for i in order if i not in passing]
     matches: dict[int, list[Match]] = {i: [] for i in range(len(clusters))}
     if known and passing:
-        found = tomtom_matches([pwm.probabilities(clusters[i].counts) for i in passing], known,
-                               threads=threads)
+        found = tomtom_matches(
+            [pwm.probabilities(clusters[i].counts) for i in passing], known, threads=threads
+        )
         matches.update(zip(passing, found))
 
     def motif(i: int, name: str) -> Motif:
         c = clusters[i]
-        return Motif(name, pwm.consensus(pwm.probabilities(c.counts)), c.counts, c.sites, c.seed,
-                     enr[i], float(q[i]), matches[i])
+        return Motif(
+            name,
+            pwm.consensus(pwm.probabilities(c.counts)),
+            c.counts,
+            c.sites,
+            c.seed,
+            enr[i],
+            float(q[i]),
+            matches[i],
+        )
 
     motifs = [motif(i, f"M{n + 1}") for n, i in enumerate(passing)]
     if any(enr[i].evidence == "held-out sequence" for i in passing):
         path += "; pointer pass of heads " + ", ".join(f"{a + 1}:{b + 1}" for a, b in pointers)
     rejected = [motif(i, f"R{n + 1}") for n, i in enumerate(failing)]
-    reason = "" if motifs else why_nothing(
-        heads=heads, n_seqlets=len(seqlets) + len(pos_seqlets) + len(ptr_seqlets),
-        n_clusters=len(clusters),
-        best_q=float(q.min()) if len(q) else None, calibration=cal, params=params,
-        attention=score != "gradient")
+    reason = (
+        ""
+        if motifs
+        else why_nothing(
+            heads=heads,
+            n_seqlets=len(seqlets) + len(pos_seqlets) + len(ptr_seqlets),
+            n_clusters=len(clusters),
+            best_q=float(q.min()) if len(q) else None,
+            calibration=cal,
+            params=params,
+            attention=score != "gradient",
+        )
+    )
     sites = scan_sites(motifs, pos_tok, p_value=params.p_site)
-    return MotifResult(motifs, rejected, heads, selected, cal, seqlets, len(bg_seqlets),
-                       _profile(pos_scores), _profile(bg_scores), score,
-                       len(positives), len(background), window, gate, tuple(pos_seqlets),
-                       path, reason, tuple(sites), tuple(pointers), tuple(ptr_seqlets))
+    return MotifResult(
+        motifs,
+        rejected,
+        heads,
+        selected,
+        cal,
+        seqlets,
+        len(bg_seqlets),
+        _profile(pos_scores),
+        _profile(bg_scores),
+        score,
+        len(positives),
+        len(background),
+        window,
+        gate,
+        tuple(pos_seqlets),
+        path,
+        reason,
+        tuple(sites),
+        tuple(pointers),
+        tuple(ptr_seqlets),
+    )
 
 
-def why_nothing(*, heads: Sequence[HeadStats], n_seqlets: int, n_clusters: int,
-                best_q: float | None, calibration: Calibration, params: MotifParams,
-                attention: bool) -> str:
+def why_nothing(
+    *,
+    heads: Sequence[HeadStats],
+    n_seqlets: int,
+    n_clusters: int,
+    best_q: float | None,
+    calibration: Calibration,
+    params: MotifParams,
+    attention: bool,
+) -> str:
     """The first step of the pipeline that left nothing, in words (the model's own validation
     AUROC is checked by the caller, which has the checkpoint)."""
     from mhsa_bio.motifs.heads import MIN_AUROC
@@ -321,23 +413,31 @@ def why_nothing(*, heads: Sequence[HeadStats], n_seqlets: int, n_clusters: int,
     best = max((h.separation_auroc for h in heads), default=0.5)
     if n_seqlets == 0:
         if attention and best < MIN_AUROC:
-            return (f"no head separates positives from background (best AUROC {best:.2f} < "
-                    f"{MIN_AUROC:g}): no seqlet passed")
+            return (
+                f"no head separates positives from background (best AUROC {best:.2f} < "
+                f"{MIN_AUROC:g}): no seqlet passed"
+            )
         est = calibration.achieved_fdr
-        return (f"no seqlet passed the threshold calibrated on background at FDR "
-                f"{calibration.fdr:g}" + (f" (best estimated FDR {est:.2g})"
-                                          if np.isfinite(est) else ""))
+        return f"no seqlet passed the threshold calibrated on background at FDR {calibration.fdr:g}" + (
+            f" (best estimated FDR {est:.2g})" if np.isfinite(est) else ""
+        )
     if n_clusters == 0:
         return f"{n_seqlets} seqlets passed, no cluster reached --min-sites {params.min_sites}"
-    return (f"{n_clusters} clusters, none enriched over background at q <= {params.fdr:g} "
-            f"(best q {best_q:.2g})")
+    return (
+        f"{n_clusters} clusters, none enriched over background at q <= {params.fdr:g} (best q {best_q:.2g})"
+    )
 
 
-def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.ndarray],
-                    pos: Sequence[np.ndarray], bg: Sequence[np.ndarray], *, params: MotifParams,
-                    first_index: int, known: Sequence[np.ndarray] = ()
-                    ) -> tuple[tuple[int, int] | None, tuple[float, float] | None, list[Seqlet],
-                               list[Any], list[Enrichment]]:
+def positional_pass(
+    pos_scores: Sequence[np.ndarray],
+    bg_scores: Sequence[np.ndarray],
+    pos: Sequence[np.ndarray],
+    bg: Sequence[np.ndarray],
+    *,
+    params: MotifParams,
+    first_index: int,
+    known: Sequence[np.ndarray] = (),
+) -> tuple[tuple[int, int] | None, tuple[float, float] | None, list[Seqlet], list[Any], list[Enrichment]]:
     """Motifs at the position the model attends to in the positives (promoter boxes).
 
     A positional element draws the attention to the same bases in most positives, but not
@@ -372,38 +472,64 @@ def positional_pass(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.nda
         return None, None, [], [], []
     j = int(np.argmax(window_sums(profile, params.window)))
     window = (j, j + params.window)
-    held = np.array([s[j: j + params.window].sum() for s in pos_scores[1::2]])
-    other = np.array([s[j: j + params.window].sum() for s in bg_scores])
+    held = np.array([s[j : j + params.window].sum() for s in pos_scores[1::2]])
+    other = np.array([s[j : j + params.window].sum() for s in bg_scores])
     gate = (auroc(held, other), float(mannwhitneyu(held, other, alternative="greater").pvalue))
     log.info("positional pass: window %d-%d, held-out AUROC %.3f, p %.3g", *window, *gate)
     if not gate[1] <= params.fdr:
         return window, gate, [], [], []
     build = range(0, len(pos), 2)
     test = [pos[i] for i in range(1, len(pos), 2)]
-    seqlets = [Seqlet(i, max(0, j - params.flank), min(pos[i].size, j + params.window +
-                                                        params.flank),
-                      float(pos_scores[i][j: j + params.window].sum()), j)
-               for i in build if pos[i].size >= j + params.window]
-    clusters = cluster_seqlets(seqlets, pos, bg, k=params.positional_k, ext=params.flank,
-                               min_sites=params.min_sites, max_motifs=params.max_motifs,
-                               min_ic=params.min_ic, min_width=params.min_width,
-                               seed=params.seed)
-    clusters = [c for c in clusters
-                if all(similarity(c.counts, k) < 0.85 for k in known)]
-    clusters = [c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
-                for c in clusters]
-    enr = [window_enrichment(c.counts, test, bg, site_window([s.start for s in c.sites],
-                                                              c.counts.shape[0]),
-                             p_site=params.p_site)._replace(evidence="held-out window")
-           for c in clusters]
+    seqlets = [
+        Seqlet(
+            i,
+            max(0, j - params.flank),
+            min(pos[i].size, j + params.window + params.flank),
+            float(pos_scores[i][j : j + params.window].sum()),
+            j,
+        )
+        for i in build
+        if pos[i].size >= j + params.window
+    ]
+    clusters = cluster_seqlets(
+        seqlets,
+        pos,
+        bg,
+        k=params.positional_k,
+        ext=params.flank,
+        min_sites=params.min_sites,
+        max_motifs=params.max_motifs,
+        min_ic=params.min_ic,
+        min_width=params.min_width,
+        seed=params.seed,
+    )
+    clusters = [c for c in clusters if all(similarity(c.counts, k) < 0.85 for k in known)]
+    clusters = [
+        c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites]) for c in clusters
+    ]
+    enr = [
+        window_enrichment(
+            c.counts,
+            test,
+            bg,
+            site_window([s.start for s in c.sites], c.counts.shape[0]),
+            p_site=params.p_site,
+        )._replace(evidence="held-out window")
+        for c in clusters
+    ]
     log.info("positional pass: %d seqlets, %d clusters", len(seqlets), len(clusters))
     return window, gate, seqlets, clusters, enr
 
 
-def pointer_pass(rows: Sequence[Sequence[np.ndarray]], pos: Sequence[np.ndarray],
-                 bg: Sequence[np.ndarray], *, params: MotifParams, first_index: int,
-                 known: Sequence[np.ndarray] = ()
-                 ) -> tuple[list[Seqlet], list[Any], list[Enrichment]]:
+def pointer_pass(
+    rows: Sequence[Sequence[np.ndarray]],
+    pos: Sequence[np.ndarray],
+    bg: Sequence[np.ndarray],
+    *,
+    params: MotifParams,
+    first_index: int,
+    known: Sequence[np.ndarray] = (),
+) -> tuple[list[Seqlet], list[Any], list[Enrichment]]:
     """Motifs at the bases each pointing head attends to, tested on held-out positives.
 
     A head whose CLS row puts nearly all its mass on one site (a *pointer*: the model reads a
@@ -441,27 +567,49 @@ def pointer_pass(rows: Sequence[Sequence[np.ndarray]], pos: Sequence[np.ndarray]
             if any(min(j + params.window, b) - max(j, a) > params.window // 2 for a, b in taken):
                 continue
             taken.append((j, j + params.window))
-            seqlets.append(Seqlet(i, max(0, j - params.flank),
-                                  min(pos[i].size, j + params.window + params.flank),
-                                  float(score[j: j + params.window].sum()),
-                                  j + int(np.argmax(score[j: j + params.window]))))
-    clusters = cluster_seqlets(seqlets, pos, bg, k=params.k, ext=params.flank,
-                               min_sites=params.min_sites, max_motifs=params.max_motifs,
-                               min_ic=params.min_ic, min_width=params.min_width,
-                               seed=params.seed)
-    clusters = [c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
-                for c in clusters if all(similarity(c.counts, k) < 0.85 for k in known)]
+            seqlets.append(
+                Seqlet(
+                    i,
+                    max(0, j - params.flank),
+                    min(pos[i].size, j + params.window + params.flank),
+                    float(score[j : j + params.window].sum()),
+                    j + int(np.argmax(score[j : j + params.window])),
+                )
+            )
+    clusters = cluster_seqlets(
+        seqlets,
+        pos,
+        bg,
+        k=params.k,
+        ext=params.flank,
+        min_sites=params.min_sites,
+        max_motifs=params.max_motifs,
+        min_ic=params.min_ic,
+        min_width=params.min_width,
+        seed=params.seed,
+    )
+    clusters = [
+        c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
+        for c in clusters
+        if all(similarity(c.counts, k) < 0.85 for k in known)
+    ]
     test = [pos[i] for i in range(1, len(pos), 2)]
-    enr = [motif_enrichment(c.counts, test, bg, p_site=params.p_site)[0]._replace(
-        evidence="held-out sequence") for c in clusters]
-    log.info("pointer pass: %d heads, %d seqlets, %d clusters", len(rows), len(seqlets),
-             len(clusters))
+    enr = [
+        motif_enrichment(c.counts, test, bg, p_site=params.p_site)[0]._replace(evidence="held-out sequence")
+        for c in clusters
+    ]
+    log.info("pointer pass: %d heads, %d seqlets, %d clusters", len(rows), len(seqlets), len(clusters))
     return seqlets, clusters, enr
 
 
-def shuffle_control(model: PromoterTransformer, positives: Sequence[Record],
-                    background: Sequence[Record], *, params: MotifParams,
-                    device: torch.device | str = "cpu") -> MotifResult:
+def shuffle_control(
+    model: PromoterTransformer,
+    positives: Sequence[Record],
+    background: Sequence[Record],
+    *,
+    params: MotifParams,
+    device: torch.device | str = "cpu",
+) -> MotifResult:
     """The same pipeline on dinucleotide shuffles of the positives (seeded); no motif should
     pass."""
     from mhsa_bio.shuffle import shuffle_records

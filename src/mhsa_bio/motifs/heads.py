@@ -30,8 +30,7 @@ def auroc(pos: np.ndarray, neg: np.ndarray) -> float:
     separation, when one is empty (where that AUROC is NaN)."""
     if pos.size == 0 or neg.size == 0:
         return 0.5
-    return stats.auroc(np.r_[np.ones(pos.size, dtype=bool), np.zeros(neg.size, dtype=bool)],
-                       np.r_[pos, neg])
+    return stats.auroc(np.r_[np.ones(pos.size, dtype=bool), np.zeros(neg.size, dtype=bool)], np.r_[pos, neg])
 
 
 def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] | None:
@@ -48,12 +47,13 @@ def parse_heads(spec: str, *, layers: int, heads: int) -> list[tuple[int, int]] 
             layer = int(lay)
             picked = range(1, heads + 1) if hd in ("", "*") else [int(hd)]
         except ValueError:
-            raise InputError(f"--heads {spec}: expected auto, all or LAYER:HEAD,... (1-based)"
-                             ) from None
+            raise InputError(f"--heads {spec}: expected auto, all or LAYER:HEAD,... (1-based)") from None
         for head in picked:
             if not (1 <= layer <= layers and 1 <= head <= heads):
-                raise InputError(f"--heads {spec}: layer:head {layer}:{head} is outside this "
-                                 f"model ({layers} layers × {heads} heads)")
+                raise InputError(
+                    f"--heads {spec}: layer:head {layer}:{head} is outside this "
+                    f"model ({layers} layers × {heads} heads)"
+                )
             out.append((layer - 1, head - 1))
     return sorted(set(out))
 
@@ -66,8 +66,7 @@ MIN_AUROC = 0.6
 
 def pointing_heads(rows: list[HeadStats], *, min_auroc: float = MIN_AUROC) -> list[HeadStats]:
     """Heads that both point (CLS row not near uniform) and separate (AUROC ≥ ``min_auroc``)."""
-    return [h for h in rows if h.cls_entropy_vs_uniform < MAX_DIFFUSENESS
-            and h.separation_auroc >= min_auroc]
+    return [h for h in rows if h.cls_entropy_vs_uniform < MAX_DIFFUSENESS and h.separation_auroc >= min_auroc]
 
 
 def score_path(score: str, selected: list[tuple[int, int]]) -> str:
@@ -79,9 +78,13 @@ def score_path(score: str, selected: list[tuple[int, int]]) -> str:
     return "integrated gradients x input (--score gradient)"
 
 
-def head_stats(pos: AttentionScores, bg: AttentionScores, *,
-               chosen: list[tuple[int, int]] | None, min_auroc: float = MIN_AUROC
-               ) -> tuple[list[HeadStats], list[tuple[int, int]]]:
+def head_stats(
+    pos: AttentionScores,
+    bg: AttentionScores,
+    *,
+    chosen: list[tuple[int, int]] | None,
+    min_auroc: float = MIN_AUROC,
+) -> tuple[list[HeadStats], list[tuple[int, int]]]:
     """Tabulate every head and pick the heads whose per-base scores make motifs.
 
     A head's separation is the AUROC of each sequence's largest CLS score, positives over
@@ -100,8 +103,9 @@ def head_stats(pos: AttentionScores, bg: AttentionScores, *,
     selected : 0-based (layer, head) pairs
     """
     n_layers, n_heads = pos.entropy.shape[1:]
-    sep = np.array([[auroc(pos.cls_max[:, a, b], bg.cls_max[:, a, b]) for b in range(n_heads)]
-                    for a in range(n_layers)])
+    sep = np.array(
+        [[auroc(pos.cls_max[:, a, b], bg.cls_max[:, a, b]) for b in range(n_heads)] for a in range(n_layers)]
+    )
     if pos.cls is not None and pos.cls:
         uniform = np.log2(np.array([c.shape[-1] + 1.0 for c in pos.cls]))[:, None, None]
         diffuse = (pos.cls_entropy / uniform).mean(0)  # (layers, H)
@@ -109,8 +113,7 @@ def head_stats(pos: AttentionScores, bg: AttentionScores, *,
         diffuse = np.zeros_like(sep)
     if chosen is None:
         usable = np.where(diffuse < MAX_DIFFUSENESS, sep, -np.inf)
-        chosen = [(a, b) for a in range(n_layers) for b in range(n_heads)
-                  if usable[a, b] >= min_auroc]
+        chosen = [(a, b) for a in range(n_layers) for b in range(n_heads) if usable[a, b] >= min_auroc]
         if not chosen:
             a, b = np.unravel_index(int(np.argmax(sep)), sep.shape)
             chosen = [(int(a), int(b))]
@@ -119,8 +122,19 @@ def head_stats(pos: AttentionScores, bg: AttentionScores, *,
     def mean(x: np.ndarray, a: int, b: int) -> float:
         return float(x[:, a, b].mean()) if x.shape[0] else float("nan")
 
-    rows = [HeadStats(a + 1, b + 1, mean(pos.entropy, a, b), mean(pos.cls_entropy, a, b),
-                      mean(pos.focus, a, b), mean(bg.focus, a, b), float(sep[a, b]),
-                      float(diffuse[a, b]), (a, b) in picked)
-            for a in range(n_layers) for b in range(n_heads)]
+    rows = [
+        HeadStats(
+            a + 1,
+            b + 1,
+            mean(pos.entropy, a, b),
+            mean(pos.cls_entropy, a, b),
+            mean(pos.focus, a, b),
+            mean(bg.focus, a, b),
+            float(sep[a, b]),
+            float(diffuse[a, b]),
+            (a, b) in picked,
+        )
+        for a in range(n_layers)
+        for b in range(n_heads)
+    ]
     return rows, sorted(picked)

@@ -55,8 +55,7 @@ def write_logo(path: str | os.PathLike[str], probs: np.ndarray, *, title: str = 
     return data
 
 
-def profile_png(positive: np.ndarray, background: np.ndarray, *, score: str,
-                dpi: int = 100) -> bytes:
+def profile_png(positive: np.ndarray, background: np.ndarray, *, score: str, dpi: int = 100) -> bytes:
     """PNG of the mean per-position score over positives and background."""
     import matplotlib
 

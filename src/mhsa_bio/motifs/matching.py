@@ -70,8 +70,9 @@ def load_jaspar(release: str, taxon: str) -> list[MemeMotif]:
     return motifs
 
 
-def tomtom_matches(queries: Sequence[np.ndarray], targets: Sequence[MemeMotif], *,
-                   top: int = 3, threads: int = 1) -> list[list[Match]]:
+def tomtom_matches(
+    queries: Sequence[np.ndarray], targets: Sequence[MemeMotif], *, top: int = 3, threads: int = 1
+) -> list[list[Match]]:
     """Tomtom each (W, 4) query against ``targets``; per query the ``top`` matches by p."""
     if not queries:
         return []
@@ -87,6 +88,17 @@ def tomtom_matches(queries: Sequence[np.ndarray], targets: Sequence[MemeMotif], 
     for i in range(len(qs)):
         q = benjamini_hochberg(p[i])
         order = np.lexsort((np.arange(p.shape[1]), p[i]))[:top]
-        out.append([Match(targets[j].id, targets[j].name, float(p[i, j]), float(q[j]),
-                          int(offsets[i, j]), "-" if strands[i, j] else "+") for j in order])
+        out.append(
+            [
+                Match(
+                    targets[j].id,
+                    targets[j].name,
+                    float(p[i, j]),
+                    float(q[j]),
+                    int(offsets[i, j]),
+                    "-" if strands[i, j] else "+",
+                )
+                for j in order
+            ]
+        )
     return out

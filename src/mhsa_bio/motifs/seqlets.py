@@ -50,8 +50,7 @@ def window_sums(score: np.ndarray, window: int) -> np.ndarray:
     return c[window:] - c[:-window]
 
 
-def candidates(scores: Sequence[np.ndarray], *, window: int, max_per_seq: int = 3
-               ) -> list[Seqlet]:
+def candidates(scores: Sequence[np.ndarray], *, window: int, max_per_seq: int = 3) -> list[Seqlet]:
     """Greedy non-overlapping window maxima of every sequence, best first within a sequence.
 
     Parameters
@@ -72,12 +71,13 @@ def candidates(scores: Sequence[np.ndarray], *, window: int, max_per_seq: int = 
             end = min(j + window, score.size)
             peak = j + int(np.argmax(score[j:end]))
             out.append(Seqlet(i, j, end, float(sums[j]), peak))
-            taken[max(0, j - window + 1): j + window] = True
+            taken[max(0, j - window + 1) : j + window] = True
     return out
 
 
-def calibrate(pos: Sequence[Seqlet], bg: Sequence[Seqlet], *, n_pos: int, n_bg: int,
-              fdr: float) -> Calibration:
+def calibrate(
+    pos: Sequence[Seqlet], bg: Sequence[Seqlet], *, n_pos: int, n_bg: int, fdr: float
+) -> Calibration:
     """The lowest threshold whose estimated FDR (see the module docstring) is ≤ ``fdr``."""
     p = np.sort(np.array([s.score for s in pos]))[::-1]
     b = np.sort(np.array([s.score for s in bg]))
@@ -93,19 +93,26 @@ def calibrate(pos: Sequence[Seqlet], bg: Sequence[Seqlet], *, n_pos: int, n_bg: 
         return Calibration(float("inf"), fdr, p.size, b.size, 0, 0, float(est.min()))
     k = int(ok.max())
     t = float(p[k])
-    return Calibration(t, fdr, p.size, b.size, int((p >= t).sum()), int((b >= t).sum()),
-                       float(est[k]))
+    return Calibration(t, fdr, p.size, b.size, int((p >= t).sum()), int((b >= t).sum()), float(est[k]))
 
 
 def extend(seqlets: Sequence[Seqlet], lengths: Sequence[int], *, flank: int) -> list[Seqlet]:
     """Widen each seqlet by ``flank`` bases on each side, cut at its sequence's ends."""
-    return [s._replace(start=max(0, s.start - flank), end=min(lengths[s.seq_index], s.end + flank))
-            for s in seqlets]
+    return [
+        s._replace(start=max(0, s.start - flank), end=min(lengths[s.seq_index], s.end + flank))
+        for s in seqlets
+    ]
 
 
-def call_seqlets(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.ndarray], *,
-                 window: int, flank: int, fdr: float, max_per_seq: int = 3
-                 ) -> tuple[list[Seqlet], list[Seqlet], Calibration]:
+def call_seqlets(
+    pos_scores: Sequence[np.ndarray],
+    bg_scores: Sequence[np.ndarray],
+    *,
+    window: int,
+    flank: int,
+    fdr: float,
+    max_per_seq: int = 3,
+) -> tuple[list[Seqlet], list[Seqlet], Calibration]:
     """Seqlets of positives and of background at the calibrated threshold.
 
     Returns
@@ -118,5 +125,8 @@ def call_seqlets(pos_scores: Sequence[np.ndarray], bg_scores: Sequence[np.ndarra
     cal = calibrate(pc, bc, n_pos=len(pos_scores), n_bg=len(bg_scores), fdr=fdr)
     keep_p = sorted((s for s in pc if s.score >= cal.threshold), key=lambda s: s[:2])
     keep_b = sorted((s for s in bc if s.score >= cal.threshold), key=lambda s: s[:2])
-    return (extend(keep_p, [len(s) for s in pos_scores], flank=flank),
-            extend(keep_b, [len(s) for s in bg_scores], flank=flank), cal)
+    return (
+        extend(keep_p, [len(s) for s in pos_scores], flank=flank),
+        extend(keep_b, [len(s) for s in bg_scores], flank=flank),
+        cal,
+    )

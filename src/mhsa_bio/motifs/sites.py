@@ -37,8 +37,7 @@ class ScanSite(NamedTuple):
     attention: bool  # one of the motif's attention sites
 
 
-def _hits(fwd: np.ndarray, rev: np.ndarray, width: int, threshold: float
-          ) -> list[tuple[float, int, str]]:
+def _hits(fwd: np.ndarray, rev: np.ndarray, width: int, threshold: float) -> list[tuple[float, int, str]]:
     """Non-overlapping (score, start, strand) hits ≥ ``threshold``, best first, from the window
     scores ``pwm.scan_scores`` gives."""
     cand = [(float(fwd[i]), int(i), "+") for i in np.flatnonzero(fwd >= threshold)]
@@ -51,8 +50,7 @@ def _hits(fwd: np.ndarray, rev: np.ndarray, width: int, threshold: float
     return taken
 
 
-def scan_sites(motifs: Sequence[Motif], seqs: Sequence[np.ndarray], *, p_value: float
-               ) -> list[ScanSite]:
+def scan_sites(motifs: Sequence[Motif], seqs: Sequence[np.ndarray], *, p_value: float) -> list[ScanSite]:
     """Sites of every motif in every sequence, attention sites marked.
 
     Parameters
@@ -84,8 +82,7 @@ def scan_sites(motifs: Sequence[Motif], seqs: Sequence[np.ndarray], *, p_value: 
                 near = [k for k, (a, _) in enumerate(att) if abs(a - start) * 2 < width]
                 used.update(near)
                 here.append(start)
-                rows.append(ScanSite(i, start, start + width, strand, m.id, score, True,
-                                     bool(near)))
+                rows.append(ScanSite(i, start, start + width, strand, m.id, score, True, bool(near)))
             for k, (start, strand) in enumerate(att):
                 if k in used or start < 0 or start + width > seq.size:
                     continue
