@@ -171,6 +171,31 @@ def _enrichment(
     return positional if params.enrichment == "window" else best_evidence(whole, positional)
 
 
+def _cluster(
+    seqlets: Sequence[Seqlet],
+    pos: Sequence[np.ndarray],
+    bg: Sequence[np.ndarray],
+    *,
+    params: MotifParams,
+    k: int,
+) -> list[Any]:
+    """Seqlets into clusters (seeded by ``k``-mers) with the run's width, size and IC rules."""
+    from mhsa_bio.motifs.cluster import cluster_seqlets
+
+    return cluster_seqlets(
+        seqlets,
+        pos,
+        bg,
+        k=k,
+        ext=params.flank,
+        min_sites=params.min_sites,
+        max_motifs=params.max_motifs,
+        min_ic=params.min_ic,
+        min_width=params.min_width,
+        seed=params.seed,
+    )
+
+
 def find_motifs(
     model: PromoterTransformer,
     positives: Sequence[Record],
@@ -201,7 +226,6 @@ def find_motifs(
     """
     from mhsa_bio import pwm
     from mhsa_bio.attention import collect_attention
-    from mhsa_bio.motifs.cluster import cluster_seqlets
     from mhsa_bio.motifs.enrichment import seqlet_enrichment
     from mhsa_bio.motifs.heads import (
         MAX_DIFFUSENESS,
@@ -288,18 +312,7 @@ def find_motifs(
     )
     pos_tok = [pwm.tokens(r.seq) for r in positives]
     bg_tok = [pwm.tokens(r.seq) for r in background]
-    clusters = cluster_seqlets(
-        seqlets,
-        pos_tok,
-        bg_tok,
-        k=params.k,
-        ext=params.flank,
-        min_sites=params.min_sites,
-        max_motifs=params.max_motifs,
-        min_ic=params.min_ic,
-        min_width=params.min_width,
-        seed=params.seed,
-    )
+    clusters = _cluster(seqlets, pos_tok, bg_tok, params=params, k=params.k)
     if params.enrichment == "seqlets":
         ps = [(s.seq_index, s.start, s.end) for s in seqlets]
         bs = [(s.seq_index, s.start, s.end) for s in bg_seqlets]
@@ -462,7 +475,7 @@ def positional_pass(
     """
     from scipy.stats import mannwhitneyu
 
-    from mhsa_bio.motifs.cluster import cluster_seqlets, similarity
+    from mhsa_bio.motifs.cluster import similarity
     from mhsa_bio.motifs.enrichment import site_window, window_enrichment
     from mhsa_bio.motifs.heads import auroc
     from mhsa_bio.motifs.seqlets import Seqlet, window_sums
@@ -491,18 +504,7 @@ def positional_pass(
         for i in build
         if pos[i].size >= j + params.window
     ]
-    clusters = cluster_seqlets(
-        seqlets,
-        pos,
-        bg,
-        k=params.positional_k,
-        ext=params.flank,
-        min_sites=params.min_sites,
-        max_motifs=params.max_motifs,
-        min_ic=params.min_ic,
-        min_width=params.min_width,
-        seed=params.seed,
-    )
+    clusters = _cluster(seqlets, pos, bg, params=params, k=params.positional_k)
     clusters = [c for c in clusters if all(similarity(c.counts, k) < 0.85 for k in known)]
     clusters = [
         c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites]) for c in clusters
@@ -550,7 +552,7 @@ def pointer_pass(
     seqlets : the pointer seqlets; their indices in the sites start at ``first_index``
     clusters, enrichments : one per cluster
     """
-    from mhsa_bio.motifs.cluster import cluster_seqlets, similarity
+    from mhsa_bio.motifs.cluster import similarity
     from mhsa_bio.motifs.enrichment import motif_enrichment
     from mhsa_bio.motifs.seqlets import Seqlet, window_sums
 
@@ -576,18 +578,7 @@ def pointer_pass(
                     j + int(np.argmax(score[j : j + params.window])),
                 )
             )
-    clusters = cluster_seqlets(
-        seqlets,
-        pos,
-        bg,
-        k=params.k,
-        ext=params.flank,
-        min_sites=params.min_sites,
-        max_motifs=params.max_motifs,
-        min_ic=params.min_ic,
-        min_width=params.min_width,
-        seed=params.seed,
-    )
+    clusters = _cluster(seqlets, pos, bg, params=params, k=params.k)
     clusters = [
         c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
         for c in clusters
