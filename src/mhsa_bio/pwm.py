@@ -25,7 +25,7 @@ SCALE = 100
 _COMP = np.array([3, 2, 1, 0, 4], dtype=np.int64)
 
 
-class Hit(NamedTuple):
+class BestHit(NamedTuple):
     """Best match of a matrix in a sequence: start of the site, strand ('+'/'-'), score."""
 
     start: int
@@ -158,15 +158,15 @@ def scan_scores(
     return lo5[cols, idx].sum(1), rc5[cols, idx].sum(1)
 
 
-def best_hit(lo: np.ndarray, seq: np.ndarray) -> Hit | None:
+def best_hit(lo: np.ndarray, seq: np.ndarray) -> BestHit | None:
     """The best-scoring site on either strand (first on ties, + before −)."""
     fwd, rev = scan_scores(lo, seq)
     if fwd.size == 0:
         return None
     i, j = int(np.argmax(fwd)), int(np.argmax(rev))
     if fwd[i] >= rev[j]:
-        return Hit(i, "+", float(fwd[i]))
-    return Hit(j, "-", float(rev[j]))
+        return BestHit(i, "+", float(fwd[i]))
+    return BestHit(j, "-", float(rev[j]))
 
 
 def has_site(lo: np.ndarray, seq: np.ndarray, threshold: float) -> bool:
