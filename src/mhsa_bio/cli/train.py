@@ -260,13 +260,17 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
 
 
 def _print_threshold(metrics: dict) -> None:
-    """The decision threshold line: the value, its rule and the validation Sn, Sp, MCC at it."""
+    """The decision threshold line: the value, its rule and the validation Sn, Sp, MCC at it;
+    nothing for the default 0.5, whose figures the best-epoch line already gives."""
+    chosen = metrics["threshold_rule"].startswith("max")
+    if not chosen and metrics["decision_threshold"] == 0.5:
+        return
     at = metrics["at_decision_threshold"]
     console.print(
         f"decision threshold {metrics['decision_threshold']:.4g} "
-        f"({metrics['threshold_rule']}): validation Sn {at['sensitivity']:.3f}, "
-        f"Sp {at['specificity']:.3f}, MCC {at['mcc']:.3f}"
-        + (" (optimistic: chosen on this split)" if metrics["threshold_rule"].startswith("max") else "")
+        f"({metrics['threshold_rule'] if chosen else '--threshold'}): validation Sn "
+        f"{at['sensitivity']:.3f}, Sp {at['specificity']:.3f}, MCC {at['mcc']:.3f}"
+        + (" (optimistic: chosen on this split)" if chosen else "")
     )
 
 
