@@ -28,6 +28,21 @@ class Enrichment(NamedTuple):
     evidence: str = "sequence"
     window: tuple[int, int] | None = None
 
+    @classmethod
+    def of(
+        cls,
+        a: int,
+        n_a: int,
+        b: int,
+        n_b: int,
+        evidence: str = "sequence",
+        window: tuple[int, int] | None = None,
+    ) -> Enrichment:
+        """``a`` of ``n_a`` positives and ``b`` of ``n_b`` background sequences hold a site."""
+        return cls(
+            a, n_a, b, n_b, log2_enrichment(a, n_a, b, n_b), fisher_greater(a, n_a, b, n_b), evidence, window
+        )
+
 
 def describe(e: Enrichment) -> str:
     """What was counted: ``sequence``, ``seqlets`` or ``window 44-51`` (site starts, 0-based)."""
@@ -46,17 +61,7 @@ def motif_enrichment(
     thr = pwm.score_threshold(lo, p_value=p_site)
     a = sum(pwm.has_site(lo, s, thr) for s in pos)
     b = sum(pwm.has_site(lo, s, thr) for s in bg)
-    return (
-        Enrichment(
-            a,
-            len(pos),
-            b,
-            len(bg),
-            log2_enrichment(a, len(pos), b, len(bg)),
-            fisher_greater(a, len(pos), b, len(bg)),
-        ),
-        thr,
-    )
+    return Enrichment.of(a, len(pos), b, len(bg)), thr
 
 
 def seqlet_enrichment(
@@ -89,15 +94,7 @@ def seqlet_enrichment(
         return len(hit)
 
     a, b = with_site(pos, pos_seqlets), with_site(bg, bg_seqlets)
-    return Enrichment(
-        a,
-        len(pos),
-        b,
-        len(bg),
-        log2_enrichment(a, len(pos), b, len(bg)),
-        fisher_greater(a, len(pos), b, len(bg)),
-        "seqlets",
-    )
+    return Enrichment.of(a, len(pos), b, len(bg), "seqlets")
 
 
 def site_window(starts: Sequence[int], width: int, *, pad: int = 2) -> tuple[int, int]:
@@ -128,16 +125,7 @@ def window_enrichment(
     span = slice(first, last + lo.shape[0])
     a = sum(pwm.has_site(lo, s[span], thr) for s in pos)
     b = sum(pwm.has_site(lo, s[span], thr) for s in bg)
-    return Enrichment(
-        a,
-        len(pos),
-        b,
-        len(bg),
-        log2_enrichment(a, len(pos), b, len(bg)),
-        fisher_greater(a, len(pos), b, len(bg)),
-        "window",
-        window,
-    )
+    return Enrichment.of(a, len(pos), b, len(bg), "window", window)
 
 
 def best_evidence(whole: Enrichment, positional: Enrichment) -> Enrichment:
