@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 #: off: record ids and paths such as ``reads[rep2].fa`` are printed as they are.
 console = Console(stderr=True, markup=False)
 
+
+def progress_bar(*columns: Any) -> Any:
+    """A rich progress bar with ``columns`` on stderr: gone when done, off when stderr is not a
+    terminal (logs and Snakemake runs get the per-epoch or per-chromosome lines only)."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
 log = logging.getLogger("mhsa_bio")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from mhsa_bio.cli.common import command_context, console
+from mhsa_bio.cli.common import command_context, console, progress_bar
 from mhsa_bio.cli.options import (
     Amp,
     BatchSize,
@@ -112,18 +112,15 @@ def scan(
 
 
 def _scan_with_progress(plan, genome, out, model, dev, params):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     from mhsa_bio.genome_scan import run_scan
 
-    with Progress(
+    with progress_bar(
         TextColumn("{task.fields[chrom]}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.completed:,}/{task.total:,} bp"),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("scan", total=None, chrom="")
 

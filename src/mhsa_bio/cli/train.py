@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mhsa_bio.cli.common import command_context, console
+from mhsa_bio.cli.common import command_context, console, progress_bar
 from mhsa_bio.cli.options import (
     Amp,
     BatchSize,
@@ -301,18 +301,15 @@ def _progress(show: bool) -> Iterator[tuple[Any, Any]]:
     if not show:
         yield None, None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    with progress_bar(
         TextColumn("[bold]epoch {task.fields[epoch]}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]:.4f}"),
         TextColumn("val AUROC {task.fields[auroc]}"),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task("train", total=None, epoch=1, loss=0.0, auroc="-")
         state = {"epoch": 1}
