@@ -150,6 +150,12 @@ def test_cli_tests_the_parts_of_a_composite_motif(composite_run: dict[str, Path]
     from mhsa_bio.io.meme import read_meme
 
     assert [m.id for m in read_meme(out / "parts.meme")] == ["M1.a", "M1.b"]
+    import pandas as pd
+
+    from mhsa_bio.pairs.report import pairs_section
+
+    section = pairs_section(pd.DataFrame(), summary, [], pairs_dir=".")
+    assert "split into its parts M1.a and M1.b (columns 1-8 and 12-19" in section
     sites = {r.split("\t")[1] for r in (out / "sites.tsv").read_text().splitlines()[1:]}
     assert sites == {"M1.a", "M1.b"}  # the whole is scanned no more
 
