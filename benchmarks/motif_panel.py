@@ -146,6 +146,9 @@ PAIRS = [
              43),
     PairCase("pair_fosjun_foxa2_gap3", "validation", "pair", ("MA0099.4", "MA0047.4"), 3, 60, 3000,
              44),
+    # held out from the composite-motif split (added with it; used to choose nothing)
+    PairCase("pair_gata_foxa2_gap4", "validation", "pair", ("MA0035.4", "MA0047.4"), 4, 60, 3000,
+             46),
     PairCase("ctrl_random_spacing_foxa2_hnf4a", "validation", "random_spacing",
              ("MA0047.4", "MA0114.5"), 0, 60, 3000, 45),
     PairCase("ctrl_shuffled_labels_foxa2_hnf4a", "validation", "shuffled_labels",
