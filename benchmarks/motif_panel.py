@@ -31,7 +31,10 @@ shuffles of the positives; nothing is given), then ``mhsa-bio pairs`` with those
 is *top at +-1 bp* when the top group of ``pairs.tsv`` pairs the motifs whose sites are the two
 planted motifs' sites and lies within 1 bp of the planted spacing as the found motifs see it
 (the median spacing of their sites on the planted sites, by the ``pairs`` centre rules), and
-passes when that group is also claimed (q < 0.05).
+passes when that group is also claimed (q < 0.05). When ``pairs`` splits a composite motif
+(two planted motifs found as one matrix) into parts, the parts are scored like found motifs:
+their sites in ``sites.tsv`` and their matrices in ``parts.meme`` (column r with each planted
+motif); ``--reuse-motifs`` keeps the motifs step's output and reruns only ``pairs``.
 Controls claim nothing (no group at q < 0.05): the two motifs at random spacings in positives
 against plain background, and a planted case with its labels shuffled. Results in
 RUNS/pairs/pairs.tsv.
@@ -143,6 +146,9 @@ PAIRS = [
              43),
     PairCase("pair_fosjun_foxa2_gap3", "validation", "pair", ("MA0099.4", "MA0047.4"), 3, 60, 3000,
              44),
+    # held out from the composite-motif split (added with it; used to choose nothing)
+    PairCase("pair_gata_foxa2_gap4", "validation", "pair", ("MA0035.4", "MA0047.4"), 4, 60, 3000,
+             46),
     PairCase("ctrl_random_spacing_foxa2_hnf4a", "validation", "random_spacing",
              ("MA0047.4", "MA0114.5"), 0, 60, 3000, 45),
     PairCase("ctrl_shuffled_labels_foxa2_hnf4a", "validation", "shuffled_labels",
@@ -449,7 +455,18 @@ def planted_spacing(pairs_dir: Path, truth: Path, a: str, b: str) -> tuple[float
     return float(np.median(spacings)), max(roles, key=roles.__getitem__)
 
 
-def run_pair_case(c: PairCase, runs: Path, *, threads: int) -> dict[str, Any]:
+def stands_for(found: list[Any], truths: dict[str, Any]) -> dict[str, tuple[str, float]]:
+    """Which found motif (or part of a split composite motif) stands for each truth motif:
+    {truth name: (found id, column r)} by the highest column correlation."""
+    out = {}
+    for t in truths.values():
+        best = max(((corr(f.probs, t.probs), f.id) for f in found), default=(float("nan"), "-"))
+        out[t.name] = (best[1], best[0])
+    return out
+
+
+def run_pair_case(c: PairCase, runs: Path, *, threads: int, reuse_motifs: bool = False
+                  ) -> dict[str, Any]:
     from mhsa_bio.io.meme import read_meme
     from mhsa_bio.simulate import load_jaspar_motifs
 
@@ -463,28 +480,42 @@ def run_pair_case(c: PairCase, runs: Path, *, threads: int) -> dict[str, Any]:
                             str(d / "model"), "--threads", str(threads), "--seed", "1",
                             "--force"], d / "train.log"))
     row["val_auroc"] = round(json.loads((d / "model" / "metrics.json").read_text())["auroc"], 3)
-    t_motifs = float(sh([*CLI, "motifs", "--model", str(model), "--background", "shuffle",
-                         "--out", str(d / "motifs"), "--force", "--threads", str(threads)],
-                        d / "motifs.log"))
+    t_motifs = 0.0
+    if not (reuse_motifs and (d / "motifs" / "run.json").exists()):
+        t_motifs = float(sh([*CLI, "motifs", "--model", str(model), "--background", "shuffle",
+                             "--out", str(d / "motifs"), "--force", "--threads", str(threads)],
+                            d / "motifs.log"))
     rec = json.loads((d / "motifs" / "run.json").read_text())["result"]
     found = read_meme(d / "motifs") if rec.get("n_motifs") else []
     truths = {m.id: m for m in load_jaspar_motifs(list(c.motifs))}
-    row["motifs"] = f"{rec.get('n_motifs', 0)} motifs; " + "; ".join(
-        f"{m.name} r {max((corr(f.probs, m.probs) for f in found), default=float('nan')):.2f}"
-        for m in truths.values())
     row["time_s"] = f"train {t_train:.0f} + motifs {t_motifs:.0f}"
     claimed = 0
+    parts: list[Any] = []
     if found:
         t_pairs = float(sh([*CLI, "pairs", "--model", str(model), "--motifs", str(d / "motifs"),
                             "--out", str(d / "pairs"), "--force", "--threads", str(threads)],
                            d / "pairs.log"))
         row["time_s"] += f" + pairs {t_pairs:.0f}"
+        # Composite motifs that pairs split: their parts stand for planted motifs too.
+        splits = json.loads((d / "pairs" / "summary.json").read_text()).get("split_composites", [])
+        row["split"] = "; ".join(f"{s['motif']} -> {'+'.join(s['parts'])} (columns "
+                                 f"{', '.join(s['columns'])})" for s in splits) or "-"
+        if (d / "pairs" / "parts.meme").exists():
+            parts = read_meme(d / "pairs" / "parts.meme")
         rows = read_tsv(d / "pairs" / "pairs.tsv")
         claimed = sum(1 for r in rows if r["q"] != "NA" and float(r["q"]) < 0.05)
         top = rows[0] if rows else None
         if top:
+            by_id = {m.id: m for m in found + parts}
+            named = []
+            for key in ("motif_a", "motif_b"):
+                m = by_id.get(top[key])
+                if m is not None:
+                    r, t = max((corr(m.probs, t.probs), t.name) for t in truths.values())
+                    named.append(f"{top[key]}~{t} r {r:.2f}")
             row["top"] = (f"{top['name_a']}-{top['name_b']} {top['spacing']} "
-                          f"{top['orientation']} n {top['n_sequences']} q {top['q']}")
+                          f"{top['orientation']} n {top['n_sequences']} q {top['q']} "
+                          f"({', '.join(named)})")
         if top and truth is not None and c.kind == "pair":
             want, roles = planted_spacing(d / "pairs", truth, top["motif_a"], top["motif_b"])
             row["planted_as_seen"] = "" if want is None else f"{roles} {want:g}"
@@ -493,6 +524,8 @@ def run_pair_case(c: PairCase, runs: Path, *, threads: int) -> dict[str, Any]:
             row["pass"] = row["top_at_1bp"] and float(top["q"]) < 0.05
     else:
         row["top"] = f"no motifs: {rec.get('result', '')}"
+    row["motifs"] = f"{rec.get('n_motifs', 0)} motifs; " + "; ".join(
+        f"{name} r {r:.2f} ({fid})" for name, (fid, r) in stands_for(found + parts, truths).items())
     row["claimed_q05"] = claimed
     if c.kind != "pair":
         row["pass"] = claimed == 0
@@ -505,13 +538,14 @@ def pair_panel(args: argparse.Namespace) -> None:
     chosen = [c for c in PAIRS if args.half in ("all", c.half) and (not names or c.name in names)]
     if names:
         chosen.sort(key=lambda c: names.index(c.name))
-    cols = ["case", "half", "kind", "gap", "val_auroc", "motifs", "top", "planted_as_seen",
+    cols = ["case", "half", "kind", "gap", "val_auroc", "motifs", "split", "top", "planted_as_seen",
             "top_at_1bp", "claimed_q05", "pass", "time_s"]
     (args.runs / "pairs").mkdir(parents=True, exist_ok=True)
     rows = []
     print("\t".join(cols), flush=True)
     for c in chosen:
-        rows.append(run_pair_case(c, args.runs, threads=args.threads))
+        rows.append(run_pair_case(c, args.runs, threads=args.threads,
+                                  reuse_motifs=args.reuse_motifs))
         print("\t".join(str(rows[-1].get(k, "")) for k in cols), flush=True)
         with open(args.runs / "pairs" / "pairs.tsv", "w") as handle:
             handle.write("\t".join(cols) + "\n")
@@ -537,6 +571,9 @@ def main() -> None:
                     "(default: all, in panel order)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pairs", action="store_true", help="the pair panel (PAIRS) instead")
+    ap.add_argument("--reuse-motifs", action="store_true",
+                    help="--pairs: keep RUNS/pairs/<case>/motifs when it is there (rerun only "
+                    "pairs; models are always reused)")
     args = ap.parse_args()
     if args.pairs:  # simulated only: needs no ../shared/data
         pair_panel(args)

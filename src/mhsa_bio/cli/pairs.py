@@ -104,6 +104,27 @@ def pairs(
             "SATORI; not calibrated, for comparison only).",
         ),
     ] = "kept",
+    split_composites: Annotated[
+        bool,
+        typer.Option(
+            "--split-composites/--no-split-composites",
+            help="Read a composite motif (two sites at a fixed spacing found as one matrix, "
+            "e.g. FOS::JUN, 3 uninformative columns, FOXA2) as the pair it is: split it at its "
+            "internal run of uninformative columns (< 0.5 bits) into two parts <id>.a/<id>.b, "
+            "each >= 5 columns, and test the parts like any two motifs, in place of the whole. "
+            "Not split: matrices whose two halves are alike (palindromes such as ESR1, direct "
+            "repeats), parts that cannot reach --pvalue. Split motifs are logged and listed in "
+            "summary.json/run.json; the parts are written to OUT/parts.meme.",
+        ),
+    ] = True,
+    split_gap: Annotated[
+        int,
+        typer.Option(
+            "--split-gap",
+            min=1,
+            help="The shortest run of uninformative columns that splits a composite motif.",
+        ),
+    ] = 2,
     max_sequences: Annotated[
         int,
         typer.Option(
@@ -125,9 +146,9 @@ def pairs(
     Writes OUT/pairs.tsv (one row per (A, B, spacing, orientation) group: co-attention vs a
     null of the same sites moved to random places and strands, Mann-Whitney U p, BH q, top
     heads, plain co-occurrence enrichment vs background), OUT/sites.tsv, OUT/spacing_*.png,
-    OUT/summary.json and OUT/run.json. When --motifs is a 'mhsa-bio motifs' folder with
-    report.html, a pairs section (top pairs, spacing plots) is put into that report (replaced on
-    re-runs).
+    OUT/summary.json, OUT/run.json and, when a composite motif was split, OUT/parts.meme.
+    When --motifs is a 'mhsa-bio motifs' folder with report.html, a pairs section (top pairs,
+    spacing plots) is put into that report (replaced on re-runs).
     """
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in locals().items()}
     with command_context(
@@ -144,6 +165,8 @@ def pairs(
             null_exclude=null_exclude,
             strand_symmetric=strand_symmetric,
             null_background=null_background,
+            split_composites=split_composites,
+            split_gap=split_gap,
             max_sequences=max_sequences,
             top_plots=top_plots,
             batch_size=batch_size,
@@ -169,6 +192,8 @@ def _add_section(motifs: Path, done: Any) -> None:
 
 def _print_summary(result: Any) -> None:
     summary = result.summary
+    for split in result.splits:
+        console.print(f"split composite motif {split.name}: {split.describe()}")
     console.print(
         f"{summary['groups_tested']} pair groups tested: "
         f"{summary['coattended_q05']} co-attended at q < 0.05, "

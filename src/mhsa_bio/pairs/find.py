@@ -11,6 +11,7 @@ import numpy as np
 
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.meme import MemeMotif
+from mhsa_bio.pairs.composite import Split
 from mhsa_bio.pairs.geometry import PairKey, site_pairs
 from mhsa_bio.pairs.sites import Hit
 from mhsa_bio.pwm import ScoredMotif
@@ -69,6 +70,7 @@ class PairResult(NamedTuple):
     profiles : per (A, B, orientation, spacing) in positives: sequences and mean co-attention per
         head; and the same for the null and the background counts (for the spacing plots)
     summary : counts (sequences, sites, pairs, groups, tested groups, significant groups)
+    splits : the composite motifs split into two parts (their parts are in ``motifs``)
     """
 
     table: pd.DataFrame
@@ -77,6 +79,7 @@ class PairResult(NamedTuple):
     heads: list[str]
     profiles: dict[str, Any]
     summary: dict[str, Any]
+    splits: tuple[Split, ...] = ()
 
 
 def group_hits(hits: Sequence[Hit], n: int) -> list[list[Hit]]:
@@ -131,15 +134,16 @@ def _sites(
     motifs: Sequence[MemeMotif],
     background: Sequence[Record],
     *,
+    bg: np.ndarray,
     pvalue: float,
     strand_symmetric: bool,
 ) -> _Sites:
-    """Step 1: scan both sets for sites (threshold from the analysed sequences' composition)."""
+    """Step 1: scan both sets for sites (threshold from the analysed sequences' composition
+    ``bg``)."""
     from mhsa_bio.pairs.sites import scan
-    from mhsa_bio.pwm import background_frequencies, prepare_motif
+    from mhsa_bio.pwm import prepare_motif
 
     seqs = [r.seq for r in records]
-    bg = background_frequencies(seqs)
     scored = [prepare_motif(m, index=k, background=bg, pvalue=pvalue) for k, m in enumerate(motifs)]
     pal = {m.motif_index: m.palindrome for m in scored if m.palindrome is not None}
     hits = scan(seqs, scored)
@@ -357,6 +361,8 @@ def _summary(
     null_exclude: float,
     n_null: int,
     null_neighbours: int,
+    splits: Sequence[Split],
+    split_min_gap: int,
 ) -> dict[str, Any]:
     """Counts of every step and the settings that shaped them (``summary.json``)."""
     summary = {
@@ -380,6 +386,17 @@ def _summary(
         "null_neighbours": null_neighbours,
         "thresholds_bits": {m.motif.id: m.threshold / 100 for m in sites.scored},
         "palindromes": {motifs[k].id: d for k, d in sites.palindromes.items()},
+        "split_min_gap": split_min_gap,
+        "split_composites": [
+            {
+                "motif": s.motif,
+                "name": s.name,
+                "parts": list(s.parts),
+                "columns": [f"{a + 1}-{b}" for a, b in s.columns],
+                "gap": s.gap,
+            }
+            for s in splits
+        ],
     }
     log.info("%d groups, %d tested, %d at q < 0.05", len(groups.rows), len(table), summary["significant_q05"])
     return summary
@@ -399,6 +416,7 @@ def find_pairs(
     null_neighbours: int = 100,
     strand_symmetric: bool = False,
     null_shuffle: bool = False,
+    split_min_gap: int = 2,
     batch_size: int = 64,
     seed: int = 0,
 ) -> PairResult:
@@ -442,6 +460,12 @@ def find_pairs(
     strand_symmetric : one group for a pair and its reverse complement (unstranded data)
     null_shuffle : dinucleotide-shuffle the null copies' background (SATORI) instead of keeping
         its order (the default: only the sites move, so the context is the real one)
+    split_min_gap : a motif with an internal run of at least this many uninformative columns
+        between two unlike parts (a composite element: two sites at a fixed spacing found as
+        one matrix) is replaced by its two parts, which are then scanned and tested like any
+        two motifs (:mod:`mhsa_bio.pairs.composite`); 0 never splits. The whole is not kept
+        beside its parts: its sites would glue the parts together in the null, where
+        overlapping sites move as one block.
     batch_size : sequences per forward pass
     seed : seeds the null
 
@@ -449,7 +473,12 @@ def find_pairs(
     -------
     PairResult
     """
-    sites = _sites(records, motifs, background, pvalue=pvalue, strand_symmetric=strand_symmetric)
+    from mhsa_bio.pairs.composite import split_motifs
+    from mhsa_bio.pwm import background_frequencies
+
+    bg = background_frequencies([r.seq for r in records])
+    motifs, splits = split_motifs(motifs, min_gap=split_min_gap, background=bg, pvalue=pvalue)
+    sites = _sites(records, motifs, background, bg=bg, pvalue=pvalue, strand_symmetric=strand_symmetric)
     co = _coattention(
         model,
         records,
@@ -491,5 +520,7 @@ def find_pairs(
         null_exclude=null_exclude,
         n_null=n_null,
         null_neighbours=null_neighbours,
+        splits=splits,
+        split_min_gap=split_min_gap,
     )
-    return PairResult(table, sites.hits, sites.scored, co.heads, profiles, summary)
+    return PairResult(table, sites.hits, sites.scored, co.heads, profiles, summary, tuple(splits))

@@ -82,6 +82,13 @@ def pairs_section(
         "found there more often than in the background). Orientation '.' is a palindromic "
         "motif's.</p>",
     ]
+    for split in summary.get("split_composites", []):
+        parts.append(
+            f"<p class='small'>Composite motif {e(split['name'])} ({e(split['motif'])}) was split "
+            f"into its parts {e(' and '.join(split['parts']))} (columns "
+            f"{e(' and '.join(split['columns']))}, {split['gap']} uninformative columns between), "
+            "tested in its place.</p>"
+        )
     rows = table.head(top) if len(table) else table
     if len(rows):
         parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for _, h in _COLUMNS) + "</tr>")

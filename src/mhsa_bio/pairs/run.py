@@ -33,6 +33,8 @@ class PairParams:
     null_exclude: float = 2.0
     strand_symmetric: bool = False
     null_background: str = "kept"
+    split_composites: bool = True
+    split_gap: int = 2
     max_sequences: int = 0
     top_plots: int = 5
     batch_size: int = 64
@@ -112,9 +114,9 @@ def run_pairs(
     out: Path,
     cli_params: dict[str, Any],
 ) -> PairsRun:
-    """Find the pairs and write pairs.tsv, sites.tsv, the spacing plots, summary.json and
-    run.json into ``out_dir``; ``out`` is where they will be once the run succeeds (the motifs
-    report links there)."""
+    """Find the pairs and write pairs.tsv, sites.tsv, the spacing plots, summary.json,
+    parts.meme (the parts of split composite motifs, when any) and run.json into ``out_dir``;
+    ``out`` is where they will be once the run succeeds (the motifs report links there)."""
     from mhsa_bio.io.outputs import write_json, write_run_json
     from mhsa_bio.pairs import find_pairs
     from mhsa_bio.pairs.io import write_pairs_tsv, write_sites_tsv
@@ -133,6 +135,7 @@ def run_pairs(
         null_neighbours=params.null_neighbours,
         strand_symmetric=params.strand_symmetric,
         null_shuffle=params.null_background == "shuffled",
+        split_min_gap=params.split_gap if params.split_composites else 0,
         batch_size=params.batch_size,
         seed=params.seed,
     )
@@ -140,6 +143,11 @@ def run_pairs(
     write_sites_tsv(result, prep.records, result.motifs, out_dir / "sites.tsv")
     plots = spacing_plots(result, out_dir, top=params.top_plots)
     write_json(out_dir / "summary.json", result.summary)
+    if result.splits:
+        from mhsa_bio.io.meme import write_meme
+
+        part_ids = {p for s in result.splits for p in s.parts}
+        write_meme(out_dir / "parts.meme", [m.motif for m in result.motifs if m.motif.id in part_ids])
     report = section = None
     motifs = inputs.motifs
     if motifs.is_dir() and (motifs / "report.html").is_file():
