@@ -26,7 +26,7 @@ class OneLineErrors(TyperGroup):
         try:
             from typer._click.exceptions import ClickException  # typer vendors click from 0.2x
         except ImportError:  # pragma: no cover - older typer depends on click instead
-            from click.exceptions import ClickException  # type: ignore[no-redef]
+            from click.exceptions import ClickException  # type: ignore[no-redef,assignment,unused-ignore]
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]  # as above
         except ClickException as exc:
