@@ -13,9 +13,12 @@ matrix (our own check: mean column Pearson at the best offset and strand, ≥ 6 
 best JASPAR match, site recall and precision against planted sites (a planted site counts when
 a ``sites.bed`` site of the matched motif covers ≥ half of it), the last line of ``motifs``, and
 the time. Beside it, in the same run, an 8-mer enrichment peer (Fisher test of k-mer presence
-against the same kind of background), scored the same way (its k-mers as one-hot matrices).
-modisco-lite is not run: it pulls in its own numba/igraph/leidenalg/scikit-learn stack, which the
-shared environment here does not carry; it is a peer to add where it is installed.
+against the same kind of background), scored the same way (its k-mers as one-hot matrices),
+and modisco-lite (TF-MoDISco) on the same model's integrated gradients over the positives
+(``mhsa_bio.attribution``: the mean-centred gradient as hypothetical contributions), its
+positive patterns ranked by seqlets and scored the same way (each PPM trimmed as modisco-lite's
+report trims it); skipped with a note when ``modiscolite`` is not installed
+(``pip install -e '.[peers]'``).
 
 Defaults are chosen on the tuning half only; docs/motifs.md reports the validation half. Trained
 models are reused (RUNS/<set>/model/model.pt), so an interrupted run resumes. Every training and
@@ -45,6 +48,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import importlib.util
 import json
 import random
 import sys
@@ -305,13 +309,87 @@ def kmer_peer(pos: Path, neg: Path | None, truths: dict[str, np.ndarray]) -> tup
                           shuffle_records(recs, n_per=1, seed=1_000_003))]
     top = kmer_baseline([r.seq for r in recs], bg, k=8, top=TOP)
     secs = time.perf_counter() - start
-    parts = []
-    mats = [literal_matrix(k) for k, _ in top]
+    cell, _ = peer_cell([literal_matrix(k) for k, _ in top], truths)
+    words = ",".join(k for k, _ in top)
+    return f"{cell} [{words}]", secs
+
+
+def peer_cell(mats: list[np.ndarray], truths: dict[str, np.ndarray]) -> tuple[str, list[bool]]:
+    """A peer's ranked matrices scored against each truth matrix (``best_rank``): the table
+    cell and, per truth, whether it is in the top ``TOP``."""
+    parts, top3 = [], []
     for tid, t in truths.items():
         rank, c = best_rank(mats, t)
-        parts.append(f"{tid}: {'rank ' + str(rank) if rank else 'no'} (r {c:.2f})")
-    words = ",".join(k for k, _ in top)
-    return f"{'; '.join(parts) or 'n/a'} [{words}]", secs
+        where = f"rank {rank}{'' if rank <= TOP else f' (not top {TOP})'}" if rank else "no"
+        parts.append(f"{tid}: {where} (r {c:.2f})")
+        top3.append(bool(rank and rank <= TOP))
+    return "; ".join(parts) or "n/a", top3
+
+
+# modisco-lite's settings, fixed before any panel run and not tuned on it: its ``modisco motifs``
+# defaults (seqlet FDR 0.05, 2 Leiden runs), with a 15 bp seqlet core, 5 bp flanks and patterns
+# trimmed to 20 bp + 5 bp flanks, so that a seqlet (25 bp) and a pattern (30 bp) fit the panel's
+# 60 bp windows; at most 5,000 positive seqlets (the first ones, by sequence order).
+MODISCO = {"sliding_window_size": 15, "flank_size": 5, "trim_to_window_size": 20,
+           "initial_flank_to_add": 5, "final_flank_to_add": 0, "target_seqlet_fdr": 0.05,
+           "n_leiden_runs": 2, "max_seqlets_per_metacluster": 5000}
+MODISCO_TRIM = 0.3  # modisco-lite's report: PPM columns from the first to the last whose
+# summed |contribution| is >= 0.3 x the pattern's largest
+
+
+def modisco_inputs(hypothetical: list[np.ndarray], seqs: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """TF-MoDISco's inputs: one-hot (N, L, 4) and hypothetical contributions (N, L, 4), L the
+    longest sequence; zero past each sequence's end, and a zero one-hot row at N."""
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, _ = encode_batch(seqs)
+    one_hot = np.eye(6, 4, dtype=np.float32)[tokens]  # tokens 4 (N) and 5 (padding): zero rows
+    hyp = np.zeros_like(one_hot)
+    for i, h in enumerate(hypothetical):
+        hyp[i, : len(h)] = h
+    return one_hot, hyp
+
+
+def modisco_patterns(patterns: list[Any] | None, trim: float = MODISCO_TRIM
+                     ) -> list[tuple[np.ndarray, int]]:
+    """(PPM, number of seqlets) of each TF-MoDISco pattern, most seqlets first (ties in
+    modisco's order), the PPM trimmed to the columns from the first to the last whose summed
+    |contribution| (``contrib_scores``) is ≥ ``trim`` × the largest."""
+    out = []
+    for p in patterns or []:
+        score = np.abs(np.asarray(p.contrib_scores)).sum(1)
+        keep = np.flatnonzero(score >= trim * score.max())
+        out.append((np.asarray(p.sequence)[keep[0]: keep[-1] + 1], len(p.seqlets)))
+    return sorted(out, key=lambda x: -x[1])
+
+
+def modisco_peer(model_path: Path, pos: Path, truths: dict[str, np.ndarray], *, threads: int
+                 ) -> dict[str, Any]:
+    """TF-MoDISco on the model's integrated gradients over the positives, scored like the
+    other peers; the row's modisco columns."""
+    if importlib.util.find_spec("modiscolite") is None:
+        return {"modisco_peer": "skipped: modisco-lite not installed (pip install -e '.[peers]')"}
+    import numba
+    import torch
+    from modiscolite.tfmodisco import TFMoDISco
+
+    from mhsa_bio.attribution import gradient_x_input
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.io.fasta import read_fasta as read_records
+
+    torch.set_num_threads(threads)
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    start = time.perf_counter()
+    model, _ = load_model(model_path)
+    recs = read_records(pos)
+    hyp = gradient_x_input(model, recs, hypothetical=True)
+    patterns, _ = TFMoDISco(*modisco_inputs(hyp, [r.seq for r in recs]), **MODISCO)
+    found = modisco_patterns(patterns)
+    secs = time.perf_counter() - start
+    cell, top3 = peer_cell([m for m, _ in found], truths)
+    sizes = ",".join(str(n) for _, n in found[:5]) + (",..." if len(found) > 5 else "")
+    return {"modisco_peer": f"{len(found)} patterns [seqlets {sizes or '-'}]; {cell}",
+            "modisco_peer_s": round(secs, 1), "modisco_top3": top3, "modisco_n": len(found)}
 
 
 def run_set(s: Set, runs: Path, *, quick: bool, threads: int) -> dict[str, Any]:
@@ -369,6 +447,7 @@ def run_set(s: Set, runs: Path, *, quick: bool, threads: int) -> dict[str, Any]:
     row["time_s"] = f"train {t_train:.0f} + motifs {t_motifs:.0f}"
     row["kmer_peer"], peer_s = kmer_peer(pos, neg, truths) if truths else ("n/a", 0.0)
     row["kmer_peer_s"] = round(peer_s, 1)
+    row.update(modisco_peer(model, pos, truths, threads=threads))
     return row
 
 
@@ -385,6 +464,18 @@ def summary(rows: list[dict[str, Any]], half: str) -> str:
             f"simulated sites: median recall {med:.2f}, precision median "
             f"{np.median(prec) if prec else float('nan'):.2f}; nulls with 0 motifs: "
             f"{sum(r['n_motifs'] == 0 for r in nulls)}/{len(nulls)}")
+
+
+def modisco_summary(rows: list[dict[str, Any]], half: str) -> str:
+    """The modisco-lite peer's line: truth in its top 3, patterns on the nulls."""
+    sets = [r for r in rows if r["half"] == half and r.get("kind") in ("real", "sim")
+            and "modisco_top3" in r]
+    nulls = [r for r in rows if r["half"] == half and r.get("kind") == "null" and "modisco_n" in r]
+    if not sets and not nulls:
+        return f"{half}: modisco-lite peer not run"
+    return (f"{half}: modisco-lite peer: truth motif(s) in its top {TOP} on "
+            f"{sum(all(r['modisco_top3']) for r in sets)}/{len(sets)} sets; nulls with 0 "
+            f"patterns: {sum(r['modisco_n'] == 0 for r in nulls)}/{len(nulls)}")
 
 
 # -- the pair panel -----------------------------------------------------------------------------
@@ -589,7 +680,7 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     rows = []
     cols = ["set", "half", "kind", "n", "val_auroc", "n_motifs", "truth", "score_path",
-            "kmer_peer", "kmer_peer_s", "time_s", "result"]
+            "kmer_peer", "kmer_peer_s", "modisco_peer", "modisco_peer_s", "time_s", "result"]
     print("\t".join(cols), flush=True)
     for s in chosen:
         row = run_set(s, args.runs, quick=args.quick, threads=args.threads)
@@ -602,6 +693,7 @@ def main() -> None:
     for half in ("tuning", "validation"):
         if any(r["half"] == half for r in rows):
             print(summary(rows, half), flush=True)
+            print(modisco_summary(rows, half), flush=True)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def gradient_x_input(
     batch_size: int = 64,
     on_batch: Callable[[int], None] | None = None,
     steps: int = 8,
+    hypothetical: bool = False,
 ) -> list[np.ndarray]:
     """Integrated gradients × (input − baseline) of every base (see the module docstring).
 
@@ -52,14 +53,19 @@ def gradient_x_input(
     batch_size : sequences per batch (length-sorted)
     on_batch : called with the number of sequences done after each batch
     steps : integration steps; 0 gives the plain (corrected) gradient × input
+    hypothetical : return the mean-centred (path-averaged) gradient itself, (L_i, 4): the
+        contribution each base would make at each position (TF-MoDISco's "hypothetical
+        contributions"); its entry at the sequence's own base is the attribution (a row of 0
+        at N)
 
     Returns
     -------
-    N float32 arrays (L_i,), in input order; positive where the base raises the last class
+    N float32 arrays (L_i,), or (L_i, 4) with ``hypothetical``, in input order; positive where
+    the base raises the last class
     """
     import torch
 
-    from mhsa_bio.alphabet import PAD
+    from mhsa_bio.alphabet import N_TOKEN, PAD
     from mhsa_bio.inference import sequence_batches
 
     device = torch.device(device)
@@ -81,7 +87,10 @@ def gradient_x_input(
                 (g,) = torch.autograd.grad(score.sum(), x)
             grad += g / len(alphas)
         grad = grad - grad.mean(-1, keepdim=True)
-        attr = (grad * (x0 - base if steps > 0 else x0)).sum(-1).float().cpu().numpy()
+        if hypothetical:
+            attr = torch.where(tokens[..., None] < N_TOKEN, grad, 0.0).float().cpu().numpy()
+        else:
+            attr = (grad * (x0 - base if steps > 0 else x0)).sum(-1).float().cpu().numpy()
         for j, i in enumerate(rows):
             out[i] = np.ascontiguousarray(attr[j, : lengths_np[j]], dtype=np.float32)
         done += len(rows)
