@@ -226,7 +226,7 @@ def test_cli_writes_the_files(tmp_path: Path) -> None:
     assert len(positives) == len(negatives) == 30
     seqs = {r.id: r.seq for r in positives}
     truth = _read_truth(out / "truth.tsv")
-    assert {row["motif_id"] for row in truth} == {"MA0035.4", "MA0091.1"}
+    assert {row["motif_id"] for row in truth} == {"MA0035.5", "MA0091.2"}
     for row in truth:
         assert seqs[row["sequence"]][int(row["start"]) : int(row["end"])] == row["site"]
     run = json.loads((out / "run.json").read_text())

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 #: GATA1 and TAL1::TCF3, the pair of the classic DeepLIFT / TF-MoDISco simulation.
-DEFAULT_MOTIFS = ("MA0035.4", "MA0091.1")
+DEFAULT_MOTIFS = ("MA0035", "MA0091")  # the latest versions of the release
 _BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 _ORIENTATIONS = ("++", "+-", "-+", "--")
 _MAX_TRIES = 1000

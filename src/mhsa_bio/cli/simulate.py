@@ -18,8 +18,8 @@ def simulate(
         str | None,
         typer.Option(
             "--motifs",
-            help="Comma-separated JASPAR matrix ids to plant (default: MA0035.4,MA0091.1, "
-            "i.e. GATA1 and TAL1::TCF3).",
+            help="Comma-separated JASPAR matrix ids to plant (default: MA0035,MA0091, "
+            "GATA1 and TAL1::TCF3, their latest versions in --jaspar-release).",
             show_default=False,
         ),
     ] = None,
