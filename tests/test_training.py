@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -85,30 +86,18 @@ def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> N
     assert auto_epochs(1999) == 31 and auto_epochs(10) == 150
     for n in (400, 634, 1000, 1999):  # about as many optimiser steps as 30 epochs of 2,000
         assert 30 * 2000 <= auto_epochs(n) * n < 30 * 2000 + n
-        assert auto_epochs(n, 300) == auto_epochs(n, 60) == auto_epochs(n)
 
 
-def test_auto_epochs_scale_with_length_above_300_bp() -> None:
-    from mhsa_bio.training.trainer import auto_epochs
-
-    # 800 positives of 500 bp + their shuffles: 38 epochs by count, x 500 / 300
-    assert auto_epochs(1600, 500) == 64 and auto_epochs(1600, 200) == 38
-    assert auto_epochs(4000, 301) == 31 and auto_epochs(4000, 600) == 60
-    assert auto_epochs(4000, 1000) == 100 and auto_epochs(1600, 2000) == 150  # the cap
-    for n in (800, 1600, 5000):
-        assert auto_epochs(n, 450) >= auto_epochs(n, 400) >= auto_epochs(n)
-
-
-def test_resolve_epochs_reads_the_split_and_train_records_the_rule(tmp_path):
+def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     from mhsa_bio.training.trainer import epochs_rule, resolve_epochs
 
     rng = np.random.default_rng(0)
-    pos = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 450))) for i in range(50)]
+    pos = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 60))) for i in range(1000)]
     config = TrainConfig(seed=1, val_fraction=0.2)
-    split = make_split(pos, negatives=None, config=config)  # 40 training positives + 40 shuffles
-    assert resolve_epochs(split, config).epochs == 150
-    assert epochs_rule(split, config) == (
-        "by data size: 80 training sequences (background included), mean length 450 bp")
+    split = make_split(pos, negatives=None, config=config)  # 800 training positives + shuffles
+    assert resolve_epochs(split, config).epochs == 38  # ceil(60000 / 1600)
+    assert resolve_epochs(split, replace(config, shuffles_per_positive=2)).epochs == 30  # 2,400
+    assert epochs_rule(split, config) == "by data size: 1600 training sequences (background included)"
     assert resolve_epochs(split, TrainConfig(epochs=7)).epochs == 7
     assert epochs_rule(split, TrainConfig(epochs=7)) == "--epochs"
 
@@ -122,5 +111,5 @@ def test_resolve_epochs_reads_the_split_and_train_records_the_rule(tmp_path):
     run = json.loads((tmp_path / "auto" / "run.json").read_text())
     assert metrics["max_epochs"] == run["max_epochs"] == run["train_config"]["epochs"] == 150
     assert metrics["epochs_rule"] == run["epochs_rule"] == (
-        "by data size: 96 training sequences (background included), mean length 40 bp")
+        "by data size: 96 training sequences (background included)")
     assert metrics["epochs_run"] < 150  # early stopping still applies

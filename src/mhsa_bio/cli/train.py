@@ -95,10 +95,8 @@ def train(
             min=0,
             help="Maximum epochs. 0 (default): 30 for 2,000 or more training "
             "sequences (background included), else as many as give the optimiser steps of 30 "
-            "epochs of 2,000 sequences (ceil(60000 / n)); times mean length / 300 when the "
-            "sequences average over 300 bp (a site is a smaller share of a longer sequence); "
-            "at most 150. Early stopping still applies; metrics.json records the maximum and "
-            "its rule.",
+            "epochs of 2,000 sequences (ceil(60000 / n), at most 150); early stopping still "
+            "applies. metrics.json and run.json record the maximum and how it was set.",
         ),
     ] = 0,
     batch_size: BatchSize = 64,

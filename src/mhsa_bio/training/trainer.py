@@ -55,33 +55,24 @@ class TrainConfig:
         return asdict(self)
 
 
-#: ``epochs=0``: sets of at least ``SMALL_SET`` training sequences (background included) of at
-#: most ``LONG_SEQUENCE`` bp get ``BASE_EPOCHS``; smaller sets as many epochs as give the same
-#: number of optimiser steps, and longer sequences ``mean length / LONG_SEQUENCE`` times as many.
+#: ``epochs=0``: sets of at least this many training sequences (background included) get
+#: ``BASE_EPOCHS``; smaller sets as many epochs as give the same number of optimiser steps.
 SMALL_SET = 2000
 BASE_EPOCHS = 30
-LONG_SEQUENCE = 300
 MAX_EPOCHS = 150
 
 
-def auto_epochs(n_train: int, mean_length: float = 0.0) -> int:
-    """Maximum epochs for ``n_train`` training sequences (positives plus background) of
-    ``mean_length`` bp on average.
+def auto_epochs(n_train: int) -> int:
+    """Maximum epochs for ``n_train`` training sequences (positives plus background).
 
-    30 for 2,000 or more; below that, ⌈30 × 2,000 / n_train⌉, so a small set gets about as many
-    optimiser steps as 30 epochs of a 2,000-sequence set instead of stopping at the cap while
-    still improving (a ChIP-seq set of ~400 peaks, 317 training positives, was still improving
-    at epoch 29 of 30). Sequences longer than 300 bp on average multiply that by
-    ``mean_length / 300`` (rounded up): a
-    site is a smaller share of a longer sequence, and a model of 1,600 sequences of 500 bp was
-    still at validation AUROC 0.53–0.56 after the 38 epochs of the count rule (benchmarks/
-    motif_panel.py, tuning set ``sim_3tf_cebpb_500``). At most 150; early stopping
-    (``patience``) ends a run sooner when it stalls.
+    30 for 2,000 or more; below that, ⌈30 × 2,000 / n_train⌉ (at most 150), so a small set gets
+    about as many optimiser steps as 30 epochs of a 2,000-sequence set instead of stopping at the
+    cap while still improving (a ChIP-seq set of ~400 peaks, 317 training positives, was still
+    improving at epoch 29 of 30). Early stopping (``patience``) ends it sooner when it stalls.
     """
-    epochs = BASE_EPOCHS if n_train >= SMALL_SET else math.ceil(BASE_EPOCHS * SMALL_SET / max(n_train, 1))
-    if mean_length > LONG_SEQUENCE:
-        epochs = math.ceil(epochs * mean_length / LONG_SEQUENCE)
-    return min(MAX_EPOCHS, epochs)
+    if n_train >= SMALL_SET:
+        return BASE_EPOCHS
+    return min(MAX_EPOCHS, math.ceil(BASE_EPOCHS * SMALL_SET / max(n_train, 1)))
 
 
 def training_size(split: Split, config: TrainConfig) -> int:
@@ -91,31 +82,19 @@ def training_size(split: Split, config: TrainConfig) -> int:
     )
 
 
-def mean_training_length(split: Split) -> float:
-    """Mean length in bp of the training records (shuffles keep their positive's length)."""
-    records = split.train.records
-    return sum(len(r.seq) for r in records) / max(len(records), 1)
-
-
 def epochs_rule(split: Split, config: TrainConfig) -> str:
     """How ``config.epochs`` (before :func:`resolve_epochs`) sets the maximum epochs, in words:
     recorded in ``metrics.json`` and ``run.json``."""
     if config.epochs > 0:
         return "--epochs"
-    return (
-        f"by data size: {training_size(split, config)} training sequences (background included), "
-        f"mean length {mean_training_length(split):.0f} bp"
-    )
+    return f"by data size: {training_size(split, config)} training sequences (background included)"
 
 
 def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
-    """``config`` with ``epochs=0`` replaced by :func:`auto_epochs` of the split's size and
-    mean sequence length."""
+    """``config`` with ``epochs=0`` replaced by :func:`auto_epochs` of the split's size."""
     if config.epochs > 0:
         return config
-    return replace(
-        config, epochs=auto_epochs(training_size(split, config), mean_training_length(split))
-    )
+    return replace(config, epochs=auto_epochs(training_size(split, config)))
 
 
 @dataclass
