@@ -92,7 +92,7 @@ PANEL = [
         {"motifs": "MA0139", "n": 400, "length": 80, "p_site": 0.8, "seed": 11}, quick=True),
     Set("sim_foxa2_gata1_300", "tuning", "sim", ("MA0047.4", "MA0035.5"),
         {"motifs": "MA0047,MA0035", "n": 2000, "length": 300, "p_site": 0.4, "seed": 12}),
-    # long and small: the shape the epoch rule for long sequences was chosen on
+    # long and small (1,000 x 500 bp, three motifs at p 0.5): the shape of sim_3tf_500
     Set("sim_3tf_cebpb_500", "tuning", "sim", ("MA0466.4", "MA0497.2", "MA0090.4"),
         {"motifs": "MA0466,MA0497,MA0090", "n": 1000, "length": 500, "p_site": 0.5, "seed": 13}),
     Set("sim_sox2_60", "validation", "sim", ("MA0143.5",),
