@@ -23,7 +23,7 @@ report trims it); skipped with a note when ``modiscolite`` is not installed
 Defaults are chosen on the tuning half only; docs/motifs.md reports the validation half. Trained
 models are reused (RUNS/<set>/model/model.pt), so an interrupted run resumes. Every training and
 motif run is a subprocess; the script prints one row per set and writes RUNS/panel.tsv.
-The full run trains 15 models (about 1-2 h on 2 idle cores); ``--quick`` trains 4 small ones.
+The full run trains 16 models (about 2 h on 2 idle cores); ``--quick`` trains 4 small ones.
 
 ``--pairs`` runs the pair panel instead (``PAIRS``, its own tuning and validation halves): two
 JASPAR motifs planted at a fixed gap of 3-30 bp in every positive (``mhsa-bio simulate --pair
@@ -99,6 +99,9 @@ PANEL = [
         {"motifs": "MA0139", "n": 400, "length": 80, "p_site": 0.8, "seed": 11}, quick=True),
     Set("sim_foxa2_gata1_300", "tuning", "sim", ("MA0047.4", "MA0035.5"),
         {"motifs": "MA0047,MA0035", "n": 2000, "length": 300, "p_site": 0.4, "seed": 12}),
+    # long and small (1,000 x 500 bp, three motifs at p 0.5): the shape of sim_3tf_500
+    Set("sim_3tf_cebpb_500", "tuning", "sim", ("MA0466.4", "MA0497.2", "MA0090.4"),
+        {"motifs": "MA0466,MA0497,MA0090", "n": 1000, "length": 500, "p_site": 0.5, "seed": 13}),
     Set("sim_sox2_60", "validation", "sim", ("MA0143.5",),
         {"motifs": "MA0143", "n": 600, "length": 60, "p_site": 0.6, "seed": 21}, quick=True),
     Set("sim_fosjun_200", "validation", "sim", ("MA0099.4",),

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -85,3 +86,30 @@ def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> N
     assert auto_epochs(1999) == 31 and auto_epochs(10) == 150
     for n in (400, 634, 1000, 1999):  # about as many optimiser steps as 30 epochs of 2,000
         assert 30 * 2000 <= auto_epochs(n) * n < 30 * 2000 + n
+
+
+def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
+    from mhsa_bio.training.trainer import epochs_rule, resolve_epochs
+
+    rng = np.random.default_rng(0)
+    pos = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 60))) for i in range(1000)]
+    config = TrainConfig(seed=1, val_fraction=0.2)
+    split = make_split(pos, negatives=None, config=config)  # 800 training positives + shuffles
+    assert resolve_epochs(split, config).epochs == 38  # ceil(60000 / 1600)
+    assert resolve_epochs(split, replace(config, shuffles_per_positive=2)).epochs == 30  # 2,400
+    assert epochs_rule(split, config) == "by data size: 1600 training sequences (background included)"
+    assert resolve_epochs(split, TrainConfig(epochs=7)).epochs == 7
+    assert epochs_rule(split, TrainConfig(epochs=7)) == "--epochs"
+
+    pos, neg = planted_set(60, 40)
+    inputs = TrainInputs(fasta=write_fasta(tmp_path / "pos.fa", pos),
+                         negatives=write_fasta(tmp_path / "neg.fa", neg))
+    run_training(inputs, tmp_path / "auto", model_config=PromoterConfig(dim=16, heads=2, layers=1),
+                 train_config=TrainConfig(epochs=0, batch_size=32, seed=5, patience=1),
+                 device=torch.device("cpu"))
+    metrics = json.loads((tmp_path / "auto" / "metrics.json").read_text())
+    run = json.loads((tmp_path / "auto" / "run.json").read_text())
+    assert metrics["max_epochs"] == run["max_epochs"] == run["train_config"]["epochs"] == 150
+    assert metrics["epochs_rule"] == run["epochs_rule"] == (
+        "by data size: 96 training sequences (background included)")
+    assert metrics["epochs_run"] < 150  # early stopping still applies

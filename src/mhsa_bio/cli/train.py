@@ -96,7 +96,7 @@ def train(
             help="Maximum epochs. 0 (default): 30 for 2,000 or more training "
             "sequences (background included), else as many as give the optimiser steps of 30 "
             "epochs of 2,000 sequences (ceil(60000 / n), at most 150); early stopping still "
-            "applies.",
+            "applies. metrics.json and run.json record the maximum and how it was set.",
         ),
     ] = 0,
     batch_size: BatchSize = 64,

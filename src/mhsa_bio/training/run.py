@@ -172,7 +172,7 @@ def run_training(
     from mhsa_bio.plots import learning_curve
     from mhsa_bio.runtime.distributed import SINGLE
     from mhsa_bio.training.split import check_lengths, make_split
-    from mhsa_bio.training.trainer import Trainer, resolve_epochs
+    from mhsa_bio.training.trainer import Trainer, epochs_rule, resolve_epochs
 
     if data is None:
         data = read_inputs(inputs, min_length=model_config.stem_kernel)
@@ -182,6 +182,7 @@ def run_training(
         model_config = replace(model_config, max_len=longest)
     split = make_split(positives, negatives=negatives, config=train_config, labels=labels, classes=classes)
     model_config = replace(model_config, n_classes=len(split.train.classes))
+    rule = epochs_rule(split, train_config)
     train_config = resolve_epochs(split, train_config)
     check_lengths(split.val.records, min_length=model_config.stem_kernel, path="validation set")
     sizes = {
@@ -230,6 +231,8 @@ def run_training(
         "split": "validation",
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
+        "max_epochs": train_config.epochs,
+        "epochs_rule": rule,
         "n_validation": len(split.val.records),
         "n_train": int(sum(sizes["train"])),
         **state.best_metrics,
@@ -252,6 +255,8 @@ def run_training(
         train_config=train_config.to_dict(),
         device=str(device),
         decision_threshold=metrics.get("decision_threshold"),
+        max_epochs=train_config.epochs,
+        epochs_rule=rule,
         **(
             {
                 "distributed": {

@@ -82,6 +82,14 @@ def training_size(split: Split, config: TrainConfig) -> int:
     )
 
 
+def epochs_rule(split: Split, config: TrainConfig) -> str:
+    """How ``config.epochs`` (before :func:`resolve_epochs`) sets the maximum epochs, in words:
+    recorded in ``metrics.json`` and ``run.json``."""
+    if config.epochs > 0:
+        return "--epochs"
+    return f"by data size: {training_size(split, config)} training sequences (background included)"
+
+
 def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
     """``config`` with ``epochs=0`` replaced by :func:`auto_epochs` of the split's size."""
     if config.epochs > 0:
