@@ -18,6 +18,7 @@ from mhsa_bio.cli.options import (
     OutDir,
     Preset,
     Seed,
+    StemActivation,
     Threads,
     Verbose,
     choice,
@@ -69,6 +70,15 @@ def train(
             "width works best). Shorter sequences are an error.",
         ),
     ] = 11,
+    stem_activation: Annotated[
+        StemActivation,
+        choice(
+            "--stem-activation",
+            StemActivation,
+            expected="one of none, gelu, relu",
+            help="Activation after the convolution stem (none: a linear stem).",
+        ),
+    ] = "none",
     dropout: Annotated[
         float,
         typer.Option(
@@ -219,6 +229,7 @@ def train(
             heads=heads,
             layers=layers,
             stem_kernel=stem_kernel,
+            stem_activation=stem_activation,
             max_len=max_len,
             dropout=dropout,
             train_config=train_config,

@@ -321,6 +321,7 @@ def plan_training(
     stem_kernel: int,
     max_len: int,
     dropout: float,
+    stem_activation: str = "none",
     train_config: Any,
     folds: int,
     resume: bool,
@@ -349,7 +350,9 @@ def plan_training(
     if not ctx.is_main:  # the other ranks of a torchrun job stay silent
         logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
     dev = rank_device(ctx, device)
-    model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout, **size)
+    model_config = PromoterConfig(
+        stem_kernel=stem_kernel, max_len=max_len, dropout=dropout, stem_activation=stem_activation, **size
+    )
     data = read_inputs(inputs, min_length=stem_kernel)
     if folds:
         from mhsa_bio.training.crossval import check_folds
