@@ -312,7 +312,7 @@ def test_cli_defaults_are_the_library_defaults():
     pairs = {"epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
              "weight_decay": tc.weight_decay, "patience": tc.patience,
              "val_fraction": tc.val_fraction, "shuffles": tc.shuffles_per_positive,
-             "rc_augment": tc.rc_augment, "amp": tc.amp, "seed": tc.seed,
+             "rc_augment": tc.rc_augment, "shift_augment": tc.shift_augment, "amp": tc.amp, "seed": tc.seed,
              "class_weights": tc.class_weights,
              "stem_kernel": pc.stem_kernel, "dropout": pc.dropout,
              "stem_activation": pc.stem_activation}

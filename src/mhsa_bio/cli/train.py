@@ -150,6 +150,17 @@ def train(
             "default: promoters are stranded and their elements sit at fixed positions.",
         ),
     ] = False,
+    shift_augment: Annotated[
+        bool,
+        typer.Option(
+            "--shift-augment/--no-shift-augment",
+            help="Rotate every training sequence circularly by a random offset each epoch, so "
+            "the model cannot learn its training positives by where their bases sit (it "
+            "memorises them within a few epochs on a few hundred long peaks). For sequences "
+            "whose positions carry no meaning, such as ChIP-seq peaks; off by default: "
+            "promoter elements sit at fixed positions.",
+        ),
+    ] = False,
     threshold: Annotated[
         str,
         typer.Option(
@@ -217,6 +228,7 @@ def train(
             val_fraction=val_fraction,
             seed=seed,
             rc_augment=rc_augment,
+            shift_augment=shift_augment,
             shuffles_per_positive=shuffles,
             amp=amp,
             class_weights=class_weights,

@@ -117,6 +117,11 @@ def check_resumable(
             f"{path}: the run to resume read other input files ({', '.join(changed)} "
             "differ); give the same inputs, or start over with --force"
         )
+    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.training.trainer import TrainConfig
+
+    # a setting the interrupted run's version did not have yet had the value of today's default
+    defaults = {**PromoterConfig().to_dict(), **TrainConfig().to_dict(), "stem_activation": "none"}
     differ = []
     for old, new in (
         (saved.get("config", {}), model_config),
@@ -124,6 +129,8 @@ def check_resumable(
     ):
         for key in sorted(set(old) | set(new)):
             if key == "threshold":  # chosen or stored after training; training does not read it
+                continue
+            if key not in old and key in defaults and new.get(key) == defaults[key]:
                 continue
             if old.get(key) != new.get(key):
                 differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
