@@ -395,7 +395,8 @@ def modisco_peer(model_path: Path, pos: Path, truths: dict[str, np.ndarray], *, 
             "modisco_peer_s": round(secs, 1), "modisco_top3": top3, "modisco_n": len(found)}
 
 
-def run_set(s: Set, runs: Path, *, quick: bool, threads: int) -> dict[str, Any]:
+def run_set(s: Set, runs: Path, *, quick: bool, threads: int, train_args: tuple[str, ...] = ()
+            ) -> dict[str, Any]:
     from mhsa_bio.io.meme import read_meme
 
     d = runs / s.name
@@ -411,7 +412,7 @@ def run_set(s: Set, runs: Path, *, quick: bool, threads: int) -> dict[str, Any]:
         untrained_checkpoint(model, pos)
     elif not model.exists():
         args = [*CLI, "train", str(pos), "--out", str(d / "model"), "--threads", str(threads),
-                "--seed", "1", "--force"] + (["--epochs", "10"] if quick else [])
+                "--seed", "1", "--force"] + (["--epochs", "10"] if quick else []) + list(train_args)
         if neg is not None:
             args += ["--negatives", str(neg)]
         t_train = float(sh(args, d / "train.log"))
@@ -665,6 +666,9 @@ def main() -> None:
                     "(default: all, in panel order)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pairs", action="store_true", help="the pair panel (PAIRS) instead")
+    ap.add_argument("--train-args", default="", help="more `mhsa-bio train` options for every "
+                    "set, e.g. '--dropout 0.1': a candidate default, measured on the tuning half "
+                    "(in its own --runs folder) before it becomes one")
     ap.add_argument("--reuse-motifs", action="store_true",
                     help="--pairs: keep RUNS/pairs/<case>/motifs when it is there (rerun only "
                     "pairs; models are always reused)")
@@ -686,7 +690,8 @@ def main() -> None:
             "kmer_peer", "kmer_peer_s", "modisco_peer", "modisco_peer_s", "time_s", "result"]
     print("\t".join(cols), flush=True)
     for s in chosen:
-        row = run_set(s, args.runs, quick=args.quick, threads=args.threads)
+        row = run_set(s, args.runs, quick=args.quick, threads=args.threads,
+                      train_args=tuple(args.train_args.split()))
         rows.append(row)
         print("\t".join(str(row.get(c, "")) for c in cols), flush=True)
         with open(args.runs / "panel.tsv", "w") as handle:

@@ -67,6 +67,7 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "class-weights": ({}, {"class_weights": True}),
     "stem21": ({"stem_kernel": 21}, {}),
     "dropout0.1": ({"dropout": 0.1}, {}),
+    "stem-gelu": ({"stem_activation": "gelu"}, {}),
     "layers1": ({"layers": 1}, {}),
     "dim128": ({"dim": 128, "heads": 8}, {}),
     "lr3e-4x60": ({}, {"lr": 3e-4, "epochs": 60, "patience": 12}),

@@ -145,6 +145,20 @@ def test_default_shuffled_background(tmp_path):
     assert ckpt["provenance"]["inputs"]["fasta"]["sha256"]
 
 
+def test_stem_activation_is_trained_recorded_and_reloaded(tmp_path):
+    from mhsa_bio.checkpoint import load_model
+
+    pos, _ = planted_set(40, 50)
+    fa = write_fasta(tmp_path / "pos.fa", pos)
+    result = invoke("train", fa, "--out", tmp_path / "run", "--stem-activation", "gelu", *SMALL)
+    assert result.exit_code == 0, result.output
+    net, _ = load_model(tmp_path / "run" / "model.pt")
+    assert net.config.stem_activation == "gelu"
+    assert isinstance(net.stem_act, torch.nn.GELU)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model_config"]["stem_activation"] == "gelu"
+
+
 def test_labels_train_three_classes(tmp_path):
     import numpy as np
 
@@ -228,6 +242,8 @@ def test_bad_options(planted_fastas, tmp_path):
     assert_clean_error(result, "not divisible")
     result = invoke("train", pos, "--out", tmp_path / "r", "--stem-kernel", "10")
     assert_clean_error(result, "odd")
+    result = invoke("train", pos, "--out", tmp_path / "r", "--stem-activation", "tanh")
+    assert_clean_error(result, "--stem-activation tanh", "none, gelu, relu")
     result = invoke("train", pos, "--out", tmp_path / "r", "--device", "cuda")
     if not torch.cuda.is_available():
         assert_clean_error(result, "no CUDA GPU")
@@ -296,8 +312,9 @@ def test_cli_defaults_are_the_library_defaults():
     pairs = {"epochs": tc.epochs, "batch_size": tc.batch_size, "lr": tc.lr,
              "weight_decay": tc.weight_decay, "patience": tc.patience,
              "val_fraction": tc.val_fraction, "shuffles": tc.shuffles_per_positive,
-             "rc_augment": tc.rc_augment, "amp": tc.amp, "seed": tc.seed,
+             "rc_augment": tc.rc_augment, "shift_augment": tc.shift_augment, "amp": tc.amp, "seed": tc.seed,
              "class_weights": tc.class_weights,
-             "stem_kernel": pc.stem_kernel, "dropout": pc.dropout}
+             "stem_kernel": pc.stem_kernel, "dropout": pc.dropout,
+             "stem_activation": pc.stem_activation}
     for name, library in pairs.items():
         assert cli[name].default == library, name

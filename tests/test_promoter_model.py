@@ -36,8 +36,9 @@ def test_model_paths_agree_and_attention_shape():
     assert slow.attention.shape == (4, 2, 4, 51, 51)
 
 
-def test_padding_changes_nothing():
-    model = _model()
+@pytest.mark.parametrize("act", ["none", "gelu", "relu"])
+def test_padding_changes_nothing(act):
+    model = _model(stem_activation=act)
     torch.manual_seed(1)
     lengths = torch.tensor([50, 31, 12])
     tokens = torch.randint(0, 5, (3, 50))
@@ -76,3 +77,19 @@ def test_longer_inputs_use_interpolated_positions():
 def test_even_stem_kernel_is_refused():
     with pytest.raises(ValueError, match="odd"):
         PromoterTransformer(PromoterConfig(stem_kernel=10))
+
+
+def test_stem_activation_is_applied_and_checked():
+    linear, gelu = _model(), _model(stem_activation="gelu")
+    gelu.load_state_dict(linear.state_dict())  # same weights: only the activation differs
+    tokens = torch.randint(0, 4, (2, 30))
+    lengths = torch.tensor([30, 30])
+    assert not torch.allclose(linear(tokens, lengths).logits, gelu(tokens, lengths).logits)
+    with pytest.raises(ValueError, match="stem_activation 'tanh'"):
+        PromoterConfig(stem_activation="tanh")
+
+
+def test_config_without_stem_activation_reads_as_linear():
+    data = PromoterConfig(stem_activation="gelu").to_dict()
+    del data["stem_activation"]  # a checkpoint written before the option existed
+    assert PromoterConfig.from_dict(data).stem_activation == "none"

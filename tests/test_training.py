@@ -38,7 +38,7 @@ def test_shuffle_background_is_fresh_each_epoch_and_has_no_leak():
     assert not train_ids & val_sources
 
 
-def _train(tmp_path, name, epochs=3, resume=False, stop_after=None):
+def _train(tmp_path, name, epochs=3, resume=False, stop_after=None, **train_kw):
     pos, neg = planted_set(80, 40)
     inputs = TrainInputs(fasta=write_fasta(tmp_path / "pos.fa", pos),
                          negatives=write_fasta(tmp_path / "neg.fa", neg))
@@ -52,7 +52,7 @@ def _train(tmp_path, name, epochs=3, resume=False, stop_after=None):
     torch.manual_seed(0)
     return run_training(inputs, out, model_config=PromoterConfig(dim=16, heads=2, layers=1),
                         train_config=TrainConfig(epochs=epochs, batch_size=32, seed=5, lr=3e-3,
-                                                 patience=10),
+                                                 patience=10, **train_kw),
                         device=torch.device("cpu"), resume=resume, on_epoch=on_epoch), out
 
 
@@ -66,6 +66,25 @@ def test_training_learns_and_is_reproducible(tmp_path):
         assert (out / name).exists(), name
     assert json.loads((out / "metrics.json").read_text())["auroc"] == m1["auroc"]
     assert len((out / "train_log.tsv").read_text().splitlines()) == 4
+
+
+def test_rotate_tokens_turns_each_row_within_its_length():
+    from mhsa_bio.training.trainer import rotate_tokens
+
+    tokens = np.array([[0, 1, 2, 3, 4], [0, 1, 2, 5, 5], [3, 5, 5, 5, 5]])
+    lengths = np.array([5, 3, 1])
+    out = rotate_tokens(tokens, lengths, np.array([1, 4, 7]))
+    assert out.tolist() == [[4, 0, 1, 2, 3], [2, 0, 1, 5, 5], [3, 5, 5, 5, 5]]  # 4 = 1 mod 3
+    same = rotate_tokens(tokens, lengths, np.array([5, 3, 0]))
+    assert same.tolist() == tokens.tolist()
+
+
+def test_shift_augment_trains_reproducibly_and_changes_the_fit(tmp_path):
+    plain, _ = _train(tmp_path, "plain")
+    m1, out = _train(tmp_path, "a", shift_augment=True)
+    m2, _ = _train(tmp_path, "b", shift_augment=True)
+    assert m1 == m2 and m1 != plain
+    assert json.loads((out / "run.json").read_text())["train_config"]["shift_augment"] is True
 
 
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
@@ -113,3 +132,18 @@ def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     assert metrics["epochs_rule"] == run["epochs_rule"] == (
         "by data size: 96 training sequences (background included)")
     assert metrics["epochs_run"] < 150  # early stopping still applies
+
+
+def test_resume_reads_settings_an_older_version_lacked_as_their_defaults(tmp_path):
+    from mhsa_bio.errors import InputError
+    from mhsa_bio.training.run import check_resumable
+
+    model = PromoterConfig(dim=16, heads=2, layers=1).to_dict()
+    prov = {"inputs": {}, "train_config": TrainConfig(epochs=3).to_dict()}
+    old_model = {k: v for k, v in model.items() if k != "stem_activation"}
+    old_train = {k: v for k, v in prov["train_config"].items() if k != "shift_augment"}
+    saved = {"config": old_model, "provenance": {"inputs": {}, "train_config": old_train}}
+    check_resumable(saved, prov, model, path=tmp_path / "last.pt")  # defaults: nothing differs
+    shifted = {**prov, "train_config": {**prov["train_config"], "shift_augment": True}}
+    with pytest.raises(InputError, match="--shift-augment None -> True"):
+        check_resumable(saved, shifted, model, path=tmp_path / "last.pt")

@@ -45,6 +45,7 @@ JasparRelease = Annotated[
 
 # The values of each choice option (the library takes them as plain strings).
 Preset = Literal["small", "base", "large"]
+StemActivation = Literal["none", "gelu", "relu"]
 Score = Literal["cls", "received", "rollout", "gradient"]
 Fallback = Literal["gradient", "none"]
 Enrichment = Literal["auto", "scan", "window", "seqlets"]

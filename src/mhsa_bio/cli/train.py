@@ -18,6 +18,7 @@ from mhsa_bio.cli.options import (
     OutDir,
     Preset,
     Seed,
+    StemActivation,
     Threads,
     Verbose,
     choice,
@@ -69,6 +70,15 @@ def train(
             "width works best). Shorter sequences are an error.",
         ),
     ] = 11,
+    stem_activation: Annotated[
+        StemActivation,
+        choice(
+            "--stem-activation",
+            StemActivation,
+            expected="one of none, gelu, relu",
+            help="Activation after the convolution stem (none: a linear stem).",
+        ),
+    ] = "none",
     dropout: Annotated[
         float,
         typer.Option(
@@ -140,6 +150,17 @@ def train(
             "default: promoters are stranded and their elements sit at fixed positions.",
         ),
     ] = False,
+    shift_augment: Annotated[
+        bool,
+        typer.Option(
+            "--shift-augment/--no-shift-augment",
+            help="Rotate every training sequence circularly by a random offset each epoch, so "
+            "the model cannot learn its training positives by where their bases sit (it "
+            "memorises them within a few epochs on a few hundred long peaks). For sequences "
+            "whose positions carry no meaning, such as ChIP-seq peaks; off by default: "
+            "promoter elements sit at fixed positions.",
+        ),
+    ] = False,
     threshold: Annotated[
         str,
         typer.Option(
@@ -207,6 +228,7 @@ def train(
             val_fraction=val_fraction,
             seed=seed,
             rc_augment=rc_augment,
+            shift_augment=shift_augment,
             shuffles_per_positive=shuffles,
             amp=amp,
             class_weights=class_weights,
@@ -219,6 +241,7 @@ def train(
             heads=heads,
             layers=layers,
             stem_kernel=stem_kernel,
+            stem_activation=stem_activation,
             max_len=max_len,
             dropout=dropout,
             train_config=train_config,

@@ -12,6 +12,9 @@ from torch import nn
 from mhsa_bio.alphabet import PAD
 from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 
+#: Pointwise activation after the convolution stem: "none" keeps the stem linear.
+STEM_ACTIVATIONS = ("none", "gelu", "relu")
+
 
 @dataclass(frozen=True)
 class PromoterConfig:
@@ -28,6 +31,7 @@ class PromoterConfig:
     stem_kernel: int = 11
     max_len: int = 300
     dropout: float = 0.3
+    stem_activation: str = "none"
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "dim", "heads", "layers", "ff_mult", "stem_kernel"):
@@ -36,6 +40,10 @@ class PromoterConfig:
                 raise ValueError(f"{name} {value!r}: must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout {self.dropout}: must lie in [0, 1)")
+        if self.stem_activation not in STEM_ACTIVATIONS:
+            raise ValueError(
+                f"stem_activation {self.stem_activation!r}: must be one of {', '.join(STEM_ACTIVATIONS)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,7 +54,8 @@ class PromoterConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**data)
+        # checkpoints written before the stem could be nonlinear have a linear stem
+        return cls(**{"stem_activation": "none", **data})
 
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -107,6 +116,9 @@ class PromoterTransformer(nn.Module):
         self.config = config
         d = config.dim
         self.stem = nn.Conv1d(4, d, config.stem_kernel, padding=config.stem_kernel // 2)
+        self.stem_act: nn.Module = {"none": nn.Identity(), "gelu": nn.GELU(), "relu": nn.ReLU()}[
+            config.stem_activation
+        ]
         self.pos = nn.Parameter(torch.zeros(config.max_len, d))
         nn.init.normal_(self.pos, std=0.02)
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
@@ -162,7 +174,7 @@ class PromoterTransformer(nn.Module):
         pad = torch.arange(width, device=tokens.device)[None, :] >= lengths[:, None]  # (N, L)
         x = self.onehot[tokens.clamp(max=PAD)] if inputs is None else inputs  # (N, L, 4)
         x = x.masked_fill(pad[..., None], 0.0)
-        x = self.stem(x.transpose(1, 2)).transpose(1, 2)  # (N, L, D)
+        x = self.stem_act(self.stem(x.transpose(1, 2))).transpose(1, 2)  # (N, L, D)
         x = x + self._position_batch(lengths, width)
         x = x.masked_fill(pad[..., None], 0.0)
         x = torch.cat([self.cls.expand(n, -1, -1), x], dim=1)  # (N, T, D)

@@ -117,6 +117,11 @@ def check_resumable(
             f"{path}: the run to resume read other input files ({', '.join(changed)} "
             "differ); give the same inputs, or start over with --force"
         )
+    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.training.trainer import TrainConfig
+
+    # a setting the interrupted run's version did not have yet had the value of today's default
+    defaults = {**PromoterConfig().to_dict(), **TrainConfig().to_dict(), "stem_activation": "none"}
     differ = []
     for old, new in (
         (saved.get("config", {}), model_config),
@@ -124,6 +129,8 @@ def check_resumable(
     ):
         for key in sorted(set(old) | set(new)):
             if key == "threshold":  # chosen or stored after training; training does not read it
+                continue
+            if key not in old and key in defaults and new.get(key) == defaults[key]:
                 continue
             if old.get(key) != new.get(key):
                 differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
@@ -321,6 +328,7 @@ def plan_training(
     stem_kernel: int,
     max_len: int,
     dropout: float,
+    stem_activation: str = "none",
     train_config: Any,
     folds: int,
     resume: bool,
@@ -349,7 +357,9 @@ def plan_training(
     if not ctx.is_main:  # the other ranks of a torchrun job stay silent
         logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
     dev = rank_device(ctx, device)
-    model_config = PromoterConfig(stem_kernel=stem_kernel, max_len=max_len, dropout=dropout, **size)
+    model_config = PromoterConfig(
+        stem_kernel=stem_kernel, max_len=max_len, dropout=dropout, stem_activation=stem_activation, **size
+    )
     data = read_inputs(inputs, min_length=stem_kernel)
     if folds:
         from mhsa_bio.training.crossval import check_folds

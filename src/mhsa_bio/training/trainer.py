@@ -45,6 +45,7 @@ class TrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     rc_augment: bool = False
+    shift_augment: bool = False
     shuffles_per_positive: int = 1
     fresh_shuffles: bool = True
     class_weights: bool = False
@@ -141,13 +142,29 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[n
 
 
 def _tensors(
-    records: Sequence[Record], idx: np.ndarray, device: torch.device, rc: np.ndarray | None = None
+    records: Sequence[Record],
+    idx: np.ndarray,
+    device: torch.device,
+    rc: np.ndarray | None = None,
+    shift: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     tokens, lengths = encode_batch([records[i].seq for i in idx])
     if rc is not None and rc.any():
         flipped = reverse_complement_tokens(tokens, lengths)
         tokens = np.where(rc[:, None], flipped, tokens)
+    if shift is not None:
+        tokens = rotate_tokens(tokens, lengths, shift)
     return (torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device))
+
+
+def rotate_tokens(tokens: np.ndarray, lengths: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Each row rotated circularly within its own length: base i moves to (i + shift) mod length;
+    the padding stays where it is. ``shift`` is any non-negative integer per row."""
+    width = tokens.shape[1]
+    n = np.maximum(lengths, 1)[:, None]
+    pos = np.arange(width)[None, :]
+    src = np.where(pos < lengths[:, None], (pos - shift[:, None] % n) % n, pos)
+    return np.take_along_axis(tokens, src, axis=1)
 
 
 def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
@@ -253,22 +270,31 @@ class Trainer:
         batches = _batches(len(data.records), self.config.batch_size, rng)
         for step, idx in enumerate(batches):
             rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
-            total += self.train_step(data, idx, rc) * idx.size
+            shift = rng.integers(0, 2**31, idx.size) if self.config.shift_augment else None
+            total += self.train_step(data, idx, rc, shift) * idx.size
             count += idx.size
             if on_step is not None:
                 on_step(step + 1, len(batches), total / count)
         return total / max(count, 1)
 
-    def train_step(self, data: Dataset, idx: np.ndarray, rc: np.ndarray | None) -> float:
+    def train_step(
+        self, data: Dataset, idx: np.ndarray, rc: np.ndarray | None, shift: np.ndarray | None = None
+    ) -> float:
         """One optimiser step on the batch ``idx`` of ``data`` (``rc``: rows to reverse-
-        complement); returns the batch's mean loss.
+        complement; ``shift``: each row's circular rotation); returns the batch's mean loss.
 
         Under torchrun each rank takes its share of the batch (``_share``), and its loss is its
         part of the single-process weighted mean, so that the gradient DDP averages is the
         single-process gradient; the returned loss is summed over the ranks.
         """
         rows, scale = self._share(data.labels[idx]) if self.dist.active else (np.arange(idx.size), None)
-        tokens, lengths = _tensors(data.records, idx[rows], self.device, rc[rows] if rc is not None else None)
+        tokens, lengths = _tensors(
+            data.records,
+            idx[rows],
+            self.device,
+            rc[rows] if rc is not None else None,
+            shift[rows] if shift is not None else None,
+        )
         labels = torch.from_numpy(data.labels[idx[rows]]).to(self.device)
         with autocast(self.device, enabled=self.config.amp):
             logits = self.net(tokens, lengths).logits
