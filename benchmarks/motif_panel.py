@@ -386,7 +386,12 @@ def modisco_peer(model_path: Path, pos: Path, truths: dict[str, np.ndarray], *, 
     model, _ = load_model(model_path)
     recs = read_records(pos)
     hyp = gradient_x_input(model, recs, hypothetical=True)
-    patterns, _ = TFMoDISco(*modisco_inputs(hyp, [r.seq for r in recs]), **MODISCO)
+    try:
+        patterns, _ = TFMoDISco(*modisco_inputs(hyp, [r.seq for r in recs]), **MODISCO)
+    except Exception as err:  # a peer that fails on a set is a result of the row, not a crash
+        return {"modisco_peer": f"modisco-lite failed: {type(err).__name__}: {err}",
+                "modisco_peer_s": round(time.perf_counter() - start, 1),
+                "modisco_top3": [False] * len(truths), "modisco_n": None}
     found = modisco_patterns(patterns)
     secs = time.perf_counter() - start
     cell, top3 = peer_cell([m for m, _ in found], truths)
