@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
-from test_contacts import planted_msa
+from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fixture)
 
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
 from mhsa_bio.contacts.weights import sequence_weights
