@@ -36,7 +36,9 @@ Each method runs in its own subprocess, so its peak memory (``ru_maxrss``) is it
 time and CPU time (user + system of the process and its children) are both reported.
 ``--seeds`` repeats factored attention (random initialisation and mini-batches) once per seed;
 the Potts fit (zeros, full-batch L-BFGS) and the peers are deterministic and run once.
-``--fit KEY=VALUE`` sets a ``FitConfig`` field of the factored fit (repeatable).
+``--fit KEY=VALUE`` sets a ``FitConfig`` field of the factored fit (repeatable); the method
+``factored-default`` (not run unless named in ``--methods``) is factored attention with the
+default settings, so a variant and the default run side by side in one command.
 Precision is computed the same way for every method: Cβ < 8 Å (Cα for glycine), long range
 |i − j| ≥ 24, medium 12–23.
 """
@@ -90,11 +92,12 @@ PSICOV_FAMILIES = {
 FAMILIES = {**SHARED_FAMILIES, **PSICOV_FAMILIES}
 #: Fit settings are chosen on ``tuning`` only; docs/contacts.md reports ``validation``.
 SETS = {"tuning": ("1a3aA", "1a0tP"), "validation": ("1atzA", "1a3aA-hhblits", "16pkA")}
-OURS = ("factored", "potts")
+OURS = ("factored", "factored-default", "potts")
 PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca")
 METHODS = OURS + PEERS
 LABELS = {
     "factored": "factored attention",
+    "factored-default": "factored, defaults",
     "potts": "Potts (ours)",
     "freecontact": "freecontact",
     "plmc": "plmc",
@@ -226,7 +229,7 @@ def _worker(
     info: dict = {}
     if method in OURS:
         overrides = (fit or {}) if method == "factored" else {}
-        config = FitConfig(model_type=method, **overrides)
+        config = FitConfig(model_type="potts" if method == "potts" else "factored", **overrides)
         result = contacts_from_msa(msa, config=config, seed=seed, device=device)
         scores = result.scores
         info = {"steps": result.info["steps"], "neff": result.info["neff"], "loss": result.info["final_loss"]}
@@ -294,7 +297,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="These families instead of --set.")
     parser.add_argument("--fit", nargs="+", default=[], metavar="KEY=VALUE",
                         help="FitConfig fields for the factored fit, e.g. warm_start=20 bfloat16=true.")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "factored-default"],
+                        choices=METHODS, help="Default: all but factored-default (factored attention "
+                        "with the default settings whatever --fit says, to run beside a --fit variant).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--psicov", type=Path, metavar="DIR",
@@ -332,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = [
             (method, seed)
             for method in args.methods
-            for seed in (args.seeds if method == "factored" else args.seeds[:1])
+            for seed in (args.seeds if method.startswith("factored") else args.seeds[:1])
         ]
         for method, seed in runs:
             why = _available(method)

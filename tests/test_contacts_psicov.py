@@ -137,3 +137,13 @@ def test_the_real_psicov_families_read_and_map_fully():
         assert msa.format == "aln" and len(msa.seqs) == n and msa.length == 256
         st = query_structure(fam["pdb"], msa.query, chain=fam["chain"])
         assert st.chain == " " and st.n_mapped == 256 and st.identity == pytest.approx(1.0)
+
+
+def test_benchmark_runs_the_default_beside_a_fit_variant(tmp_path, monkeypatch):
+    """``factored`` takes ``--fit``; ``factored-default`` ignores it."""
+    _psicov_family(tmp_path, "1a0tP", n=40)
+    monkeypatch.setenv(bench.PSICOV_ENV, str(tmp_path))
+    variant = bench._worker("1a0tP", "factored", 1, 0, "cpu", {"steps": 3, "heads": 2})
+    default = bench._worker("1a0tP", "factored-default", 1, 0, "cpu", {"steps": 3, "heads": 2})
+    assert variant["info"]["steps"] == 3
+    assert default["info"]["steps"] > 3  # the default schedule, not --fit steps=3
