@@ -1,17 +1,22 @@
 """Contact precision, time and memory: factored attention, our Potts model and every installed peer.
 
-Run from the repository root (the data are read from ``../shared/data/contacts``)::
+Run from the repository root (the data are read from ``../shared/data/contacts`` and ``--psicov``)::
 
-    python benchmarks/contacts.py                      # the validation families, every method
+    python benchmarks/contacts.py --psicov DIR         # the validation families, every method
+    python benchmarks/contacts.py --psicov DIR --families 1a0tP 16pkA --threads 2
     python benchmarks/contacts.py --set tuning --methods factored potts --fit warm_start=20
     python benchmarks/contacts.py --families 1atzA --methods factored plmc ccmpred --threads 2
     python benchmarks/contacts.py --methods factored --seeds 0 1       # seed-to-seed spread
     python benchmarks/contacts.py --device cuda        # our fits on a GPU, the peers on the CPU
 
-Families are fixed in two sets: ``tuning`` (1a3aA, its ESM-example MSA), on which fit settings are
-chosen, and ``validation`` (1atzA, and 1a3aA with the independent hhblits MSA of the same
-protein), which docs/contacts.md reports. ``../shared/data`` holds no family of L 200-300 with a
-structure (T1001, L 140, has none), so none is here.
+Families are fixed in two sets: ``tuning`` (1a3aA, its ESM-example MSA, and the PSICOV family
+1a0tP, L 256), on which fit settings are chosen, and ``validation`` (1atzA, 1a3aA with the
+independent hhblits MSA of the same protein, and the PSICOV family 16pkA, L 256), which
+docs/contacts.md reports. 1atzA and 1a3aA are read from ``../shared/data/contacts``. The PSICOV
+families (Jones et al. 2012, PSICOV's benchmark set: ``1a0tP0.aln`` + ``1a0tP.pdb`` and
+``16pkA0.aln`` + ``16pkA.pdb``, one aligned sequence a line, query first) are read from the folder
+given by ``--psicov DIR``, else ``$MHSA_BIO_PSICOV``; a family whose files are not there is
+skipped with a one-line note.
 
 Peers, each run when installed and skipped with a note otherwise: freecontact (Debian's package;
 mean-field/PSICOV-style, its EVfold score), plmc (``plmc`` on PATH; pseudo-likelihood, L-BFGS,
@@ -31,7 +36,9 @@ Each method runs in its own subprocess, so its peak memory (``ru_maxrss``) is it
 time and CPU time (user + system of the process and its children) are both reported.
 ``--seeds`` repeats factored attention (random initialisation and mini-batches) once per seed;
 the Potts fit (zeros, full-batch L-BFGS) and the peers are deterministic and run once.
-``--fit KEY=VALUE`` sets a ``FitConfig`` field of the factored fit (repeatable).
+``--fit KEY=VALUE`` sets a ``FitConfig`` field of the factored fit (repeatable); the method
+``factored-default`` (not run unless named in ``--methods``) is factored attention with the
+default settings, so a variant and the default run side by side in one command.
 Precision is computed the same way for every method: Cβ < 8 Å (Cα for glycine), long range
 |i − j| ≥ 24, medium 12–23.
 """
@@ -50,10 +57,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, shared
+from _common import SHARED_DATA
 
 DATA = SHARED_DATA / "contacts"
-FAMILIES = {
+#: The folder of the PSICOV families when ``--psicov`` is not given.
+PSICOV_ENV = "MHSA_BIO_PSICOV"
+#: Families from ``../shared/data/contacts``: absolute paths.
+SHARED_FAMILIES = {
     "1atzA": {
         "msa": DATA / "1atzA" / "1atzA.fas",
         "query": "seq_2634",
@@ -73,13 +83,21 @@ FAMILIES = {
         "chain": "A",
     },
 }
+#: PSICOV-set families (L 256): file names inside the ``--psicov`` folder; the PDB files have one
+#: chain with a blank id, so ``chain`` is None (the only chain).
+PSICOV_FAMILIES = {
+    "1a0tP": {"msa": "1a0tP0.aln", "query": None, "pdb": "1a0tP.pdb", "chain": None},
+    "16pkA": {"msa": "16pkA0.aln", "query": None, "pdb": "16pkA.pdb", "chain": None},
+}
+FAMILIES = {**SHARED_FAMILIES, **PSICOV_FAMILIES}
 #: Fit settings are chosen on ``tuning`` only; docs/contacts.md reports ``validation``.
-SETS = {"tuning": ("1a3aA",), "validation": ("1atzA", "1a3aA-hhblits")}
-OURS = ("factored", "potts")
+SETS = {"tuning": ("1a3aA", "1a0tP"), "validation": ("1atzA", "1a3aA-hhblits", "16pkA")}
+OURS = ("factored", "factored-default", "potts")
 PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca")
 METHODS = OURS + PEERS
 LABELS = {
     "factored": "factored attention",
+    "factored-default": "factored, defaults",
     "potts": "Potts (ours)",
     "freecontact": "freecontact",
     "plmc": "plmc",
@@ -87,6 +105,28 @@ LABELS = {
     "plmdca": "pydca plmDCA",
     "adabmdca": "adabmDCA mean-field",
 }
+
+
+def psicov_folder(arg: str | os.PathLike[str] | None = None) -> Path | None:
+    """The folder of the PSICOV families: ``arg`` (``--psicov``), else ``$MHSA_BIO_PSICOV``, else None."""
+    value = arg if arg is not None else os.environ.get(PSICOV_ENV) or None
+    return Path(value).resolve() if value is not None else None
+
+
+def family_files(family: str, psicov: Path | None) -> tuple[dict | None, str | None]:
+    """``(files, None)`` with the family's ``msa``, ``query``, ``pdb`` and ``chain``, or
+    ``(None, why)`` when its files are not here."""
+    if family in PSICOV_FAMILIES:
+        if psicov is None:
+            return None, f"PSICOV family: give its folder with --psicov DIR (or ${PSICOV_ENV})"
+        fam = {**PSICOV_FAMILIES[family]}
+        fam["msa"], fam["pdb"] = psicov / fam["msa"], psicov / fam["pdb"]
+    else:
+        fam = dict(SHARED_FAMILIES[family])
+    missing = [str(fam[k]) for k in ("msa", "pdb") if not Path(fam[k]).is_file()]
+    if missing:
+        return None, f"{' and '.join(missing)} not found"
+    return fam, None
 
 
 def _available(method: str) -> str | None:
@@ -180,14 +220,16 @@ def _worker(
     from mhsa_bio.io.msa import read_msa
 
     torch.set_num_threads(threads)
-    fam = FAMILIES[family]
+    fam, why = family_files(family, psicov_folder())
+    if fam is None:
+        raise SystemExit(f"{family}: {why}")
     msa = read_msa(fam["msa"], query=fam["query"])
     wall0, cpu0 = time.perf_counter(), time.process_time()
     child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     info: dict = {}
     if method in OURS:
         overrides = (fit or {}) if method == "factored" else {}
-        config = FitConfig(model_type=method, **overrides)
+        config = FitConfig(model_type="potts" if method == "potts" else "factored", **overrides)
         result = contacts_from_msa(msa, config=config, seed=seed, device=device)
         scores = result.scores
         info = {"steps": result.info["steps"], "neff": result.info["neff"], "loss": result.info["final_loss"]}
@@ -210,12 +252,20 @@ def _worker(
 
 
 def _run(
-    family: str, method: str, threads: int, seed: int, device: str = "cpu", fit: dict | None = None
+    family: str,
+    method: str,
+    threads: int,
+    seed: int,
+    device: str = "cpu",
+    fit: dict | None = None,
+    psicov: Path | None = None,
 ) -> dict:
     """Run ``_worker`` in a fresh interpreter and collect its result and peak memory."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        if psicov is not None:
+            env[PSICOV_ENV] = str(psicov)
         subprocess.run(
             [sys.executable, __file__, "--worker", family, method, str(threads), str(seed), str(out),
              device, json.dumps(fit or {})],
@@ -247,9 +297,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="These families instead of --set.")
     parser.add_argument("--fit", nargs="+", default=[], metavar="KEY=VALUE",
                         help="FitConfig fields for the factored fit, e.g. warm_start=20 bfloat16=true.")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "factored-default"],
+                        choices=METHODS, help="Default: all but factored-default (factored attention "
+                        "with the default settings whatever --fit says, to run beside a --fit variant).")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--psicov", type=Path, metavar="DIR",
+                        help=f"Folder of the PSICOV families' .aln and .pdb files (default: ${PSICOV_ENV}).")
     parser.add_argument("--json", type=Path, help="Also write the table as JSON here.")
     parser.add_argument("--device", default="cpu",
                         help="Where factored attention and Potts run (cpu, cuda); the peers run on the CPU. "
@@ -257,7 +311,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     families = args.families or (list(FAMILIES) if args.set == "all" else list(SETS[args.set]))
     fit = _parse_fit(args.fit)
-    shared("contacts")  # exits 0 with a note when ../shared/data is not here
+    psicov = psicov_folder(args.psicov)
+    runnable = {}
+    for family in families:
+        fam, why = family_files(family, psicov)
+        if fam is None:
+            print(f"{family:13s} skipped: {why}", flush=True)
+        else:
+            runnable[family] = fam
+    if not runnable:
+        print("skipped: no family's files are here (../shared/data/contacts, --psicov DIR)")
+        return
     from mhsa_bio.contacts.evaluate import precision_table
     from mhsa_bio.io.structure import query_structure
 
@@ -269,12 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     print(header, flush=True)
     if fit:
         print(f"factored attention fit settings: {fit}", flush=True)
-    for family in families:
-        fam = FAMILIES[family]
+    for family, fam in runnable.items():
         runs = [
             (method, seed)
             for method in args.methods
-            for seed in (args.seeds if method == "factored" else args.seeds[:1])
+            for seed in (args.seeds if method.startswith("factored") else args.seeds[:1])
         ]
         for method, seed in runs:
             why = _available(method)
@@ -282,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{family:13s} {LABELS[method]:20s} skipped: {why}", flush=True)
                 continue
             device = args.device if method in OURS else "cpu"
-            r = _run(family, method, args.threads, seed, device, fit)
+            r = _run(family, method, args.threads, seed, device, fit, psicov)
             st = query_structure(fam["pdb"], r["query"], chain=fam["chain"])
             p = precision_table(np.array(r["scores"]), st.contacts)
             row = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import invoke
-from contacts_fixtures import ONE_TO_THREE, one_thread  # noqa: F401 (autouse fixture)
+from contacts_fixtures import line_pdb, one_thread, planted_msa  # noqa: F401 (autouse fixture)
 
 from mhsa_bio.contacts.evaluate import precision_at, precision_table
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
@@ -122,18 +122,6 @@ def test_tsv_rr_npy_round_trip(tmp_path):
 # ---------------------------------------------------------------- fits on planted couplings
 
 
-def planted_msa(
-    n: int = 300, length: int = 12, *, seed: int = 0, pairs: tuple[tuple[int, int], ...] = ((1, 9), (3, 6))
-) -> list[str]:
-    """Random sequences where column j copies a permuted column i for each planted pair."""
-    rng = np.random.default_rng(seed)
-    x = rng.integers(0, 20, size=(n, length))
-    for i, j in pairs:
-        perm = rng.permutation(20)
-        x[:, j] = np.where(rng.random(n) < 0.9, perm[x[:, i]], x[:, j])
-    return ["".join(AA[k] for k in row) for row in x]
-
-
 @pytest.mark.parametrize("model_type,steps", [("potts", 40), ("factored", 150)])
 def test_fit_recovers_planted_pairs_and_is_seeded(model_type, steps):
     from mhsa_bio.io.msa import encode_rows
@@ -211,35 +199,10 @@ def _write_a3m(path: Path, seqs: list[str]) -> Path:
     return path
 
 
-def _line_pdb(
-    path: Path, query: str, close: tuple[tuple[int, int], ...], *, chains: str = "A", extra: str = ""
-) -> Path:
-    """A fake chain: residues far apart on a line, except planted pairs put 4 Å apart.
-
-    ``extra``, when given, is written first as another chain (id ``chains[1]``) far from the first.
-    """
-    lines = []
-    for k, aa in enumerate(extra):
-        lines.append(
-            f"ATOM  {k + 1:5d}  CA  {ONE_TO_THREE[aa]} {chains[1]}{k + 1:4d}    "
-            f"{20.0 * k:8.3f}{500.0:8.3f}{0.0:8.3f}  1.00  0.00           C\n"
-        )
-    xyz = np.array([[20.0 * k, 0.0, 0.0] for k in range(len(query))])
-    for i, j in close:
-        xyz[j] = xyz[i] + [0.0, 4.0, 0.0]
-    for k, (aa, p) in enumerate(zip(query, xyz, strict=True)):
-        lines.append(
-            f"ATOM  {len(extra) + k + 1:5d}  CA  {ONE_TO_THREE[aa]} {chains[0]}{k + 1:4d}    "
-            f"{p[0]:8.3f}{p[1]:8.3f}{p[2]:8.3f}  1.00  0.00           C\n"
-        )
-    path.write_text("".join(lines) + "END\n")
-    return path
-
-
 def test_cli_end_to_end_with_structure(tmp_path):
     seqs = planted_msa()
     msa = _write_a3m(tmp_path / "fam.a3m", seqs)
-    pdb = _line_pdb(tmp_path / "fam.pdb", seqs[0], ((1, 9), (3, 6)))
+    pdb = line_pdb(tmp_path / "fam.pdb", seqs[0], ((1, 9), (3, 6)))
     out = tmp_path / "out"
     fit = ("--model-type", "potts", "--steps", 30, "--out", out, "--device", "cpu", "--seed", 3)
     result = invoke("contacts", msa, "--pdb", pdb, "--chain", "A", *fit)
@@ -296,7 +259,7 @@ def test_cli_bad_inputs(tmp_path):
     _fails([str(msa), "--query", "nope"], out, "no row with this id")
     _fails([str(msa), "--model-type", "mlp"], out, "--model-type")
     _fails([str(msa), "--pdb", str(tmp_path / "none.pdb")], out, "no such file")
-    wrong = _line_pdb(tmp_path / "wrong.pdb", "W" * 12, ())
+    wrong = line_pdb(tmp_path / "wrong.pdb", "W" * 12, ())
     _fails(
         [str(msa), "--pdb", str(wrong), "--steps", "2", "--model-type", "potts"],
         out,
@@ -326,10 +289,10 @@ def test_structure_mismatch_fails_before_the_fit(tmp_path, monkeypatch):
     msa = _write_a3m(tmp_path / "fam.a3m", seqs)
     out = tmp_path / "out"
     other = "W" * 12
-    wrong = _line_pdb(tmp_path / "wrong.pdb", other, ())
+    wrong = line_pdb(tmp_path / "wrong.pdb", other, ())
     _fails([str(msa), "--pdb", str(wrong), "--chain", "A"], out, "wrong.pdb", "does not match the query")
     # two chains: A is the query, B another protein; --chain B must fail, naming the chain
-    two = _line_pdb(tmp_path / "two.pdb", seqs[0], (), chains="AB", extra=other)
+    two = line_pdb(tmp_path / "two.pdb", seqs[0], (), chains="AB", extra=other)
     _fails([str(msa), "--pdb", str(two), "--chain", "B"], out, "two.pdb", "chain 'B'", "--chain")
     _fails([str(msa), "--pdb", str(two), "--chain", "C"], out, "two.pdb")
     # the right chain gets past the check and reaches the (stubbed) fit

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 from conftest import invoke
-from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
-from test_contacts import _fails, _line_pdb, _write_a3m, planted_msa
+from contacts_fixtures import line_pdb, one_thread, planted_msa  # noqa: F401 (autouse fixture)
+from test_contacts import _fails, _write_a3m
 
 from mhsa_bio.contacts.readout import binary_map, contact_scores, predicted_pairs, probability
 from mhsa_bio.contacts.writers import read_tsv
@@ -66,7 +66,7 @@ def test_binary_map_is_symmetric_zero_one():
 def _run(tmp_path, *extra):
     seqs = planted_msa(n=300, length=14, pairs=((1, 9), (3, 12)))
     msa = _write_a3m(tmp_path / "fam.a3m", seqs)
-    pdb = _line_pdb(tmp_path / "fam.pdb", seqs[0], ((1, 9), (3, 12)))
+    pdb = line_pdb(tmp_path / "fam.pdb", seqs[0], ((1, 9), (3, 12)))
     out = tmp_path / "out"
     args = ("--model-type", "potts", "--steps", 30, "--out", out, "--device", "cpu", "--force")
     result = invoke("contacts", msa, "--pdb", pdb, "--chain", "A", *args, *extra)

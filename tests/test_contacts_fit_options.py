@@ -1,11 +1,11 @@
-"""Tests for factored attention's fit options: the warm start from a short Potts fit, bfloat16, refine."""
+"""Tests for factored attention's fit options: the warm start from a short Potts fit, bfloat16,
+refine, top-k attention."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from contacts_fixtures import one_thread  # noqa: F401 (autouse fixture)
-from test_contacts import planted_msa
+from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fixture)
 
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
 from mhsa_bio.contacts.weights import sequence_weights
@@ -93,3 +93,33 @@ def test_refine_moves_values_not_attention(caplog):
     before, after = map(float, re.search(r"data NLL ([\d.]+) -> ([\d.]+)", caplog.text).groups())
     assert after < before - 0.1
     assert _top_pairs(refined.couplings) == {(1, 9), (3, 6)}
+
+
+def test_topk_attention_keeps_the_largest_logits_of_each_row():
+    gen = torch.Generator().manual_seed(3)
+    model = FactoredAttention(9, 5, heads=2, head_dim=4, generator=gen, init_std=1.0)
+    dense = model.attention()
+    model.topk = 3
+    sparse = model.attention()
+    torch.testing.assert_close(sparse.sum(-1), torch.ones(2, 9))
+    assert ((sparse > 0).sum(-1) == 3).all()
+    assert (sparse.diagonal(dim1=1, dim2=2) == 0).all()
+    # the kept entries are the 3 largest of the dense row, renormalised among themselves
+    kept = dense.topk(3, dim=-1)
+    renormalised = kept.values / kept.values.sum(-1, keepdim=True)
+    torch.testing.assert_close(sparse.gather(-1, kept.indices), renormalised)
+    model.topk = 8  # k = L - 1: every off-diagonal entry, the dense attention
+    torch.testing.assert_close(model.attention(), dense)
+
+
+def test_topk_fit_is_sparse_after_warm_up_and_finds_the_planted_pairs():
+    weights = _weights()
+    dense = fit_couplings(weights, config=FitConfig(heads=8, steps=60), seed=4)
+    sparse = fit_couplings(weights, config=FitConfig(heads=8, steps=60, topk=2, topk_after=20), seed=4)
+    # symmetrised attention ½(attn + attnᵀ): k·L entries per head in attn, at most 2·k·L in the sum
+    assert ((sparse.attention > 0).sum((1, 2)) <= 2 * 2 * 12).all()
+    assert ((dense.attention > 0).sum((1, 2)) == 12 * 11).all()
+    np.testing.assert_array_equal(  # the same first 20 steps
+        sparse.losses[:20], dense.losses[:20]
+    )
+    assert _top_pairs(sparse.couplings) == {(1, 9), (3, 6)}

@@ -55,6 +55,10 @@ class FitConfig:
         steps, queries and keys (the attention) held fixed. With the attention fixed the weighted
         pseudo-likelihood is convex in the values and fields, so these steps move towards its
         optimum for that attention. 0: none
+    topk : factored only: after ``topk_after`` Adam steps, each attention row keeps only its
+        ``topk`` largest logits (sparse attention; ``FactoredAttention.topk``), to the end of the
+        fit and in the read-out. 0: dense attention throughout
+    topk_after : Adam steps of dense attention before ``topk`` takes effect
     """
 
     model_type: str = "factored"
@@ -78,6 +82,8 @@ class FitConfig:
     warm_match_steps: int = 200
     bfloat16: bool = False
     refine: int = 0
+    topk: int = 0
+    topk_after: int = 100
 
     def resolve(self, length: int, neff: float, n_unique: int) -> FitConfig:
         """Fill the defaults for an MSA of length L with ``neff`` effective sequences."""
@@ -320,6 +326,10 @@ def _fit_adam(
     best, since = math.inf, 0
     smooth = None
     for step in range(int(cast(int, cfg.steps))):
+        if cfg.topk > 0 and step == cfg.topk_after:
+            model.topk = cfg.topk
+            best, since, smooth = math.inf, 0, None  # the loss jumps when attention is cut
+            log.info("attention cut to the top %d of each row at step %d", cfg.topk, step + 1)
         if batch < n_unique:  # sample by weight, so each batch is an unbiased estimate
             sel = torch.multinomial(prob.cpu(), batch, replacement=True, generator=generator).to(dev)
             xb, ib = rows.x[sel], rows.idx[sel]

@@ -225,7 +225,12 @@ def read_msa(
         qi = 0
     else:
         if query not in ids:
-            raise InputError(f"{path}: --query '{query}': no row with this id")
+            hint = (
+                f"rows of a PSICOV .aln have no ids and are named row1 to row{len(ids)}"
+                if fmt == "aln"
+                else f"ids: {', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}"
+            )
+            raise InputError(f"{path}: --query '{query}': no row with this id ({hint})")
         qi = ids.index(query)
     qseq = rows[qi][1]
     keep = [k for k, c in enumerate(qseq) if c != "-"]

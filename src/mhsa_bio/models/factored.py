@@ -33,6 +33,12 @@ class FactoredAttention(nn.Module):
     generator : for the random queries, keys and values
     init_std : standard deviation of the initial query and key entries
     value_std : standard deviation of the initial value entries (0: zeros)
+
+    Attributes
+    ----------
+    topk : when 0 < topk < L − 1, each attention row is a softmax over its ``topk`` largest
+        logits only (the others get weight 0, and no gradient); 0: dense attention. Set by the
+        fit after its warm-up steps.
     """
 
     diag: torch.Tensor  # buffers (registered in __init__)
@@ -66,11 +72,17 @@ class FactoredAttention(nn.Module):
         self.register_buffer("upper", first * length + second, persistent=False)
         self.register_buffer("lower", second * length + first, persistent=False)
         self.register_buffer("rows", _block_rows(length, first, second), persistent=False)
+        self.topk = 0
 
     def attention(self) -> torch.Tensor:
-        """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i."""
+        """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i (over its ``topk``
+        largest logits when ``topk`` is set)."""
         s = self.query @ self.key.transpose(1, 2) / math.sqrt(self.head_dim)  # (H, L, L)
-        return s.masked_fill(self.diag, float("-inf")).softmax(-1)
+        s = s.masked_fill(self.diag, float("-inf"))
+        if 0 < self.topk < self.length - 1:
+            kth = s.topk(self.topk, dim=-1).values[..., -1:]  # (H, L, 1)
+            s = s.masked_fill(s < kth, float("-inf"))
+        return s.softmax(-1)
 
     def pair_couplings(self) -> torch.Tensor:
         """W_ij(a, b) for the pairs i < j (row-major order), shape (L(L−1)/2, A·A)."""
