@@ -25,17 +25,14 @@ import numpy as np
 
 
 def _score(net, seqs: list[str]) -> np.ndarray:
+    """P(positive) of each sequence (``predict``'s batching, on the CPU)."""
     import torch
 
-    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.io.fasta import Record
+    from mhsa_bio.predict import predict_proba
 
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(seqs), 64):
-            tokens, lengths = encode_batch(seqs[i : i + 64])
-            logits = net(torch.as_tensor(tokens), torch.as_tensor(lengths)).logits
-            out.append(torch.softmax(logits, -1)[:, 1].numpy())
-    return np.concatenate(out)
+    records = [Record(f"s{i}", s) for i, s in enumerate(seqs)]
+    return predict_proba(net, records, device=torch.device("cpu"), amp=False)[:, 1]
 
 
 def rotate(seq: str, shift: int) -> str:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import positional_memory as pm  # noqa: E402
 
 from mhsa_bio.io.fasta import Record  # noqa: E402
-from mhsa_bio.models.promoter import PromoterOutput  # noqa: E402
+from mhsa_bio.models.promoter import PromoterConfig, PromoterOutput  # noqa: E402
 
 
 def test_rotate_matches_the_trainers_rotation():
@@ -34,6 +34,7 @@ class _Stub(torch.nn.Module):
     def __init__(self, by_position: bool) -> None:
         super().__init__()
         self.by_position = by_position
+        self.config = PromoterConfig(n_classes=2)
 
     def forward(self, tokens, lengths):
         a = (tokens == 0).float()

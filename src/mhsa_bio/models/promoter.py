@@ -14,6 +14,8 @@ from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 
 #: Pointwise activation after the convolution stem: "none" keeps the stem linear.
 STEM_ACTIVATIONS = ("none", "gelu", "relu")
+#: What a checkpoint written before a config key existed meant by leaving it out.
+LEGACY_CONFIG = {"stem_activation": "none"}
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,7 @@ class PromoterConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        # checkpoints written before the stem could be nonlinear have a linear stem
-        return cls(**{"stem_activation": "none", **data})
+        return cls(**{**LEGACY_CONFIG, **data})
 
 
 PRESETS: dict[str, dict[str, int]] = {

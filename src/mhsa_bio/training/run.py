@@ -117,11 +117,11 @@ def check_resumable(
             f"{path}: the run to resume read other input files ({', '.join(changed)} "
             "differ); give the same inputs, or start over with --force"
         )
-    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.models.promoter import LEGACY_CONFIG, PromoterConfig
     from mhsa_bio.training.trainer import TrainConfig
 
-    # a setting the interrupted run's version did not have yet had the value of today's default
-    defaults = {**PromoterConfig().to_dict(), **TrainConfig().to_dict(), "stem_activation": "none"}
+    # a setting the interrupted run's version did not have yet: its default then
+    defaults = {**PromoterConfig().to_dict(), **TrainConfig().to_dict(), **LEGACY_CONFIG}
     differ = []
     for old, new in (
         (saved.get("config", {}), model_config),
