@@ -44,9 +44,8 @@ def rotate(seq: str, shift: int) -> str:
 def memory(net, records: list, idx: np.ndarray, *, shift: int, n: int) -> dict[str, float]:
     """Mean probability and AUROC against one dinucleotide shuffle each, for up to ``n`` of
     ``records[idx]`` as they are and rotated by ``shift``."""
-    from sklearn.metrics import roc_auc_score
-
     from mhsa_bio.shuffle import shuffle_records
+    from mhsa_bio.stats import auroc
 
     chosen = [records[i] for i in idx[:n]]
     seqs = [r.seq for r in chosen]
@@ -55,8 +54,8 @@ def memory(net, records: list, idx: np.ndarray, *, shift: int, n: int) -> dict[s
     c = _score(net, [r.seq for r in shuffle_records(chosen, n_per=1, seed=5)])
     y = np.r_[np.ones(len(a)), np.zeros(len(c))]
     return {"n": len(a), "p": float(a.mean()), "p_rotated": float(b.mean()),
-            "p_shuffles": float(c.mean()), "auroc": float(roc_auc_score(y, np.r_[a, c])),
-            "auroc_rotated": float(roc_auc_score(y, np.r_[b, c]))}
+            "p_shuffles": float(c.mean()), "auroc": float(auroc(y, np.r_[a, c])),
+            "auroc_rotated": float(auroc(y, np.r_[b, c]))}
 
 
 def main() -> None:
