@@ -123,3 +123,24 @@ def test_topk_fit_is_sparse_after_warm_up_and_finds_the_planted_pairs():
         sparse.losses[:20], dense.losses[:20]
     )
     assert _top_pairs(sparse.couplings) == {(1, 9), (3, 6)}
+
+
+def test_default_schedule_by_length_and_neff(monkeypatch):
+    """L ≤ 200 keeps 128 heads in float32 (the settings measured on 1atzA and 1a3aA); 200 < L ≤ 300
+    gets 256 heads, in bfloat16 on a CPU that computes it natively; L > 300 or Neff < 50 gets 32."""
+    for native in (True, False):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native)
+        cases = [
+            (75, 1149, 128, False), (145, 1014, 128, False), (200, 500, 128, False),
+            (201, 500, 256, native), (256, 282, 256, native), (300, 483, 256, native),
+            (301, 500, 32, False), (400, 2000, 32, False), (145, 40, 32, False),
+        ]
+        for length, neff, heads, half in cases:
+            c = FitConfig().resolve(length, neff, 400)
+            assert (c.heads, c.bfloat16) == (heads, half), (length, neff, native)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert FitConfig().resolve(256, 282, 400, "cuda").bfloat16 is False  # not measured on a GPU
+    assert FitConfig(bfloat16=False).resolve(256, 282, 400).bfloat16 is False  # given settings win
+    assert FitConfig(heads=128).resolve(256, 282, 400).heads == 128
+    assert FitConfig(bfloat16=True).resolve(145, 1014, 400).bfloat16 is True
+    assert FitConfig(model_type="potts").resolve(256, 282, 400).bfloat16 is False
