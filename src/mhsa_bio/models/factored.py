@@ -136,9 +136,11 @@ def default_heads(length: int, neff: float) -> int:
 
     At L 256 with few sequences (PSICOV 1a0tP, Neff 282) the fit is short of capacity: 32, 64,
     128 and 256 heads give data NLL 372, 336, 296, 265 and long-range P@L 0.06, 0.09, 0.12,
-    0.14 (seed 0). 256 heads there cost 1.55× the time of 128 in float32 (443 s against 286 s,
-    one thread) and 1.07× in bfloat16 (287 s against 268 s; same NLL 265 and P@L 0.14), which
-    ``default_bfloat16`` turns on for these lengths.
+    0.14 (seed 0; seed 1: 256 heads 0.14 against 0.13, P@L/5 0.41 against 0.29). 256 heads there
+    cost 1.55× the time of 128 in float32 (443 s against 286 s, one thread) and 1.07× in bfloat16
+    (287 s against 268 s; same NLL 265 and P@L 0.14), which ``default_bfloat16`` turns on for
+    these lengths. On the validation family 16pkA (L 256) this default gave long-range P@L 0.27,
+    P@L/5 0.59 against 0.24 / 0.57 for 128 heads in float32, in 303 s against 287 s.
     """
     if length > 300 or neff < 50:
         return 32
