@@ -3,8 +3,11 @@ refine, top-k attention."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
+from conftest import invoke
 from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fixture)
 
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
@@ -144,3 +147,16 @@ def test_default_schedule_by_length_and_neff(monkeypatch):
     assert FitConfig(heads=128).resolve(256, 282, 400).heads == 128
     assert FitConfig(bfloat16=True).resolve(145, 1014, 400).bfloat16 is True
     assert FitConfig(model_type="potts").resolve(256, 282, 400).bfloat16 is False
+
+
+def test_cli_bfloat16_switch_reaches_the_fit(tmp_path):
+    """--bfloat16 / --float32 force the couplings' precision whatever L; without either, L 12 is float32."""
+    msa = tmp_path / "fam.a3m"
+    msa.write_text("".join(f">s{k}\n{s}\n" for k, s in enumerate(planted_msa(n=60))))
+    for flag, expected in ((None, False), ("--bfloat16", True), ("--float32", False)):
+        out = tmp_path / f"out{flag}"
+        args = [msa, "--out", out, "--steps", 3, "--heads", 2, "--device", "cpu", *([flag] if flag else [])]
+        result = invoke("contacts", *args)
+        assert result.exit_code == 0, result.output
+        run = json.loads((out / "run.json").read_text())
+        assert run["result"]["config"]["bfloat16"] is expected, flag
