@@ -8,7 +8,8 @@ Run from the repository root (needs no data; the alignments are random)::
 
 For each L, in its own subprocess (so the peak memory is its own), an alignment of
 ``--sequences`` random rows (each column with its own residue frequencies) is weighted and fitted
-with the default settings for that L (128 heads, or 32 beyond L = 300) for ``--steps`` Adam
+with the default settings for that L (``default_heads``: 128 heads, 256 for 200 < L ≤ 300 with
+bfloat16 couplings on a CPU that has them natively, 32 beyond L = 300) for ``--steps`` Adam
 steps; the first step is left out of the timing. The table gives the median seconds per step,
 the projected time of a default fit (400 steps × that median) and the peak resident memory.
 Random columns carry no couplings, so no precision is measured; the time of a step and the
@@ -51,10 +52,11 @@ def _worker(length: int, n_seq: int, steps: int, threads: int, seed: int, device
 
     fit_couplings(weights, config=config, seed=seed, device=device, progress=stamp)
     per_step = float(np.median(np.diff(stamps))) if len(stamps) > 2 else float("nan")
-    default = FitConfig().resolve(length, weights.neff, len(weights.unique))
+    default = FitConfig().resolve(length, weights.neff, len(weights.unique), device)
     return {
         "L": length,
         "heads": default.heads,
+        "bfloat16": default.bfloat16,
         "batch": default.batch_size,
         "s/step": per_step,
         "default steps": default.steps,

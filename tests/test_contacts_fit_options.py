@@ -3,8 +3,11 @@ refine, top-k attention."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
+from conftest import invoke
 from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fixture)
 
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
@@ -123,3 +126,37 @@ def test_topk_fit_is_sparse_after_warm_up_and_finds_the_planted_pairs():
         sparse.losses[:20], dense.losses[:20]
     )
     assert _top_pairs(sparse.couplings) == {(1, 9), (3, 6)}
+
+
+def test_default_schedule_by_length_and_neff(monkeypatch):
+    """L ≤ 200 keeps 128 heads in float32 (the settings measured on 1atzA and 1a3aA); 200 < L ≤ 300
+    gets 256 heads, in bfloat16 on a CPU that computes it natively; L > 300 or Neff < 50 gets 32."""
+    for native in (True, False):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native)
+        cases = [
+            (75, 1149, 128, False), (145, 1014, 128, False), (200, 500, 128, False),
+            (201, 500, 256, native), (256, 282, 256, native), (300, 483, 256, native),
+            (301, 500, 32, False), (400, 2000, 32, False), (145, 40, 32, False),
+        ]
+        for length, neff, heads, half in cases:
+            c = FitConfig().resolve(length, neff, 400)
+            assert (c.heads, c.bfloat16) == (heads, half), (length, neff, native)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    assert FitConfig().resolve(256, 282, 400, "cuda").bfloat16 is False  # not measured on a GPU
+    assert FitConfig(bfloat16=False).resolve(256, 282, 400).bfloat16 is False  # given settings win
+    assert FitConfig(heads=128).resolve(256, 282, 400).heads == 128
+    assert FitConfig(bfloat16=True).resolve(145, 1014, 400).bfloat16 is True
+    assert FitConfig(model_type="potts").resolve(256, 282, 400).bfloat16 is False
+
+
+def test_cli_bfloat16_switch_reaches_the_fit(tmp_path):
+    """--bfloat16 / --float32 force the couplings' precision whatever L; without either, L 12 is float32."""
+    msa = tmp_path / "fam.a3m"
+    msa.write_text("".join(f">s{k}\n{s}\n" for k, s in enumerate(planted_msa(n=60))))
+    for flag, expected in ((None, False), ("--bfloat16", True), ("--float32", False)):
+        out = tmp_path / f"out{flag}"
+        args = [msa, "--out", out, "--steps", 3, "--heads", 2, "--device", "cpu", *([flag] if flag else [])]
+        result = invoke("contacts", *args)
+        assert result.exit_code == 0, result.output
+        run = json.loads((out / "run.json").read_text())
+        assert run["result"]["config"]["bfloat16"] is expected, flag

@@ -50,7 +50,8 @@ class FitConfig:
         fields in the same gauge; the pseudo-likelihood fit then starts from there. 0: no warm start
     warm_match_steps : Adam steps of that least-squares match
     bfloat16 : factored only: the couplings and the lookup table in bfloat16 (``torch.autocast``);
-        parameters, optimiser state, logits and the loss stay float32
+        parameters, optimiser state, logits and the loss stay float32. None: on for 200 < L ≤ 300
+        on a CPU with native bfloat16, else off (``default_bfloat16``)
     refine : factored only: full-batch L-BFGS iterations on the values and fields after the Adam
         steps, queries and keys (the attention) held fixed. With the attention fixed the weighted
         pseudo-likelihood is convex in the values and fields, so these steps move towards its
@@ -80,14 +81,15 @@ class FitConfig:
     qk_init: float = 0.01
     warm_start: int = 0
     warm_match_steps: int = 200
-    bfloat16: bool = False
+    bfloat16: bool | None = None
     refine: int = 0
     topk: int = 0
     topk_after: int = 100
 
-    def resolve(self, length: int, neff: float, n_unique: int) -> FitConfig:
-        """Fill the defaults for an MSA of length L with ``neff`` effective sequences."""
-        from mhsa_bio.models.factored import default_heads
+    def resolve(self, length: int, neff: float, n_unique: int, device: str = "cpu") -> FitConfig:
+        """Fill the defaults for an MSA of length L with ``neff`` effective sequences, fitted on
+        ``device``."""
+        from mhsa_bio.models.factored import default_bfloat16, default_heads
         from mhsa_bio.models.potts import default_pair_l2
 
         if self.model_type not in MODEL_TYPES:
@@ -97,8 +99,10 @@ class FitConfig:
             c.steps = c.steps or 60
             c.l2 = default_pair_l2(length) if c.l2 is None else c.l2
             c.batch_size = n_unique
+            c.bfloat16 = bool(c.bfloat16)
         else:
             c.heads = c.heads or default_heads(length, neff)
+            c.bfloat16 = default_bfloat16(length, device) if c.bfloat16 is None else c.bfloat16
             c.steps = c.steps or default_steps(length, neff)
             c.lr = DEFAULT_LR if c.lr is None else c.lr
             c.batch_size = min(n_unique, c.batch_size or DEFAULT_BATCH)
@@ -337,7 +341,7 @@ def _fit_adam(
         else:
             xb, ib, wb = rows.x, rows.idx, rows.w
         opt.zero_grad()
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bfloat16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bool(cfg.bfloat16)):
             loss, data = _objective(
                 model,
                 xb,
@@ -460,8 +464,8 @@ def fit_couplings(
 
     start = time.perf_counter()
     n_unique, length = weights.unique.shape
-    cfg = config.resolve(length, weights.neff, n_unique)
     dev = torch.device(device)
+    cfg = config.resolve(length, weights.neff, n_unique, dev.type)
     gen = torch.Generator().manual_seed(seed)
     rows = _rows(weights, n_states=n_states, device=dev)
     fields0 = _initial_fields(rows.x, rows.w, n_states)

@@ -125,12 +125,40 @@ def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch
 
 
 def default_heads(length: int, neff: float) -> int:
-    """Heads by default: 128, or 32 for long queries (L > 300) or very few sequences (Neff < 50).
+    """Heads by default: 128; 256 for 200 < L ≤ 300; 32 for long queries (L > 300) or very few
+    sequences (Neff < 50).
 
     A step costs H·L²·A² to build W, so long queries get fewer heads on a CPU. With the
     initialisation of ``FitConfig`` (400 steps), 128 heads against 64: 1atzA (L = 75) long-range
     P@L 0.382 against 0.367 (mean of seeds 0–5), data NLL 88–90 against 98–101, 1.45× the CPU
     time; 1a3aA (L = 145) 0.531 / 0.51 against 0.49 / 0.46 (seeds 0 / 1), NLL 197 against 219,
-    1.3× the CPU time.
+    1.3× the CPU time; 256 heads lost there (0.517, seed 0), so L ≤ 200 keeps 128.
+
+    At L 256 with few sequences (PSICOV 1a0tP, Neff 282) the fit is short of capacity: 32, 64,
+    128 and 256 heads give data NLL 372, 336, 296, 265 and long-range P@L 0.06, 0.09, 0.12,
+    0.14 (seed 0; seed 1: 256 heads 0.14 against 0.13, P@L/5 0.41 against 0.29). 256 heads there
+    cost 1.55× the time of 128 in float32 (443 s against 286 s, one thread) and 1.07× in bfloat16
+    (287 s against 268 s; same NLL 265 and P@L 0.14), which ``default_bfloat16`` turns on for
+    these lengths. On the validation family 16pkA (L 256) this default gave long-range P@L 0.27,
+    P@L/5 0.59 against 0.24 / 0.57 for 128 heads in float32, in 303 s against 287 s.
     """
-    return 32 if length > 300 or neff < 50 else 128
+    if length > 300 or neff < 50:
+        return 32
+    return 256 if length > 200 else 128
+
+
+def default_bfloat16(length: int, device: str = "cpu") -> bool:
+    """bfloat16 couplings by default (``FitConfig.bfloat16``): for 200 < L ≤ 300 on a CPU that
+    computes bfloat16 natively (AVX512-BF16), where they pay for ``default_heads``' 256 heads.
+
+    On 1a0tP (L 256, 256 heads, seed 0, one thread on an AVX512-BF16 CPU) bfloat16 against
+    float32: data NLL 265.4 against 265.1, long-range P@L 0.14 and 0.14, P@L/5 0.35 against
+    0.37 (one pair of 51), 287 s against 443 s. Elsewhere float32: a CPU without native bfloat16
+    emulates it, and on a GPU it is not measured at these lengths.
+    """
+    import torch
+
+    if not 200 < length <= 300 or torch.device(device).type != "cpu":
+        return False
+    native = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(native is not None and native())
