@@ -159,6 +159,22 @@ def test_stem_activation_is_trained_recorded_and_reloaded(tmp_path):
     assert run["model_config"]["stem_activation"] == "gelu"
 
 
+def test_stem_guide_is_trained_recorded_and_reloaded(tmp_path):
+    from mhsa_bio.checkpoint import load_model
+
+    pos, _ = planted_set(40, 50)
+    fa = write_fasta(tmp_path / "pos.fa", pos)
+    result = invoke("train", fa, "--out", tmp_path / "run", "--stem-guide", "1", *SMALL)
+    assert result.exit_code == 0, result.output
+    net, _ = load_model(tmp_path / "run" / "model.pt")
+    assert net.config.stem_guide == 1.0
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model_config"]["stem_guide"] == 1.0
+    torch.manual_seed(run["params"]["seed"])  # the model the run started from
+    fresh = type(net)(net.config)
+    assert not torch.equal(fresh.stem_head[0].weight, net.stem_head[0].weight)  # it was trained
+
+
 def test_labels_train_three_classes(tmp_path):
     import numpy as np
 
@@ -244,6 +260,8 @@ def test_bad_options(planted_fastas, tmp_path):
     assert_clean_error(result, "odd")
     result = invoke("train", pos, "--out", tmp_path / "r", "--stem-activation", "tanh")
     assert_clean_error(result, "--stem-activation tanh", "none, gelu, relu")
+    result = invoke("train", pos, "--out", tmp_path / "r", "--stem-guide", "-1")
+    assert_clean_error(result, "--stem-guide -1")
     result = invoke("train", pos, "--out", tmp_path / "r", "--device", "cuda")
     if not torch.cuda.is_available():
         assert_clean_error(result, "no CUDA GPU")

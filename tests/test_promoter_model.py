@@ -25,8 +25,9 @@ def _model(**kw):
     return PromoterTransformer(PromoterConfig(dim=32, heads=4, layers=2, max_len=50, **kw)).eval()
 
 
-def test_model_paths_agree_and_attention_shape():
-    model = _model()
+@pytest.mark.parametrize("guide", [0.0, 1.0])
+def test_model_paths_agree_and_attention_shape(guide):
+    model = _model(stem_guide=guide)
     tokens = torch.randint(0, 5, (4, 50))
     lengths = torch.full((4,), 50)
     fast = model(tokens, lengths)
@@ -36,9 +37,9 @@ def test_model_paths_agree_and_attention_shape():
     assert slow.attention.shape == (4, 2, 4, 51, 51)
 
 
-@pytest.mark.parametrize("act", ["none", "gelu", "relu"])
-def test_padding_changes_nothing(act):
-    model = _model(stem_activation=act)
+@pytest.mark.parametrize(("act", "guide"), [("none", 0.0), ("gelu", 0.0), ("relu", 0.0), ("none", 1.0)])
+def test_padding_changes_nothing(act, guide):
+    model = _model(stem_activation=act, stem_guide=guide)
     torch.manual_seed(1)
     lengths = torch.tensor([50, 31, 12])
     tokens = torch.randint(0, 5, (3, 50))
@@ -48,8 +49,7 @@ def test_padding_changes_nothing(act):
     for i, n in enumerate(lengths.tolist()):
         alone = model(tokens[i : i + 1, :n], lengths[i : i + 1], return_attention=True)
         assert torch.allclose(alone.logits, batch.logits[i], atol=1e-5)
-        assert torch.allclose(alone.attention[0], batch.attention[i, :, :, : n + 1, : n + 1],
-                              atol=1e-5)
+        assert torch.allclose(alone.attention[0], batch.attention[i, :, :, : n + 1, : n + 1], atol=1e-5)
         assert batch.attention[i, :, :, n + 1 :, :].abs().sum() == 0
         assert batch.attention[i, :, :, :, n + 1 :].abs().sum() == 0
 
@@ -93,3 +93,50 @@ def test_config_without_stem_activation_reads_as_linear():
     data = PromoterConfig(stem_activation="gelu").to_dict()
     del data["stem_activation"]  # a checkpoint written before the option existed
     assert PromoterConfig.from_dict(data).stem_activation == "none"
+
+
+def test_stem_guide_biases_the_first_cls_row_and_trains_by_max_pool():
+    model = _model(stem_guide=1.0)
+    tokens = torch.randint(0, 4, (3, 50))
+    lengths = torch.tensor([50, 40, 20])
+    for i, n in enumerate(lengths.tolist()):
+        tokens[i, n:] = 5
+    assert model(tokens, lengths).stem_logits is None  # eval: no training readout
+    with torch.no_grad():
+        model.guide_scale.zero_()
+    plain = model(tokens, lengths, return_attention=True).attention
+    with torch.no_grad():
+        model.guide_scale.fill_(2.0)
+    guided = model(tokens, lengths, return_attention=True).attention
+    # in the first layer only the CLS row moves
+    assert not torch.allclose(plain[:, 0, :, 0], guided[:, 0, :, 0])
+    assert torch.allclose(plain[:, 0, :, 1:], guided[:, 0, :, 1:])
+    # the bias is each base's class-specificity, standardised over its sequence: log attention
+    # moves by 2 z (up to the softmax's constant), and padding still gets none
+    x = model.stem(model.onehot[tokens.clamp(max=5)].masked_fill(tokens[..., None] == 5, 0).transpose(1, 2))
+    scores = model.stem_head(x.transpose(1, 2))
+    for i, n in enumerate(lengths.tolist()):
+        specific = scores[i, :n].amax(-1) - scores[i, :n].mean(-1)
+        z = (specific - specific.mean()) / specific.std(unbiased=False)
+        shift = (guided[i, 0, :, 0, 1 : n + 1] / plain[i, 0, :, 0, 1 : n + 1]).log() - 2 * z
+        assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-4)
+        assert guided[i, 0, :, 0, n + 1 :].abs().sum() == 0
+    model.train()
+    for layer in model.layers:
+        layer.drop.p = 0.0
+    out = model(tokens, lengths)
+    assert out.stem_logits.shape == (3, 2)
+    # the readout is the max of each sequence's own bases: the padding never wins
+    assert torch.allclose(out.stem_logits[2], scores[2, :20].amax(0))
+
+
+def test_stem_guide_is_checked_and_absent_by_default():
+    with pytest.raises(ValueError, match="stem_guide -1"):
+        PromoterConfig(stem_guide=-1.0)
+    with pytest.raises(ValueError, match="stem_guide nan"):
+        PromoterConfig(stem_guide=float("nan"))
+    plain = _model()
+    assert not any(k.startswith(("stem_head", "guide_scale")) for k in plain.state_dict())
+    data = PromoterConfig(stem_guide=0.5).to_dict()
+    del data["stem_guide"]  # a checkpoint written before the option existed
+    assert PromoterConfig.from_dict(data).stem_guide == 0.0

@@ -140,10 +140,13 @@ def test_resume_reads_settings_an_older_version_lacked_as_their_defaults(tmp_pat
 
     model = PromoterConfig(dim=16, heads=2, layers=1).to_dict()
     prov = {"inputs": {}, "train_config": TrainConfig(epochs=3).to_dict()}
-    old_model = {k: v for k, v in model.items() if k != "stem_activation"}
+    old_model = {k: v for k, v in model.items() if k not in ("stem_activation", "stem_guide")}
     old_train = {k: v for k, v in prov["train_config"].items() if k != "shift_augment"}
     saved = {"config": old_model, "provenance": {"inputs": {}, "train_config": old_train}}
     check_resumable(saved, prov, model, path=tmp_path / "last.pt")  # defaults: nothing differs
     shifted = {**prov, "train_config": {**prov["train_config"], "shift_augment": True}}
     with pytest.raises(InputError, match="--shift-augment None -> True"):
         check_resumable(saved, shifted, model, path=tmp_path / "last.pt")
+    guided = {**model, "stem_guide": 1.0}
+    with pytest.raises(InputError, match="stem.guide"):
+        check_resumable(saved, prov, guided, path=tmp_path / "last.pt")

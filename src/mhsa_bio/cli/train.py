@@ -79,6 +79,16 @@ def train(
             help="Activation after the convolution stem (none: a linear stem).",
         ),
     ] = "none",
+    stem_guide: Annotated[
+        float,
+        typer.Option(
+            "--stem-guide",
+            help="Guide the first layer's CLS attention by a per-base score from the convolution "
+            "stem, trained with this weight by a max-pool readout (added to the loss; never a "
+            "prediction). Helps long sequences with sparse sites, where attention spread evenly "
+            "over hundreds of bases learns slowly. 0: off.",
+        ),
+    ] = 0.0,
     dropout: Annotated[
         float,
         typer.Option(
@@ -242,6 +252,7 @@ def train(
             layers=layers,
             stem_kernel=stem_kernel,
             stem_activation=stem_activation,
+            stem_guide=stem_guide,
             max_len=max_len,
             dropout=dropout,
             train_config=train_config,

@@ -39,6 +39,7 @@ class MultiHeadSelfAttention(nn.Module):
         key_padding_mask: torch.Tensor | None = None,
         *,
         need_weights: bool = False,
+        first_row_bias: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend.
 
@@ -47,6 +48,8 @@ class MultiHeadSelfAttention(nn.Module):
         x : (N, T, D)
         key_padding_mask : (N, T) bool, True where the position is padding (never attended to)
         need_weights : also return the weights
+        first_row_bias : (N, T) added to every head's attention logits of the first query (the
+            CLS token's row), before the softmax
 
         Returns
         -------
@@ -62,9 +65,17 @@ class MultiHeadSelfAttention(nn.Module):
         p = self.dropout if self.training else 0.0
         if not need_weights:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+            if first_row_bias is not None:  # the first row again, with its bias (1/T of the cost)
+                bias = first_row_bias[:, None, None, :].to(q.dtype)
+                if mask is not None:
+                    bias = bias.masked_fill(~mask, float("-inf"))
+                first = F.scaled_dot_product_attention(q[:, :, :1], k, v, attn_mask=bias, dropout_p=p)
+                out = torch.cat([first, out[:, :, 1:]], dim=2)
             weights = None
         else:
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (N, H, T, T)
+            if first_row_bias is not None:
+                scores = torch.cat([scores[:, :, :1] + first_row_bias[:, None, None, :], scores[:, :, 1:]], 2)
             if mask is not None:
                 scores = scores.masked_fill(~mask, float("-inf"))
             weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)

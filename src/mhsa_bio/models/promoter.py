@@ -15,7 +15,10 @@ from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 #: Pointwise activation after the convolution stem: "none" keeps the stem linear.
 STEM_ACTIVATIONS = ("none", "gelu", "relu")
 #: What a checkpoint written before a config key existed meant by leaving it out.
-LEGACY_CONFIG = {"stem_activation": "none"}
+#: Initial scale of the stem guide's standardised per-base bias (``stem_guide`` > 0): at 2 a base
+#: two standard deviations above its sequence's mean gets e^4 ≈ 55 times the attention of an average one.
+GUIDE_SCALE = 2.0
+LEGACY_CONFIG: dict[str, Any] = {"stem_activation": "none", "stem_guide": 0.0}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class PromoterConfig:
     max_len: int = 300
     dropout: float = 0.3
     stem_activation: str = "none"
+    stem_guide: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "dim", "heads", "layers", "ff_mult", "stem_kernel"):
@@ -42,6 +46,8 @@ class PromoterConfig:
                 raise ValueError(f"{name} {value!r}: must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout {self.dropout}: must lie in [0, 1)")
+        if not 0.0 <= self.stem_guide < float("inf"):
+            raise ValueError(f"stem_guide {self.stem_guide}: must be a non-negative number")
         if self.stem_activation not in STEM_ACTIVATIONS:
             raise ValueError(
                 f"stem_activation {self.stem_activation!r}: must be one of {', '.join(STEM_ACTIVATIONS)}"
@@ -72,10 +78,13 @@ class PromoterOutput(NamedTuple):
     logits : (N, C)
     attention : (N, layers, H, T, T) with T = L + 1; index 0 is the CLS token and index i + 1 is
         base i. Rows and columns of padded positions are 0. ``None`` unless asked for.
+    stem_logits : (N, C), the stem guide's max-pool readout (``stem_guide`` > 0, training mode
+        only): what trains the guide; never a prediction
     """
 
     logits: torch.Tensor
     attention: torch.Tensor | None = None
+    stem_logits: torch.Tensor | None = None
 
 
 class EncoderLayer(nn.Module):
@@ -91,9 +100,14 @@ class EncoderLayer(nn.Module):
         self.drop = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: torch.Tensor, pad: torch.Tensor, *, need_weights: bool
+        self,
+        x: torch.Tensor,
+        pad: torch.Tensor,
+        *,
+        need_weights: bool,
+        first_row_bias: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h, w = self.attn(self.norm1(x), pad, need_weights=need_weights)
+        h, w = self.attn(self.norm1(x), pad, need_weights=need_weights, first_row_bias=first_row_bias)
         x = x + self.drop(h)
         x = x + self.drop(self.ff(self.norm2(x)))
         return x, w
@@ -127,6 +141,12 @@ class PromoterTransformer(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.layers))
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, config.n_classes)
+        # the stem guide: a per-base score from the stem (channels -> ReLU -> classes) whose
+        # class-specificity biases the first layer's CLS attention; trained by a max-pool readout
+        self.stem_head: nn.Module | None = None
+        if config.stem_guide > 0:
+            self.stem_head = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, config.n_classes))
+            self.guide_scale = nn.Parameter(torch.tensor(GUIDE_SCALE))
         # token -> one-hot row (A C G T N PAD)
         onehot = torch.zeros(6, 4)
         onehot[:4] = torch.eye(4)
@@ -152,6 +172,18 @@ class PromoterTransformer(nn.Module):
             out[rows, :n] = self.positions(n)
         return out
 
+    def _guide(self, scores: torch.Tensor, pad: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(N, 1 + L) bias of the first CLS row: each base's class-specificity (top class score
+        minus the mean), standardised over the sequence's own bases, times a learned scale; 0 for
+        the CLS token itself and at padding."""
+        specific = (scores.amax(dim=-1) - scores.mean(dim=-1)).masked_fill(pad, 0.0)  # (N, L)
+        n = lengths.clamp(min=1).to(specific.dtype)[:, None]
+        mean = specific.sum(dim=1, keepdim=True) / n
+        centred = (specific - mean).masked_fill(pad, 0.0)
+        std = (centred.square().sum(dim=1, keepdim=True) / n).sqrt().clamp(min=1e-6)
+        z = self.guide_scale * centred / std
+        return torch.cat([torch.zeros_like(z[:, :1]), z], dim=1)
+
     def forward(
         self,
         tokens: torch.Tensor,
@@ -176,15 +208,21 @@ class PromoterTransformer(nn.Module):
         x = self.onehot[tokens.clamp(max=PAD)] if inputs is None else inputs  # (N, L, 4)
         x = x.masked_fill(pad[..., None], 0.0)
         x = self.stem_act(self.stem(x.transpose(1, 2))).transpose(1, 2)  # (N, L, D)
+        stem_logits = guide = None
+        if self.stem_head is not None:
+            scores = self.stem_head(x)  # (N, L, C): each base's evidence for each class
+            if self.training:  # the max-pool readout that trains the guide
+                stem_logits = scores.masked_fill(pad[..., None], float("-inf")).amax(dim=1)
+            guide = self._guide(scores, pad, lengths)
         x = x + self._position_batch(lengths, width)
         x = x.masked_fill(pad[..., None], 0.0)
         x = torch.cat([self.cls.expand(n, -1, -1), x], dim=1)  # (N, T, D)
         pad_t = torch.cat([torch.zeros(n, 1, dtype=torch.bool, device=pad.device), pad], dim=1)
         maps = []
-        for layer in self.layers:
-            x, w = layer(x, pad_t, need_weights=return_attention)
+        for i, layer in enumerate(self.layers):
+            x, w = layer(x, pad_t, need_weights=return_attention, first_row_bias=guide if i == 0 else None)
             if w is not None:
                 maps.append(w.masked_fill(pad_t[:, None, :, None], 0.0))
         logits = self.head(self.norm(x[:, 0]))
         attention = torch.stack(maps, dim=1) if return_attention else None
-        return PromoterOutput(logits, attention)
+        return PromoterOutput(logits, attention, stem_logits)

@@ -329,6 +329,7 @@ def plan_training(
     max_len: int,
     dropout: float,
     stem_activation: str = "none",
+    stem_guide: float = 0.0,
     train_config: Any,
     folds: int,
     resume: bool,
@@ -345,6 +346,8 @@ def plan_training(
 
     if not 0 < train_config.lr < float("inf"):  # also NaN
         raise InputError(f"--lr {train_config.lr}: must be a positive number")
+    if not 0 <= stem_guide < float("inf"):  # also NaN
+        raise InputError(f"--stem-guide {stem_guide}: must be a non-negative number")
     if stem_kernel % 2 == 0 or stem_kernel < 1:
         raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
     size = dict(PRESETS[preset])
@@ -358,7 +361,12 @@ def plan_training(
         logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
     dev = rank_device(ctx, device)
     model_config = PromoterConfig(
-        stem_kernel=stem_kernel, max_len=max_len, dropout=dropout, stem_activation=stem_activation, **size
+        stem_kernel=stem_kernel,
+        max_len=max_len,
+        dropout=dropout,
+        stem_activation=stem_activation,
+        stem_guide=stem_guide,
+        **size,
     )
     data = read_inputs(inputs, min_length=stem_kernel)
     if folds:

@@ -297,15 +297,20 @@ class Trainer:
         )
         labels = torch.from_numpy(data.labels[idx[rows]]).to(self.device)
         with autocast(self.device, enabled=self.config.amp):
-            logits = self.net(tokens, lengths).logits
+            out = self.net(tokens, lengths)
+        reduction = "mean" if scale is None else "none"
+        main = F.cross_entropy(out.logits.float(), labels, weight=self.class_weight, reduction=reduction)
+        total = main
+        if out.stem_logits is not None:  # the stem's max-pool readout (training only)
+            stem = F.cross_entropy(
+                out.stem_logits.float(), labels, weight=self.class_weight, reduction=reduction
+            )
+            total = main + self.model.config.stem_guide * stem
         if scale is None:
-            loss = F.cross_entropy(logits.float(), labels, weight=self.class_weight)
-            self._step(loss)
-            return loss.item()
-        per_row = F.cross_entropy(logits.float(), labels, weight=self.class_weight, reduction="none")
-        loss = per_row.sum() * scale
-        self._step(loss)
-        return float(all_reduce_sum(loss.detach() / self.dist.world_size, self.dist).item())
+            self._step(total)
+            return main.item()
+        self._step(total.sum() * scale)
+        return float(all_reduce_sum(main.detach().sum() * scale / self.dist.world_size, self.dist).item())
 
     def _share(self, labels: np.ndarray) -> tuple[np.ndarray, float]:
         """This rank's rows of a global batch with ``labels``, and its loss scale.
