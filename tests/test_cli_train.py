@@ -145,30 +145,28 @@ def test_default_shuffled_background(tmp_path):
     assert ckpt["provenance"]["inputs"]["fasta"]["sha256"]
 
 
-def test_stem_activation_is_trained_recorded_and_reloaded(tmp_path):
+def _trained_with(tmp_path, *options):
+    """(model, run.json) of a small run on a planted set with ``options``."""
     from mhsa_bio.checkpoint import load_model
 
     pos, _ = planted_set(40, 50)
     fa = write_fasta(tmp_path / "pos.fa", pos)
-    result = invoke("train", fa, "--out", tmp_path / "run", "--stem-activation", "gelu", *SMALL)
+    result = invoke("train", fa, "--out", tmp_path / "run", *options, *SMALL)
     assert result.exit_code == 0, result.output
     net, _ = load_model(tmp_path / "run" / "model.pt")
+    return net, json.loads((tmp_path / "run" / "run.json").read_text())
+
+
+def test_stem_activation_is_trained_recorded_and_reloaded(tmp_path):
+    net, run = _trained_with(tmp_path, "--stem-activation", "gelu")
     assert net.config.stem_activation == "gelu"
     assert isinstance(net.stem_act, torch.nn.GELU)
-    run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["model_config"]["stem_activation"] == "gelu"
 
 
 def test_stem_guide_is_trained_recorded_and_reloaded(tmp_path):
-    from mhsa_bio.checkpoint import load_model
-
-    pos, _ = planted_set(40, 50)
-    fa = write_fasta(tmp_path / "pos.fa", pos)
-    result = invoke("train", fa, "--out", tmp_path / "run", "--stem-guide", "1", *SMALL)
-    assert result.exit_code == 0, result.output
-    net, _ = load_model(tmp_path / "run" / "model.pt")
+    net, run = _trained_with(tmp_path, "--stem-guide", "1")
     assert net.config.stem_guide == 1.0
-    run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["model_config"]["stem_guide"] == 1.0
     torch.manual_seed(run["params"]["seed"])  # the model the run started from
     fresh = type(net)(net.config)
