@@ -14,10 +14,10 @@ from mhsa_bio.models.mhsa import MultiHeadSelfAttention
 
 #: Pointwise activation after the convolution stem: "none" keeps the stem linear.
 STEM_ACTIVATIONS = ("none", "gelu", "relu")
-#: What a checkpoint written before a config key existed meant by leaving it out.
 #: Initial scale of the stem guide's standardised per-base bias (``stem_guide`` > 0): at 2 a base
 #: two standard deviations above its sequence's mean gets e^4 ≈ 55 times the attention of an average one.
 GUIDE_SCALE = 2.0
+#: What a checkpoint written before a config key existed meant by leaving it out.
 LEGACY_CONFIG: dict[str, Any] = {"stem_activation": "none", "stem_guide": 0.0}
 
 
