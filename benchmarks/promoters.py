@@ -71,6 +71,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "layers1": ({"layers": 1}, {}),
     "dim128": ({"dim": 128, "heads": 8}, {}),
     "lr3e-4x60": ({}, {"lr": 3e-4, "epochs": 60, "patience": 12}),
+    "ensemble5": ({}, {"ensemble": 5}),
+    "ensemble5-dropout0.1": ({"dropout": 0.1}, {"ensemble": 5}),
 }
 #: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
 #: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
@@ -150,7 +152,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     extra: dict[str, Any] = {}
     if job["model"] == "mhsa-bio":
-        from mhsa_bio.checkpoint import load_model
+        from mhsa_bio.checkpoint import load_predictor
         from mhsa_bio.predict import predict_proba
         from mhsa_bio.training.split import make_split
 
@@ -162,7 +164,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             # the inner validation split that chose the best epoch, as run_training cut it
             val = make_split(part.train[0], negatives=part.train[1], config=train_config,
                              labels=part.train[2], classes=part.train[3]).val
-            net, _ = load_model(Path(tmp) / "model.pt", device=device)
+            net, _ = load_predictor(Path(tmp) / "model.pt", device=device)
             inner = predict_proba(net, val.records, device=device, amp=train_config.amp)[:, 1]
         scores = probs[:, 1]
         extra = {"best_epoch": row["best_epoch"], "epochs_run": row["epochs_run"],

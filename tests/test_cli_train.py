@@ -173,6 +173,20 @@ def test_stem_guide_is_trained_recorded_and_reloaded(tmp_path):
     assert not torch.equal(fresh.stem_head[0].weight, net.stem_head[0].weight)  # it was trained
 
 
+def test_ensemble_trains_members_and_predict_averages_them(tmp_path):
+    net, run = _trained_with(tmp_path, "--ensemble", "2")
+    out = tmp_path / "run"
+    assert run["params"]["ensemble"] == 2 and run["train_config"]["ensemble"] == 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ensemble"] == 2 and (out / "member2" / "model.pt").exists()
+    pos, neg = planted_set(6, 60, seed=4)
+    fa = write_fasta(tmp_path / "x.fa", pos + neg)
+    _, p, _ = _predicted(invoke("predict", fa, "--model", out / "model.pt"))
+    _, p1, _ = _predicted(invoke("predict", fa, "--model", out / "member1" / "model.pt"))
+    _, p2, _ = _predicted(invoke("predict", fa, "--model", out / "member2" / "model.pt"))
+    assert np.allclose(p, (p1 + p2) / 2, atol=2e-5) and not np.allclose(p1, p2, atol=1e-3)
+
+
 def test_labels_train_three_classes(tmp_path):
     import numpy as np
 

@@ -38,15 +38,18 @@ def test_shuffle_background_is_fresh_each_epoch_and_has_no_leak():
     assert not train_ids & val_sources
 
 
-def _train(tmp_path, name, epochs=3, resume=False, stop_after=None, **train_kw):
+def _train(tmp_path, name, epochs=3, resume=False, stop_after=None, stop_at_call=None, **train_kw):
     pos, neg = planted_set(80, 40)
     inputs = TrainInputs(fasta=write_fasta(tmp_path / "pos.fa", pos),
                          negatives=write_fasta(tmp_path / "neg.fa", neg))
     out = tmp_path / name
     out.mkdir(exist_ok=True)
 
+    calls = []
+
     def on_epoch(row, state):
-        if stop_after is not None and row.epoch >= stop_after:
+        calls.append(row.epoch)
+        if stop_after is not None and row.epoch >= stop_after or len(calls) == stop_at_call:
             raise KeyboardInterrupt
 
     torch.manual_seed(0)
@@ -95,6 +98,52 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     resumed, out = _train(tmp_path, "part", epochs=4, resume=True)
     assert len((out / "train_log.tsv").read_text().splitlines()) == 5
     assert resumed == full
+
+
+def test_ensemble_averages_members_that_share_the_split(tmp_path):
+    from mhsa_bio.checkpoint import ensemble_size, load_model, load_predictor
+    from mhsa_bio.metrics import multiclass_metrics
+    from mhsa_bio.models.promoter import PromoterEnsemble
+    from mhsa_bio.predict import predict_proba
+
+    single, _ = _train(tmp_path, "single", epochs=3)
+    metrics, out = _train(tmp_path, "ens", epochs=3, ensemble=2)
+    assert metrics["ensemble"] == 2 and len(metrics["members"]) == 2
+    # member 1 is the single model; member 2 starts elsewhere but holds out the same records
+    first = json.loads((out / "member1" / "metrics.json").read_text())
+    assert first["auroc"] == single["auroc"]
+    m1, c1 = load_model(out / "member1" / "model.pt")
+    m2, c2 = load_model(out / "member2" / "model.pt")
+    assert c1["provenance"]["split"]["validation_ids"] == c2["provenance"]["split"]["validation_ids"]
+    assert not torch.equal(m1.stem.weight, m2.stem.weight)
+    net, ckpt = load_predictor(out / "model.pt")
+    assert isinstance(net, PromoterEnsemble) and ensemble_size(ckpt) == 2
+    first_member, _ = load_model(out / "model.pt")
+    assert torch.equal(first_member.stem.weight, m1.stem.weight)
+    val = [Record(i, "") for i in ckpt["provenance"]["split"]["validation_ids"]]
+    seqs = dict(planted_set(80, 40)[0] + planted_set(80, 40)[1])
+    val = [Record(r.id, seqs[r.id]) for r in val]
+    mean = (predict_proba(m1, val, device="cpu") + predict_proba(m2, val, device="cpu")) / 2
+    probs = predict_proba(net, val, device="cpu")
+    assert np.allclose(probs, mean, atol=1e-6)
+    labels = np.array([1 if r.id in dict(planted_set(80, 40)[0]) else 0 for r in val])
+    assert multiclass_metrics(labels, probs)["auroc"] == pytest.approx(metrics["auroc"], abs=1e-9)
+    assert json.loads((out / "run.json").read_text())["train_config"]["ensemble"] == 2
+    with pytest.raises(ValueError, match="one member"):
+        net(torch.zeros(1, 30, dtype=torch.long), torch.tensor([30]), return_attention=True)
+
+
+def test_interrupted_ensemble_keeps_finished_members_and_resumes(tmp_path):
+    full, _ = _train(tmp_path, "full", epochs=3, ensemble=2)
+    with pytest.raises(KeyboardInterrupt):  # in the second epoch of the second member
+        _train(tmp_path, "part", epochs=3, stop_at_call=5, ensemble=2)
+    part = tmp_path / "part"
+    assert (part / "member1" / "model.pt").exists() and (part / "member2" / "last.pt").exists()
+    assert not (part / "member2" / "model.pt").exists() and not (part / "model.pt").exists()
+    done = (part / "member1" / "model.pt").stat().st_mtime_ns
+    resumed, _ = _train(tmp_path, "part", epochs=3, resume=True, ensemble=2)
+    assert resumed == full
+    assert (part / "member1" / "model.pt").stat().st_mtime_ns == done  # kept, not retrained
 
 
 def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> None:

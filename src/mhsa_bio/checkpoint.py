@@ -14,7 +14,7 @@ from mhsa_bio.io.outputs import atomic_path
 if TYPE_CHECKING:
     import torch
 
-    from mhsa_bio.models.promoter import PromoterTransformer
+    from mhsa_bio.models.promoter import PromoterEnsemble, PromoterTransformer
 
 FORMAT = "mhsa-bio-checkpoint"
 FORMAT_VERSION = 1
@@ -38,6 +38,7 @@ KEYS = frozenset(
         "scaler",
         "best_state_dict",
         "train_state",
+        "members",
     }
 )
 
@@ -134,6 +135,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     if ckpt["model_type"] not in MODEL_TYPES:
         raise InputError(f"{path}: unknown model type '{ckpt['model_type']}'")
+    members = ckpt.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+        raise InputError(f"{path}: 'members' is not a list of weight sets")
     t = ckpt.get("decision_threshold", 0.5)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
         raise InputError(f"{path}: decision_threshold {t!r} is not a probability")
@@ -152,18 +156,44 @@ def decision_threshold(ckpt: dict[str, Any]) -> float | None:
 def load_model(
     path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
 ) -> tuple[PromoterTransformer, dict[str, Any]]:
-    """Rebuild the model from a checkpoint's config and load its weights with strict keys.
+    """Rebuild the model from a checkpoint's config and load its weights with strict keys (the
+    first member of an ensemble checkpoint: what motifs and pairs read attention from).
 
     Returns the model in eval mode on ``device`` and the checkpoint dict.
     """
-    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+    ckpt = read_checkpoint(path)
+    return _member(ckpt, ckpt["state_dict"], path).to(device).eval(), ckpt
+
+
+def load_predictor(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> tuple[PromoterTransformer | PromoterEnsemble, dict[str, Any]]:
+    """What scores sequences: the model of a checkpoint, or of an ensemble checkpoint
+    (``train --ensemble K``) all its members as one :class:`PromoterEnsemble`. In eval mode on
+    ``device``, with the checkpoint dict."""
+    from mhsa_bio.models.promoter import PromoterEnsemble
 
     ckpt = read_checkpoint(path)
+    first = _member(ckpt, ckpt["state_dict"], path)
+    if not ckpt.get("members"):
+        return first.to(device).eval(), ckpt
+    members = [first] + [_member(ckpt, state, path) for state in ckpt["members"]]
+    return PromoterEnsemble(members).to(device).eval(), ckpt
+
+
+def ensemble_size(ckpt: dict[str, Any]) -> int:
+    """How many models a checkpoint holds (1 unless written by ``train --ensemble K``)."""
+    return 1 + len(ckpt.get("members", []))
+
+
+def _member(ckpt: dict[str, Any], state: dict[str, Any], path: str | os.PathLike[str]) -> PromoterTransformer:
+    from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+
     try:
         config = PromoterConfig.from_dict(ckpt["config"])
         model = PromoterTransformer(config)
-        model.load_state_dict(ckpt["state_dict"], strict=True)
+        model.load_state_dict(state, strict=True)
     except (TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise InputError(f"{path}: checkpoint does not match the model it names ({first[:160]})") from None
-    return model.to(device).eval(), ckpt
+    return model

@@ -46,7 +46,7 @@ from mhsa_bio.errors import InputError
 if TYPE_CHECKING:
     import torch
 
-    from mhsa_bio.models.promoter import PromoterTransformer
+    from mhsa_bio.models.promoter import Scorer
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ def encode_genome_text(text: str, *, where: str, offset: int) -> np.ndarray:
 
 
 def score_tokens(
-    model: PromoterTransformer, tokens: np.ndarray, *, config: ScanConfig, device: torch.device
+    model: Scorer, tokens: np.ndarray, *, config: ScanConfig, device: torch.device
 ) -> np.ndarray:
     """Probability of ``config.class_index`` for each row of ``tokens`` (K, W) uint8 → (K,)."""
     from mhsa_bio.inference import batched_forward, window_batches
@@ -178,7 +178,7 @@ def score_tokens(
 
 
 def scan_chromosome(
-    model: PromoterTransformer,
+    model: Scorer,
     fetch: Callable[[int, int], str],
     *,
     name: str,
@@ -275,7 +275,7 @@ def _naming(genome: object, chunks: Iterator[ChunkScores]) -> Iterator[ChunkScor
 
 
 def scan_genome(
-    model: PromoterTransformer,
+    model: Scorer,
     genome: str | os.PathLike[str],
     out_dir: Path,
     *,
@@ -397,7 +397,7 @@ def scan_genome(
 class ScanPlan(NamedTuple):
     """A validated ``mhsa-bio scan`` run: the model, its settings, the class and chromosomes."""
 
-    model: PromoterTransformer
+    model: Scorer
     config: ScanConfig
     class_name: str
     chroms: list[str] | None
@@ -423,11 +423,11 @@ def plan_scan(
     quarter of the window; ``class_name`` to 'positive', else the last class; ``chrom`` is a
     comma-separated list (default: all).
     """
-    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.checkpoint import load_predictor
     from mhsa_bio.io.genome import check_genome
 
     strands = {"both": ("+", "-"), "+": ("+",), "-": ("-",)}[strand]
-    net, ckpt = load_model(model_path, device=device)
+    net, ckpt = load_predictor(model_path, device=device)
     classes = list(ckpt["classes"])
     wanted = class_name or ("positive" if "positive" in classes else classes[-1])
     if wanted not in classes:

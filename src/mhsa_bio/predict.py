@@ -13,11 +13,11 @@ from mhsa_bio.io.fasta import Record
 if TYPE_CHECKING:
     import torch
 
-    from mhsa_bio.models.promoter import PromoterTransformer
+    from mhsa_bio.models.promoter import Scorer
 
 
 def predict_proba(
-    model: PromoterTransformer,
+    model: Scorer,
     records: Sequence[Record],
     *,
     device: torch.device,
@@ -50,11 +50,11 @@ def prediction_table(
     stored decision threshold (0.5 when none is stored); other models call the most probable class.
     """
     from mhsa_bio import __version__
-    from mhsa_bio.checkpoint import decision_threshold, load_model, sha256
+    from mhsa_bio.checkpoint import decision_threshold, load_predictor, sha256
     from mhsa_bio.errors import InputError
     from mhsa_bio.io.fasta import read_fasta
 
-    net, ckpt = load_model(model_path, device=device)
+    net, ckpt = load_predictor(model_path, device=device)
     classes = ckpt["classes"]
     cut = decision_threshold(ckpt)
     if threshold is not None:

@@ -183,6 +183,18 @@ def train(
             "(benchmarks/promoters.py --tune).",
         ),
     ] = "0.5",
+    ensemble: Annotated[
+        int,
+        typer.Option(
+            "--ensemble",
+            min=1,
+            help="Train K models on the same validation split from different random starts "
+            "(OUT/member1 … memberK, each a whole run) and save them as one checkpoint whose "
+            "probabilities are averaged: predict and scan score with all of them, motifs and "
+            "pairs read the first member's attention. K times the training time; for "
+            "classification (benchmarks/promoters.py).",
+        ),
+    ] = 1,
     amp: Amp = True,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last.pt.")
@@ -243,6 +255,7 @@ def train(
             amp=amp,
             class_weights=class_weights,
             threshold=_threshold(threshold),
+            ensemble=ensemble,
         )
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
@@ -284,9 +297,15 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
             k for k in ("auroc", "auprc", "accuracy", "sensitivity", "specificity", "mcc") if k in metrics
         ]
         summary = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys)
+        which = (
+            f"ensemble of {metrics['ensemble']} (best epochs "
+            + ", ".join(str(m["best_epoch"]) for m in metrics["members"])
+            + ")"
+            if "ensemble" in metrics
+            else f"best epoch {metrics['best_epoch']}"
+        )
         console.print(
-            f"best epoch {metrics['best_epoch']}: {summary}"
-            + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
+            f"{which}: {summary}" + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
         )
         if "decision_threshold" in metrics:
             _print_threshold(metrics)
@@ -371,7 +390,8 @@ def _fold_line(folds: int) -> Any:
         console.log(
             f"fold{k} ({k + 1}/{folds}): "
             + ", ".join(f"{c} {row[c]:.3f}" for c in keys)
-            + f" (best epoch {row['best_epoch']}, {row['seconds']:.0f} s)"
+            + (f" (best epoch {row['best_epoch']}, " if row.get("best_epoch") is not None else " (")
+            + f"{row['seconds']:.0f} s)"
         )
 
     return on_fold

@@ -226,3 +226,36 @@ class PromoterTransformer(nn.Module):
         logits = self.head(self.norm(x[:, 0]))
         attention = torch.stack(maps, dim=1) if return_attention else None
         return PromoterOutput(logits, attention, stem_logits)
+
+
+class PromoterEnsemble(nn.Module):
+    """The members of one ``train --ensemble K`` run, scored as one model: the log of the mean
+    of their class probabilities (a softmax of it gives that mean). Members share the config.
+    Attention and input attributions belong to one member: read them from ``members[i]``."""
+
+    def __init__(self, members: list[PromoterTransformer]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    @property
+    def config(self) -> PromoterConfig:
+        first: PromoterTransformer = self.members[0]  # type: ignore[assignment]
+        return first.config
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        inputs: torch.Tensor | None = None,
+    ) -> PromoterOutput:
+        """Score a padded batch (``tokens``, ``lengths`` as :meth:`PromoterTransformer.forward`)."""
+        if return_attention or inputs is not None:
+            raise ValueError("an ensemble gives probabilities only; read attention from one member")
+        probs = torch.stack([m(tokens, lengths).logits.float().softmax(dim=-1) for m in self.members])
+        return PromoterOutput(probs.mean(dim=0).clamp_min(1e-30).log())
+
+
+#: What scores sequences: one model, or an ensemble of them.
+Scorer = PromoterTransformer | PromoterEnsemble

@@ -120,7 +120,7 @@ def _background(
 
 def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepared:
     """Read and validate every input before anything is written."""
-    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.checkpoint import ensemble_size, load_model
     from mhsa_bio.io.jaspar import check_jaspar
     from mhsa_bio.motifs.heads import parse_heads
     from mhsa_bio.motifs.matching import load_jaspar
@@ -128,6 +128,10 @@ def prepare(inputs: MotifInputs, params: MotifParams, *, device: Any) -> Prepare
     if not 0 < params.fdr < 1:
         raise InputError(f"--fdr {params.fdr}: must lie between 0 and 1")
     model, ckpt = load_model(inputs.model, device=device)
+    if ensemble_size(ckpt) > 1:
+        log.warning(
+            "%s: an ensemble of %d models; motifs are read from the first", inputs.model, ensemble_size(ckpt)
+        )
     if model.config.n_classes != 2:
         log.warning(
             "%s: %d classes; motifs are read for the last class (%s)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any, NamedTuple
 from mhsa_bio.errors import InputError
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.pairs.find import PairResult
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ def prepare(inputs: PairInputs, params: PairParams, *, device: Any) -> Prepared:
     import numpy as np
 
     from mhsa_bio.attention import check_attention_size
-    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.checkpoint import ensemble_size, load_model
     from mhsa_bio.io.fasta import read_fasta
     from mhsa_bio.io.meme import read_meme
     from mhsa_bio.shuffle import shuffle_records
@@ -77,6 +80,10 @@ def prepare(inputs: PairInputs, params: PairParams, *, device: Any) -> Prepared:
         raise InputError(f"--pvalue {params.pvalue}: must be between 0 and 1")
     motif_list = read_meme(inputs.motifs)
     net, ckpt = load_model(inputs.model, device=device)
+    if ensemble_size(ckpt) > 1:
+        log.warning(
+            "%s: an ensemble of %d models; pairs are read from the first", inputs.model, ensemble_size(ckpt)
+        )
     sequences = inputs.sequences
     if sequences is None:
         found = default_sequences(ckpt)

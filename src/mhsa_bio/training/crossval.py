@@ -228,7 +228,7 @@ def fit_fold(
     """
     import torch
 
-    from mhsa_bio.checkpoint import decision_threshold, load_model
+    from mhsa_bio.checkpoint import decision_threshold, load_predictor
     from mhsa_bio.predict import predict_proba
     from mhsa_bio.training.run import run_training
     from mhsa_bio.training.split import check_lengths
@@ -248,14 +248,14 @@ def fit_fold(
         params=params,
     )
     seconds = time.perf_counter() - start
-    model, ckpt = load_model(out / "model.pt", device=device)
+    model, ckpt = load_predictor(out / "model.pt", device=device)
     probs = predict_proba(
         model, part.heldout, device=device, batch_size=max(train_config.batch_size, 128), amp=train_config.amp
     )
     row = {
         **heldout_metrics(part.heldout_labels, probs, threshold=decision_threshold(ckpt)),
-        "best_epoch": fit["best_epoch"],
-        "epochs_run": fit["epochs_run"],
+        "best_epoch": fit.get("best_epoch"),
+        "epochs_run": fit.get("epochs_run"),
         "seconds": seconds,
         "inner": {k: v for k, v in fit.items() if isinstance(v, (int, float))},
     }

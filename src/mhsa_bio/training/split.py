@@ -106,7 +106,7 @@ def epoch_training_set(split: Split, *, epoch: int, config: TrainConfig) -> Data
 
     salt = epoch if config.fresh_shuffles else 0
     neg = shuffle_records(
-        split.train.records, n_per=config.shuffles_per_positive, seed=config.seed * 7919 + salt
+        split.train.records, n_per=config.shuffles_per_positive, seed=config.fit_seed * 7919 + salt
     )
     return _labelled(split.train.records, neg, split.train.classes)
 

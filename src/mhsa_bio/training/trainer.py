@@ -34,6 +34,9 @@ class TrainConfig:
         sequence positive; ``None`` = the threshold with the highest MCC on the validation split
         (:func:`mhsa_bio.metrics.mcc_threshold`), chosen once training ends. 0.5 by default:
         benchmarks/promoters.py --tune keeps it (cross-fitted inner MCC 0.779 vs 0.773 chosen)
+    ensemble : models trained on the same split from different random starts and saved as one
+        checkpoint, whose probabilities are averaged (:func:`mhsa_bio.training.run.run_training`)
+    member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
     """
 
     epochs: int = 0
@@ -51,9 +54,18 @@ class TrainConfig:
     class_weights: bool = False
     amp: bool = True
     threshold: float | None = 0.5
+    ensemble: int = 1
+    member: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def fit_seed(self) -> int:
+        """The seed of the weights' start, the batch order and fresh shuffles: ``seed`` for
+        member 0, another one per ensemble member; the validation split follows ``seed`` alone,
+        so every member holds out the same records."""
+        return self.seed + 1_000_033 * self.member
 
 
 #: ``epochs=0``: sets of at least this many training sequences (background included) get
@@ -177,6 +189,21 @@ def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
     return f
 
 
+def decision_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float | None) -> dict[str, Any]:
+    """A two-class model's decision threshold on its validation split: ``threshold``, or (``None``)
+    the one with the highest MCC there; with the Sn, Sp, MCC and accuracy at it."""
+    from mhsa_bio.metrics import binary_metrics, mcc_threshold
+
+    chosen = threshold is None
+    t = mcc_threshold(labels == 1, scores)[0] if threshold is None else float(threshold)
+    m = binary_metrics(labels == 1, scores, threshold=t)
+    return {
+        "decision_threshold": t,
+        "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
+        "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc", "accuracy")},
+    }
+
+
 class Optimisation(NamedTuple):
     """The model and what trains it."""
 
@@ -191,7 +218,7 @@ def build_optimisation(
 ) -> Optimisation:
     """A fresh model (seeded by ``config.seed``) on ``device``, AdamW, the warm-up/cosine
     schedule over ``config.epochs`` epochs of ``n_train`` sequences, and the loss scaler."""
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.fit_seed)
     model = PromoterTransformer(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
@@ -263,8 +290,8 @@ class Trainer:
 
     def train_epoch(self, epoch: int, on_step: Callable[[int, int, float], None] | None) -> float:
         data = epoch_training_set(self.split, epoch=epoch, config=self.config)
-        rng = np.random.default_rng([self.config.seed, epoch, 1])
-        torch.manual_seed(self.config.seed * 1000 + epoch)
+        rng = np.random.default_rng([self.config.fit_seed, epoch, 1])
+        torch.manual_seed(self.config.fit_seed * 1000 + epoch)
         self.model.train()
         total, count = 0.0, 0
         batches = _batches(len(data.records), self.config.batch_size, rng)
@@ -355,25 +382,14 @@ class Trainer:
         classes. Scored on the split that chose it, so optimistic when chosen."""
         if len(self.split.val.classes) != 2:
             return {}
-        from mhsa_bio.metrics import binary_metrics, mcc_threshold
-
-        val = self.split.val
         scores = predict_proba(
             self.model,
-            val.records,
+            self.split.val.records,
             device=self.device,
             batch_size=max(self.config.batch_size, 128),
             amp=self.config.amp,
         )[:, 1]
-        fixed = self.config.threshold
-        chosen = fixed is None
-        t = mcc_threshold(val.labels == 1, scores)[0] if fixed is None else float(fixed)
-        m = binary_metrics(val.labels == 1, scores, threshold=t)
-        return {
-            "decision_threshold": t,
-            "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
-            "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc", "accuracy")},
-        }
+        return decision_metrics(self.split.val.labels, scores, threshold=self.config.threshold)
 
     def run(
         self,
