@@ -109,3 +109,30 @@ def test_decision_threshold_round_trip_and_older_checkpoints(tmp_path):
         save_checkpoint({**ckpt, "decision_threshold": bad}, tmp_path / "bad.pt")
         with pytest.raises(InputError, match="decision_threshold .* is not a probability"):
             read_checkpoint(tmp_path / "bad.pt")
+
+
+def test_ensemble_members_round_trip_and_bad_members_are_named(tmp_path):
+    from mhsa_bio.checkpoint import ensemble_size, load_predictor
+    from mhsa_bio.models.promoter import PromoterEnsemble
+
+    first, ckpt = _ckpt()
+    torch.manual_seed(1)
+    second, _ = _ckpt()
+    ckpt["members"] = [{k: v.clone() for k, v in second.state_dict().items()}]
+    save_checkpoint(ckpt, tmp_path / "e.pt")
+    net, meta = load_predictor(tmp_path / "e.pt")
+    assert isinstance(net, PromoterEnsemble) and ensemble_size(meta) == 2
+    tokens, lengths = torch.randint(0, 4, (3, 30)), torch.tensor([30, 25, 21])
+    first.eval(), second.eval()
+    mean = (first(tokens, lengths).logits.softmax(-1) + second(tokens, lengths).logits.softmax(-1)) / 2
+    assert torch.allclose(net(tokens, lengths).logits.softmax(-1), mean, atol=1e-6)
+    plain, _ = load_model(tmp_path / "e.pt")  # the first member
+    assert torch.equal(plain(tokens, lengths).logits, first(tokens, lengths).logits)
+    ckpt["members"] = [{"head.bias": torch.zeros(2)}]
+    save_checkpoint(ckpt, tmp_path / "partial.pt")
+    with pytest.raises(InputError, match="does not match"):
+        load_predictor(tmp_path / "partial.pt")
+    ckpt["members"] = "weights"
+    save_checkpoint(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(InputError, match="'members' is not a list"):
+        read_checkpoint(tmp_path / "bad.pt")

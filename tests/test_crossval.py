@@ -132,6 +132,24 @@ def test_train_folds_writes_one_run_per_fold_and_the_cv_table(cv_inputs, tmp_pat
             {k: v for k, v in b.items() if k != "seconds"}
 
 
+def test_train_folds_with_an_ensemble_scores_each_fold_by_all_its_members(cv_inputs, tmp_path):
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.predict import predict_proba
+
+    pos, neg = cv_inputs
+    out = tmp_path / "cv"
+    result = invoke("train", pos, "--negatives", neg, "--out", out, "--folds", 2, "--ensemble", 2, *TINY)
+    assert result.exit_code == 0, result.output
+    fold = out / "fold1"
+    pred = _rows(fold / "heldout_predictions.tsv")
+    records = {r.id: r for r in read_fasta(pos) + read_fasta(neg)}
+    held = [records[r["id"]] for r in pred]
+    members = [load_model(fold / f"member{k}" / "model.pt")[0] for k in (1, 2)]
+    mean = sum(predict_proba(m, held, device="cpu")[:, 1] for m in members) / 2
+    assert np.allclose([float(r["positive"]) for r in pred], mean, atol=1e-5)
+
+
 def test_train_folds_with_shuffled_background(cv_inputs, tmp_path):
     out = tmp_path / "cv"
     result = invoke("train", cv_inputs[0], "--out", out, "--folds", 2, *TINY)
