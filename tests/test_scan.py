@@ -338,3 +338,24 @@ def test_cuda_amp_scan_matches_cpu(trained_run):
     cpu = run(CPU, False)
     np.testing.assert_allclose(run(cuda, False), cpu, atol=1e-4)
     np.testing.assert_allclose(run(cuda, True), cpu, atol=3e-2)
+
+
+def test_an_ensemble_scans_with_the_mean_of_its_members(trained_run, tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(trained_run / "model.pt")
+    torch.manual_seed(0)
+    other = {k: v + 0.2 * torch.randn_like(v) if v.is_floating_point() else v
+             for k, v in ckpt["state_dict"].items()}
+    save_checkpoint({**ckpt, "members": [other]}, tmp_path / "ens.pt")
+    save_checkpoint({**ckpt, "state_dict": other}, tmp_path / "second.pt")
+    genome = write_genome(tmp_path / "g.fa", {"x": random_dna(np.random.default_rng(8), 400)})
+    scores = {}
+    for name, model in (("ens", tmp_path / "ens.pt"), ("a", trained_run / "model.pt"),
+                        ("b", tmp_path / "second.pt")):
+        result = invoke("scan", genome, "--model", model, "--out", tmp_path / name, "--strand", "+",
+                        "--device", "cpu", "--window", "100", "--step", "50")
+        assert result.exit_code == 0, result.output
+        scores[name] = np.array([v for *_, v in read_bedgraph(tmp_path / name / "scores.bedGraph")])
+    assert not np.allclose(scores["a"], scores["b"], atol=1e-3)
+    np.testing.assert_allclose(scores["ens"], (scores["a"] + scores["b"]) / 2, atol=2e-5)
