@@ -156,6 +156,32 @@ def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> N
         assert 30 * 2000 <= auto_epochs(n) * n < 30 * 2000 + n
 
 
+def test_auto_epochs_give_long_sequences_proportionally_more():
+    from mhsa_bio.training.trainer import auto_epochs
+
+    assert auto_epochs(1600, 300) == auto_epochs(1600) == 38
+    assert auto_epochs(1600, 500) == 64  # ceil(38 * 500 / 300)
+    assert auto_epochs(2000, 600) == 60 and auto_epochs(100, 1000) == 150
+
+
+def test_early_stopping_waits_while_the_model_is_at_chance(monkeypatch):
+    from mhsa_bio.training.trainer import CHANCE_AUROC, Trainer
+
+    pos = [Record(f"p{i}", s) for i, (_, s) in enumerate(planted_set(40, 50)[0])]
+    config = TrainConfig(epochs=12, patience=2, seed=1)
+    trainer = Trainer(make_split(pos, negatives=None, config=config), config=config,
+                      model_config=PromoterConfig(dim=16, heads=2, layers=1), device=torch.device("cpu"))
+    auroc = [0.5] * 5 + [0.7] * 7  # on the plateau for five epochs, then learning
+    auprc = [0.5, 0.4, 0.45, 0.4, 0.4, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+    scripted = iter(zip(auroc, auprc))
+    monkeypatch.setattr(trainer, "train_epoch", lambda epoch, on_step: 0.0)
+    monkeypatch.setattr(trainer, "evaluate", lambda: (0.0, dict(zip(("auroc", "auprc"), next(scripted)))))
+    state = trainer.run()
+    assert max(auroc[:5]) < CHANCE_AUROC
+    # counting every epoch it would stop at epoch 3 (best AUPRC at 1, then two worse)
+    assert state.best_epoch == 6 and state.epoch == 8
+
+
 def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     from mhsa_bio.training.trainer import epochs_rule, resolve_epochs
 
@@ -168,6 +194,10 @@ def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     assert epochs_rule(split, config) == "by data size: 1600 training sequences (background included)"
     assert resolve_epochs(split, TrainConfig(epochs=7)).epochs == 7
     assert epochs_rule(split, TrainConfig(epochs=7)) == "--epochs"
+    long = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 500))) for i in range(1000)]
+    split = make_split(long, negatives=None, config=config)
+    assert resolve_epochs(split, config).epochs == 64
+    assert epochs_rule(split, config).endswith("(background included), median length 500 bp")
 
     pos, neg = planted_set(60, 40)
     inputs = TrainInputs(fasta=write_fasta(tmp_path / "pos.fa", pos),
