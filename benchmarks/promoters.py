@@ -73,6 +73,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "lr3e-4x60": ({}, {"lr": 3e-4, "epochs": 60, "patience": 12}),
     "ensemble5": ({}, {"ensemble": 5}),
     "ensemble5-dropout0.1": ({"dropout": 0.1}, {"ensemble": 5}),
+    "ensemble5-layers1": ({"layers": 1}, {"ensemble": 5}),
+    "ensemble5-layers1-dropout0.1": ({"layers": 1, "dropout": 0.1}, {"ensemble": 5}),
 }
 #: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
 #: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
