@@ -14,7 +14,7 @@ from mhsa_bio.io.outputs import atomic_path
 if TYPE_CHECKING:
     import torch
 
-    from mhsa_bio.models.promoter import PromoterEnsemble, PromoterTransformer
+    from mhsa_bio.models.promoter import PromoterTransformer, Scorer
 
 FORMAT = "mhsa-bio-checkpoint"
 FORMAT_VERSION = 1
@@ -167,7 +167,7 @@ def load_model(
 
 def load_predictor(
     path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
-) -> tuple[PromoterTransformer | PromoterEnsemble, dict[str, Any]]:
+) -> tuple[Scorer, dict[str, Any]]:
     """What scores sequences: the model of a checkpoint, or of an ensemble checkpoint
     (``train --ensemble K``) all its members as one :class:`PromoterEnsemble`. In eval mode on
     ``device``, with the checkpoint dict."""

@@ -38,7 +38,7 @@ def train_ensemble(
     the ensemble's metrics dict."""
     from dataclasses import replace
 
-    from mhsa_bio.checkpoint import load_model, make_checkpoint, save_checkpoint
+    from mhsa_bio.checkpoint import load_model, make_checkpoint, read_checkpoint, save_checkpoint
     from mhsa_bio.metrics import multiclass_metrics
     from mhsa_bio.models.promoter import PromoterEnsemble
     from mhsa_bio.predict import predict_proba
@@ -54,7 +54,7 @@ def train_ensemble(
         folder = out / f"member{k + 1}"
         folder.mkdir(parents=True, exist_ok=True)
         if resume and (folder / "model.pt").exists():
-            fits.append(load_model(folder / "model.pt")[1]["metrics"])
+            fits.append(read_checkpoint(folder / "model.pt")["metrics"])
             log.info("member %d of %d: kept from %s", k + 1, k_total, folder / "model.pt")
             continue
         log.info("member %d of %d", k + 1, k_total)
