@@ -99,7 +99,7 @@ def train_ensemble(
     }
     if probs.shape[1] == 2:
         metrics.update(decision_metrics(split.val.labels, probs[:, 1], threshold=train_config.threshold))
-    model_config = replace(model_config, n_classes=probs.shape[1])
+    model_config = members[0].config  # as the members were built: max_len and classes resolved
     ckpt = make_checkpoint(
         members[0],
         model_type="promoter",

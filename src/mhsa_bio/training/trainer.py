@@ -35,7 +35,7 @@ class TrainConfig:
         (:func:`mhsa_bio.metrics.mcc_threshold`), chosen once training ends. 0.5 by default:
         benchmarks/promoters.py --tune keeps it (cross-fitted inner MCC 0.779 vs 0.773 chosen)
     ensemble : models trained on the same split from different random starts and saved as one
-        checkpoint, whose probabilities are averaged (:func:`mhsa_bio.training.run.run_training`)
+        checkpoint, whose probabilities are averaged (:func:`mhsa_bio.training.ensemble.train_ensemble`)
     member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
     """
 
@@ -93,7 +93,7 @@ def auto_epochs(n_train: int, length: int = 0) -> int:
     """
     epochs = BASE_EPOCHS if n_train >= SMALL_SET else math.ceil(BASE_EPOCHS * SMALL_SET / max(n_train, 1))
     if length > LONG:
-        epochs = math.ceil(min(epochs, MAX_EPOCHS) * length / LONG)
+        epochs = math.ceil(epochs * length / LONG)
     return min(MAX_EPOCHS, epochs)
 
 
