@@ -113,7 +113,7 @@ def test_pointer_pass_finds_the_motif_a_sharp_head_points_at() -> None:
     positives and background, so no seqlet passes a calibrated threshold; the pointer pass
     builds the motif on half the positives and tests it on the other half."""
     from mhsa_bio.motifs.cluster import similarity
-    from mhsa_bio.motifs.find import pointer_pass
+    from mhsa_bio.motifs.passes import pointer_pass
 
     pos, neg, truth = planted()
     tok = [pwm.tokens(r.seq) for r in pos]
@@ -137,7 +137,7 @@ def test_pointer_pass_on_sequences_without_a_motif_passes_nothing() -> None:
     """Random sequences as positives, a head pointing at random bases: clusters of what it
     points at form (at --min-sites 3) but are not enriched on the held-out half (tested on the
     half that built them, the best would reach q 3e-4)."""
-    from mhsa_bio.motifs.find import pointer_pass
+    from mhsa_bio.motifs.passes import pointer_pass
     from mhsa_bio.stats import benjamini_hochberg
 
     pos, neg = planted(seed=1)[1], planted()[1]

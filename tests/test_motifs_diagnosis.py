@@ -8,7 +8,8 @@ import torch
 from motif_fixtures import MOTIF, planted, revcomp, tiny_model
 
 from mhsa_bio import pwm
-from mhsa_bio.motifs.find import MotifParams, find_motifs, why_nothing
+from mhsa_bio.motifs.diagnosis import why_nothing
+from mhsa_bio.motifs.find import MotifParams, find_motifs
 from mhsa_bio.motifs.heads import HeadStats, pointing_heads
 from mhsa_bio.motifs.run import last_line
 from mhsa_bio.motifs.seqlets import Calibration

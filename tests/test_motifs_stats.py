@@ -229,7 +229,8 @@ def test_window_enrichment_tests_position_and_auto_pays_for_two_tests() -> None:
 
 
 def test_positional_pass_needs_attention_at_the_box_and_tests_on_held_out_half() -> None:
-    from mhsa_bio.motifs.find import MotifParams, positional_pass
+    from mhsa_bio.motifs.find import MotifParams
+    from mhsa_bio.motifs.passes import positional_pass
 
     rng = np.random.default_rng(4)
     box = "TATAAT"

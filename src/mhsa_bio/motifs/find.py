@@ -31,9 +31,7 @@ __all__ = [
     "Motif",
     "MotifResult",
     "find_motifs",
-    "pointer_pass",
     "shuffle_control",
-    "why_nothing",
 ]
 
 
@@ -62,7 +60,7 @@ class MotifParams:
         inside the attention seqlets only, positives and background alike)
     min_ic : flank columns under this information (bits) are trimmed
     positional_k : seed k-mer length of the positional pass (``auto`` and ``window``; see
-        :func:`positional_pass`)
+        :func:`~mhsa_bio.motifs.passes.positional_pass`)
     """
 
     score: str = "cls"
@@ -133,16 +131,6 @@ class MotifResult(NamedTuple):
     pointer_seqlets: tuple[Seqlet, ...] = ()  # its seqlets; indices continue past positional
 
 
-def _profile(scores: Sequence[np.ndarray]) -> np.ndarray:
-    width = max((s.size for s in scores), default=0)
-    total, count = np.zeros(width), np.zeros(width)
-    for s in scores:
-        total[: s.size] += s
-        count[: s.size] += 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
 def _per_base(att: Any, kind: str, heads: list[tuple[int, int]]) -> list[np.ndarray]:
     from mhsa_bio.attention import combine_heads
 
@@ -169,31 +157,6 @@ def _enrichment(
     window = site_window([s.start for s in cluster.sites], cluster.counts.shape[0])
     positional = window_enrichment(cluster.counts, pos, bg, window, p_site=params.p_site)
     return positional if params.enrichment == "window" else best_evidence(whole, positional)
-
-
-def _cluster(
-    seqlets: Sequence[Seqlet],
-    pos: Sequence[np.ndarray],
-    bg: Sequence[np.ndarray],
-    *,
-    params: MotifParams,
-    k: int,
-) -> list[Any]:
-    """Seqlets into clusters (seeded by ``k``-mers) with the run's width, size and IC rules."""
-    from mhsa_bio.motifs.cluster import cluster_seqlets
-
-    return cluster_seqlets(
-        seqlets,
-        pos,
-        bg,
-        k=k,
-        ext=params.flank,
-        min_sites=params.min_sites,
-        max_motifs=params.max_motifs,
-        min_ic=params.min_ic,
-        min_width=params.min_width,
-        seed=params.seed,
-    )
 
 
 def find_motifs(
@@ -226,6 +189,7 @@ def find_motifs(
     """
     from mhsa_bio import pwm
     from mhsa_bio.attention import collect_attention
+    from mhsa_bio.motifs.diagnosis import why_nothing
     from mhsa_bio.motifs.enrichment import seqlet_enrichment
     from mhsa_bio.motifs.heads import (
         MAX_DIFFUSENESS,
@@ -236,6 +200,7 @@ def find_motifs(
         score_path,
     )
     from mhsa_bio.motifs.matching import tomtom_matches
+    from mhsa_bio.motifs.passes import clusters_of, mean_profile, pointer_pass, positional_pass
     from mhsa_bio.motifs.seqlets import call_seqlets
     from mhsa_bio.motifs.sites import scan_sites
     from mhsa_bio.stats import benjamini_hochberg
@@ -312,7 +277,7 @@ def find_motifs(
     )
     pos_tok = [pwm.tokens(r.seq) for r in positives]
     bg_tok = [pwm.tokens(r.seq) for r in background]
-    clusters = _cluster(seqlets, pos_tok, bg_tok, params=params, k=params.k)
+    clusters = clusters_of(seqlets, pos_tok, bg_tok, params=params, k=params.k)
     if params.enrichment == "seqlets":
         ps = [(s.seq_index, s.start, s.end) for s in seqlets]
         bs = [(s.seq_index, s.start, s.end) for s in bg_seqlets]
@@ -393,8 +358,8 @@ def find_motifs(
         cal,
         seqlets,
         len(bg_seqlets),
-        _profile(pos_scores),
-        _profile(bg_scores),
+        mean_profile(pos_scores),
+        mean_profile(bg_scores),
         score,
         len(positives),
         len(background),
@@ -407,190 +372,6 @@ def find_motifs(
         tuple(pointers),
         tuple(ptr_seqlets),
     )
-
-
-def why_nothing(
-    *,
-    heads: Sequence[HeadStats],
-    n_seqlets: int,
-    n_clusters: int,
-    best_q: float | None,
-    calibration: Calibration,
-    params: MotifParams,
-    attention: bool,
-) -> str:
-    """The first step of the pipeline that left nothing, in words (the model's own validation
-    AUROC is checked by the caller, which has the checkpoint)."""
-    from mhsa_bio.motifs.heads import MIN_AUROC
-
-    best = max((h.separation_auroc for h in heads), default=0.5)
-    if n_seqlets == 0:
-        if attention and best < MIN_AUROC:
-            return (
-                f"no head separates positives from background (best AUROC {best:.2f} < "
-                f"{MIN_AUROC:g}): no seqlet passed"
-            )
-        est = calibration.achieved_fdr
-        return f"no seqlet passed the threshold calibrated on background at FDR {calibration.fdr:g}" + (
-            f" (best estimated FDR {est:.2g})" if np.isfinite(est) else ""
-        )
-    if n_clusters == 0:
-        return f"{n_seqlets} seqlets passed, no cluster reached --min-sites {params.min_sites}"
-    return (
-        f"{n_clusters} clusters, none enriched over background at q <= {params.fdr:g} (best q {best_q:.2g})"
-    )
-
-
-def positional_pass(
-    pos_scores: Sequence[np.ndarray],
-    bg_scores: Sequence[np.ndarray],
-    pos: Sequence[np.ndarray],
-    bg: Sequence[np.ndarray],
-    *,
-    params: MotifParams,
-    first_index: int,
-    known: Sequence[np.ndarray] = (),
-) -> tuple[tuple[int, int] | None, tuple[float, float] | None, list[Seqlet], list[Any], list[Enrichment]]:
-    """Motifs at the position the model attends to in the positives (promoter boxes).
-
-    A positional element draws the attention to the same bases in most positives, but not
-    more strongly than attention goes somewhere in a background sequence, so few of its windows
-    pass the calibrated seqlet threshold. The positives are split in two halves (even and odd
-    indices). On the first half, the window of ``params.window`` bases with the largest mean
-    score is chosen. The pass goes on only when, on the second half, that window's score is
-    larger in positives than in background (one-sided Mann-Whitney p ≤ ``params.fdr``): an
-    untrained model, or a model that attends wherever a motif happens to be, stops here. Then
-    the window plus ``params.flank`` on each side is a seqlet in every positive of the first
-    half; their clusters (``positional_k``-mer seeds) are tested on the second half against the
-    background with :func:`window_enrichment` at the clusters' own site window. The half that
-    chose the window and made a matrix never tests it, so the p-values are not inflated by
-    those choices. Clusters similar to ``known`` (the calibrated seqlets' clusters) are dropped.
-
-    Returns
-    -------
-    window : [start, end) of the attended window (``None`` when too few sequences)
-    test : (AUROC, p) of the window's score, held-out positives vs background
-    seqlets : the positional seqlets; their indices in the sites start at ``first_index``
-    clusters, enrichments : one per cluster, evidence ``held-out window``
-    """
-    from scipy.stats import mannwhitneyu
-
-    from mhsa_bio.motifs.cluster import similarity
-    from mhsa_bio.motifs.enrichment import site_window, window_enrichment
-    from mhsa_bio.motifs.heads import auroc
-    from mhsa_bio.motifs.seqlets import Seqlet, window_sums
-
-    profile = np.nan_to_num(_profile(pos_scores[0::2]))
-    if len(pos_scores) < 2 * params.min_sites or profile.size < params.window or not bg_scores:
-        return None, None, [], [], []
-    j = int(np.argmax(window_sums(profile, params.window)))
-    window = (j, j + params.window)
-    held = np.array([s[j : j + params.window].sum() for s in pos_scores[1::2]])
-    other = np.array([s[j : j + params.window].sum() for s in bg_scores])
-    gate = (auroc(held, other), float(mannwhitneyu(held, other, alternative="greater").pvalue))
-    log.info("positional pass: window %d-%d, held-out AUROC %.3f, p %.3g", *window, *gate)
-    if not gate[1] <= params.fdr:
-        return window, gate, [], [], []
-    build = range(0, len(pos), 2)
-    test = [pos[i] for i in range(1, len(pos), 2)]
-    seqlets = [
-        Seqlet(
-            i,
-            max(0, j - params.flank),
-            min(pos[i].size, j + params.window + params.flank),
-            float(pos_scores[i][j : j + params.window].sum()),
-            j,
-        )
-        for i in build
-        if pos[i].size >= j + params.window
-    ]
-    clusters = _cluster(seqlets, pos, bg, params=params, k=params.positional_k)
-    clusters = [c for c in clusters if all(similarity(c.counts, k) < 0.85 for k in known)]
-    clusters = [
-        c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites]) for c in clusters
-    ]
-    enr = [
-        window_enrichment(
-            c.counts,
-            test,
-            bg,
-            site_window([s.start for s in c.sites], c.counts.shape[0]),
-            p_site=params.p_site,
-        )._replace(evidence="held-out window")
-        for c in clusters
-    ]
-    log.info("positional pass: %d seqlets, %d clusters", len(seqlets), len(clusters))
-    return window, gate, seqlets, clusters, enr
-
-
-def pointer_pass(
-    rows: Sequence[Sequence[np.ndarray]],
-    pos: Sequence[np.ndarray],
-    bg: Sequence[np.ndarray],
-    *,
-    params: MotifParams,
-    first_index: int,
-    known: Sequence[np.ndarray] = (),
-) -> tuple[list[Seqlet], list[Any], list[Enrichment]]:
-    """Motifs at the bases each pointing head attends to, tested on held-out positives.
-
-    A head whose CLS row puts nearly all its mass on one site (a *pointer*: the model reads a
-    motif's presence or position from it) gives the same window sum in positives and background,
-    and so no seqlet passes the calibrated threshold, even when it points at the same motif in
-    every positive; this happens when the negatives carry the same motifs (a pair at other
-    spacings) and the background is made of shuffles. Here the positives are split by index
-    parity as in :func:`positional_pass`: in each even-half positive, each head of ``rows``
-    (the heads that point and separate, the ``--heads auto`` rule) gives its largest
-    ``params.window`` window, plus ``params.flank`` on each side, as a seqlet (a window
-    overlapping one already taken in that sequence is skipped); the seqlets are clustered as in
-    step 4, clusters similar to ``known`` are dropped, and each remaining one is tested on the
-    odd half only against the background (whole-sequence scan, evidence ``held-out sequence``).
-    A model that points at random bases gives clusters that fail that test.
-
-    Returns
-    -------
-    seqlets : the pointer seqlets; their indices in the sites start at ``first_index``
-    clusters, enrichments : one per cluster
-    """
-    from mhsa_bio.motifs.cluster import similarity
-    from mhsa_bio.motifs.enrichment import motif_enrichment
-    from mhsa_bio.motifs.seqlets import Seqlet, window_sums
-
-    if len(pos) < 2 * params.min_sites or not bg:
-        return [], [], []
-    seqlets: list[Seqlet] = []
-    for i in range(0, len(pos), 2):
-        taken: list[tuple[int, int]] = []
-        for row in rows:
-            score = np.asarray(row[i], dtype=np.float64)
-            if score.size < params.window:
-                continue
-            j = int(np.argmax(window_sums(score, params.window)))
-            if any(min(j + params.window, b) - max(j, a) > params.window // 2 for a, b in taken):
-                continue
-            taken.append((j, j + params.window))
-            seqlets.append(
-                Seqlet(
-                    i,
-                    max(0, j - params.flank),
-                    min(pos[i].size, j + params.window + params.flank),
-                    float(score[j : j + params.window].sum()),
-                    j + int(np.argmax(score[j : j + params.window])),
-                )
-            )
-    clusters = _cluster(seqlets, pos, bg, params=params, k=params.k)
-    clusters = [
-        c._replace(sites=[s._replace(seqlet=s.seqlet + first_index) for s in c.sites])
-        for c in clusters
-        if all(similarity(c.counts, k) < 0.85 for k in known)
-    ]
-    test = [pos[i] for i in range(1, len(pos), 2)]
-    enr = [
-        motif_enrichment(c.counts, test, bg, p_site=params.p_site)[0]._replace(evidence="held-out sequence")
-        for c in clusters
-    ]
-    log.info("pointer pass: %d heads, %d seqlets, %d clusters", len(rows), len(seqlets), len(clusters))
-    return seqlets, clusters, enr
 
 
 def shuffle_control(
