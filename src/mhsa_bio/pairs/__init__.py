@@ -2,13 +2,15 @@
 
 ``find_pairs`` runs the whole analysis (motifs come from ``mhsa_bio.io.meme``); the modules are
 its steps: ``scan`` (PWM sites with exact p-values), ``geometry`` (pair keys), ``coattention`` (per head),
-``null`` (sites re-embedded in shuffles), ``stats`` (tests, BH, enrichment), ``plots``, ``io``
+``null`` (sites re-embedded in shuffles), ``stats`` (tests, BH, enrichment), ``groups`` (each
+(A, B, orientation, spacing) group tested, the table), ``plots``, ``io``
 (``pairs.tsv``); ``run`` is one ``mhsa-bio pairs`` run on disk (inputs resolved and validated,
 files and ``run.json`` written). Nothing here imports torch at import time.
 """
 
 from __future__ import annotations
 
-from mhsa_bio.pairs.find import COLUMNS, PairResult, find_pairs
+from mhsa_bio.pairs.find import PairResult, find_pairs
+from mhsa_bio.pairs.groups import COLUMNS
 
 __all__ = ["COLUMNS", "PairResult", "find_pairs"]

@@ -9,7 +9,8 @@ import numpy as np
 
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.io.outputs import atomic_open
-from mhsa_bio.pairs.find import COLUMNS, PairResult
+from mhsa_bio.pairs.find import PairResult
+from mhsa_bio.pairs.groups import COLUMNS
 from mhsa_bio.pwm import ScoredMotif
 
 __all__ = ["write_pairs_tsv", "write_sites_tsv"]
