@@ -89,7 +89,7 @@ def test_refine_moves_values_not_attention(caplog):
 
     weights = _weights()
     adam = fit_couplings(weights, config=FitConfig(heads=8, steps=30), seed=2)
-    with caplog.at_level(logging.INFO, logger="mhsa_bio.contacts.fit"):
+    with caplog.at_level(logging.INFO, logger="mhsa_bio.contacts.optimise"):
         refined = fit_couplings(weights, config=FitConfig(heads=8, steps=30, refine=15), seed=2)
     np.testing.assert_array_equal(refined.attention, adam.attention)
     assert not np.array_equal(refined.couplings, adam.couplings)
