@@ -14,7 +14,8 @@ from conftest import assert_clean_error, invoke, planted_set, random_dna
 from mhsa_bio.alphabet import reverse_complement
 from mhsa_bio.checkpoint import load_model
 from mhsa_bio.errors import InputError
-from mhsa_bio.genome_scan import ScanConfig, layout, scan_chromosome, scan_genome
+from mhsa_bio.genome_scan import ScanConfig, scan_genome
+from mhsa_bio.genome_windows import layout, scan_chromosome
 from mhsa_bio.io.fasta import Record
 from mhsa_bio.predict import predict_proba
 
