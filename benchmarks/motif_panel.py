@@ -565,8 +565,8 @@ def stands_for(found: list[Any], truths: dict[str, Any]) -> dict[str, tuple[str,
     return out
 
 
-def run_pair_case(c: PairCase, runs: Path, *, threads: int, reuse_motifs: bool = False
-                  ) -> dict[str, Any]:
+def run_pair_case(c: PairCase, runs: Path, *, threads: int, reuse_motifs: bool = False,
+                  train_args: tuple[str, ...] = ()) -> dict[str, Any]:
     from mhsa_bio.io.meme import read_meme
     from mhsa_bio.simulate import load_jaspar_motifs
 
@@ -578,7 +578,7 @@ def run_pair_case(c: PairCase, runs: Path, *, threads: int, reuse_motifs: bool =
     if not model.exists():
         t_train = float(sh([*CLI, "train", str(pos), "--negatives", str(neg), "--out",
                             str(d / "model"), "--threads", str(threads), "--seed", "1",
-                            "--force"], d / "train.log"))
+                            "--force", *train_args], d / "train.log"))
     row["val_auroc"] = round(json.loads((d / "model" / "metrics.json").read_text())["auroc"], 3)
     t_motifs = 0.0
     if not (reuse_motifs and (d / "motifs" / "run.json").exists()):
@@ -645,7 +645,8 @@ def pair_panel(args: argparse.Namespace) -> None:
     print("\t".join(cols), flush=True)
     for c in chosen:
         rows.append(run_pair_case(c, args.runs, threads=args.threads,
-                                  reuse_motifs=args.reuse_motifs))
+                                  reuse_motifs=args.reuse_motifs,
+                                  train_args=tuple(args.train_args.split())))
         print("\t".join(str(rows[-1].get(k, "")) for k in cols), flush=True)
         with open(args.runs / "pairs" / "pairs.tsv", "w") as handle:
             handle.write("\t".join(cols) + "\n")
@@ -672,8 +673,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pairs", action="store_true", help="the pair panel (PAIRS) instead")
     ap.add_argument("--train-args", default="", help="more `mhsa-bio train` options for every "
-                    "set, e.g. '--dropout 0.1': a candidate default, measured on the tuning half "
-                    "(in its own --runs folder) before it becomes one")
+                    "set (or pair case with --pairs), e.g. '--dropout 0.1': a candidate default, "
+                    "measured on the tuning half (in its own --runs folder) before it becomes one")
     ap.add_argument("--reuse-motifs", action="store_true",
                     help="--pairs: keep RUNS/pairs/<case>/motifs when it is there (rerun only "
                     "pairs; models are always reused)")
