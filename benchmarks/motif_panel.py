@@ -400,8 +400,8 @@ def modisco_peer(model_path: Path, pos: Path, truths: dict[str, np.ndarray], *, 
             "modisco_peer_s": round(secs, 1), "modisco_top3": top3, "modisco_n": len(found)}
 
 
-def run_set(s: Set, runs: Path, *, quick: bool, threads: int, train_args: tuple[str, ...] = ()
-            ) -> dict[str, Any]:
+def run_set(s: Set, runs: Path, *, quick: bool, threads: int, train_args: tuple[str, ...] = (),
+            motif_args: tuple[str, ...] = (), peers: bool = True) -> dict[str, Any]:
     from mhsa_bio.io.meme import read_meme
 
     d = runs / s.name
@@ -425,11 +425,11 @@ def run_set(s: Set, runs: Path, *, quick: bool, threads: int, train_args: tuple[
         if (d / "model" / "metrics.json").exists() else {}
     row["val_auroc"] = round(metrics.get("auroc", float("nan")), 3)
     out = d / "motifs"
-    motif_args = [*CLI, "motifs", "--model", str(model), str(pos), "--out", str(out),
-                  "--force", "--threads", str(threads)]
+    command = [*CLI, "motifs", "--model", str(model), str(pos), "--out", str(out),
+               "--force", "--threads", str(threads), *motif_args]
     if neg is not None:
-        motif_args += ["--background", str(neg)]
-    t_motifs = float(sh(motif_args, d / "motifs.log"))
+        command += ["--background", str(neg)]
+    t_motifs = float(sh(command, d / "motifs.log"))
     record = json.loads((out / "run.json").read_text())["result"]
     row["result"] = record.get("result", "")
     found = read_meme(out) if (out / "motifs.meme").exists() and \
@@ -454,6 +454,8 @@ def run_set(s: Set, runs: Path, *, quick: bool, threads: int, train_args: tuple[
     row["recall_precision"] = recalls
     row["score_path"] = record.get("score_path", "")
     row["time_s"] = f"train {t_train:.0f} + motifs {t_motifs:.0f}"
+    if not peers:
+        return row
     row["kmer_peer"], peer_s = kmer_peer(pos, neg, truths) if truths else ("n/a", 0.0)
     row["kmer_peer_s"] = round(peer_s, 1)
     row.update(modisco_peer(model, pos, truths, threads=threads))
@@ -675,6 +677,11 @@ def main() -> None:
     ap.add_argument("--train-args", default="", help="more `mhsa-bio train` options for every "
                     "set (or pair case with --pairs), e.g. '--dropout 0.1': a candidate default, "
                     "measured on the tuning half (in its own --runs folder) before it becomes one")
+    ap.add_argument("--motif-args", default="", help="more `mhsa-bio motifs` options for every "
+                    "set, e.g. '--seqlet-fdr 0.1': a candidate default, measured on the tuning "
+                    "half before it becomes one")
+    ap.add_argument("--no-peers", action="store_true", help="skip the k-mer and modisco-lite "
+                    "peers (a candidate's run beside a full run that has them)")
     ap.add_argument("--reuse-motifs", action="store_true",
                     help="--pairs: keep RUNS/pairs/<case>/motifs when it is there (rerun only "
                     "pairs; models are always reused)")
@@ -697,7 +704,8 @@ def main() -> None:
     print("\t".join(cols), flush=True)
     for s in chosen:
         row = run_set(s, args.runs, quick=args.quick, threads=args.threads,
-                      train_args=tuple(args.train_args.split()))
+                      train_args=tuple(args.train_args.split()),
+                      motif_args=tuple(args.motif_args.split()), peers=not args.no_peers)
         rows.append(row)
         print("\t".join(str(row.get(c, "")) for c in cols), flush=True)
         with open(args.runs / "panel.tsv", "w") as handle:

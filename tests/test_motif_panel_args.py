@@ -55,3 +55,22 @@ def test_motif_sets_train_with_the_candidates_arguments(
         mp.run_set(sim, tmp_path, quick=False, threads=1, train_args=("--dropout", "0.1"))
     (cmd,) = calls
     assert "train" in cmd and cmd[-2:] == ["--dropout", "0.1"]
+
+
+def test_motif_sets_run_motifs_with_the_candidates_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--motif-args`` reaches the ``motifs`` command of a set whose model is already there."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(mp, "sh", _recording_sh(calls))
+    pos = tmp_path / "pos.fa"
+    pos.write_text(">a\nACGT\n")
+    monkeypatch.setattr(mp, "build", lambda s, d, runs: (pos, None, {}))
+    sim = next(s for s in mp.PANEL if s.kind == "sim")
+    (tmp_path / sim.name / "model").mkdir(parents=True)
+    (tmp_path / sim.name / "model" / "model.pt").write_bytes(b"")
+    with pytest.raises(_Stop):
+        mp.run_set(sim, tmp_path, quick=False, threads=1, motif_args=("--seqlet-fdr", "0.1"))
+    (cmd,) = calls
+    assert "motifs" in cmd and "train" not in cmd
+    assert cmd[cmd.index("--seqlet-fdr") + 1] == "0.1"
