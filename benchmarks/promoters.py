@@ -47,6 +47,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -259,14 +260,41 @@ def run_jobs(jobs: list[dict[str, Any]], *, workers: int, log: Path | None) -> l
         for job in jobs:
             keep(run_job(job))
         return rows
+    pool_map(run_job, jobs, workers=workers, keep=keep, initializer=_init_worker,
+             initargs=(jobs[0]["threads"],))
+    return rows
+
+
+def pool_map(fn: Callable[[Any], Any], jobs: list[Any], *, workers: int,
+             keep: Callable[[Any], None], initializer: Callable[..., None] | None = None,
+             initargs: tuple[Any, ...] = ()) -> None:
+    """``keep(fn(job))`` for every job, in ``workers`` spawned processes, as they finish.
+
+    When the run ends early (an error, Ctrl-C, or SIGTERM to this process, which is turned into
+    KeyboardInterrupt here), the workers are terminated and the jobs not started are cancelled,
+    so no worker is left running a fit after the script is gone.
+    """
     import multiprocessing as mp
+    import signal
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(jobs[0]["threads"],)) as pool:
-        for future in as_completed([pool.submit(run_job, j) for j in jobs]):
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                               initializer=initializer, initargs=initargs)
+    try:
+        for future in as_completed([pool.submit(fn, j) for j in jobs]):
             keep(future.result())
-    return rows
+    except BaseException:
+        for child in mp.active_children():
+            child.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    pool.shutdown()
 
 
 def summarise(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
