@@ -25,6 +25,16 @@ def _recording_sh(calls: list[list[str]]) -> Any:
     return sh
 
 
+def _one_sim_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], Any]:
+    """The panel's first simulated set, built as a one-record FASTA; commands recorded, not run."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(mp, "sh", _recording_sh(calls))
+    pos = tmp_path / "pos.fa"
+    pos.write_text(">a\nACGT\n")
+    monkeypatch.setattr(mp, "build", lambda s, d, runs: (pos, None, {}))
+    return calls, next(s for s in mp.PANEL if s.kind == "sim")
+
+
 @pytest.mark.parametrize("train_args", [(), ("--dropout", "0.1")])
 def test_pair_cases_train_with_the_candidates_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, train_args: tuple[str, ...]
@@ -45,12 +55,7 @@ def test_pair_cases_train_with_the_candidates_arguments(
 def test_motif_sets_train_with_the_candidates_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[list[str]] = []
-    monkeypatch.setattr(mp, "sh", _recording_sh(calls))
-    pos = tmp_path / "pos.fa"
-    pos.write_text(">a\nACGT\n")
-    monkeypatch.setattr(mp, "build", lambda s, d, runs: (pos, None, {}))
-    sim = next(s for s in mp.PANEL if s.kind == "sim")
+    calls, sim = _one_sim_set(tmp_path, monkeypatch)
     with pytest.raises(_Stop):
         mp.run_set(sim, tmp_path, quick=False, threads=1, train_args=("--dropout", "0.1"))
     (cmd,) = calls
@@ -61,12 +66,7 @@ def test_motif_sets_run_motifs_with_the_candidates_arguments(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--motif-args`` reaches the ``motifs`` command of a set whose model is already there."""
-    calls: list[list[str]] = []
-    monkeypatch.setattr(mp, "sh", _recording_sh(calls))
-    pos = tmp_path / "pos.fa"
-    pos.write_text(">a\nACGT\n")
-    monkeypatch.setattr(mp, "build", lambda s, d, runs: (pos, None, {}))
-    sim = next(s for s in mp.PANEL if s.kind == "sim")
+    calls, sim = _one_sim_set(tmp_path, monkeypatch)
     (tmp_path / sim.name / "model").mkdir(parents=True)
     (tmp_path / sim.name / "model" / "model.pt").write_bytes(b"")
     with pytest.raises(_Stop):
