@@ -19,7 +19,7 @@ from mhsa_bio.models.promoter import PromoterConfig, PromoterOutput  # noqa: E40
 
 def test_rotate_matches_the_trainers_rotation():
     from mhsa_bio.alphabet import encode_batch
-    from mhsa_bio.training.trainer import rotate_tokens
+    from mhsa_bio.training.batches import rotate_tokens
 
     seq = "ACGTTGCAAC"
     tokens, lengths = encode_batch([seq])

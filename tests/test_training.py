@@ -72,7 +72,7 @@ def test_training_learns_and_is_reproducible(tmp_path):
 
 
 def test_rotate_tokens_turns_each_row_within_its_length():
-    from mhsa_bio.training.trainer import rotate_tokens
+    from mhsa_bio.training.batches import rotate_tokens
 
     tokens = np.array([[0, 1, 2, 3, 4], [0, 1, 2, 5, 5], [3, 5, 5, 5, 5]])
     lengths = np.array([5, 3, 1])
@@ -147,7 +147,7 @@ def test_interrupted_ensemble_keeps_finished_members_and_resumes(tmp_path):
 
 
 def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> None:
-    from mhsa_bio.training.trainer import auto_epochs
+    from mhsa_bio.training.epochs import auto_epochs
 
     assert auto_epochs(2000) == auto_epochs(50_000) == 30
     assert auto_epochs(634) == 95  # ~400 ChIP-seq peaks: 317 training positives + shuffles
@@ -157,7 +157,7 @@ def test_auto_epochs_keeps_large_sets_and_gives_small_sets_the_same_steps() -> N
 
 
 def test_auto_epochs_give_long_sequences_proportionally_more():
-    from mhsa_bio.training.trainer import auto_epochs
+    from mhsa_bio.training.epochs import auto_epochs
 
     assert auto_epochs(1600, 300) == auto_epochs(1600) == 38
     assert auto_epochs(1600, 500) == 64  # ceil(38 * 500 / 300)
@@ -183,7 +183,7 @@ def test_early_stopping_waits_while_the_model_is_at_chance(monkeypatch):
 
 
 def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
-    from mhsa_bio.training.trainer import epochs_rule, resolve_epochs
+    from mhsa_bio.training.epochs import epochs_rule, resolve_epochs
 
     rng = np.random.default_rng(0)
     pos = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 60))) for i in range(1000)]

@@ -190,8 +190,9 @@ def run_training(
     from mhsa_bio.checkpoint import make_checkpoint, read_checkpoint, save_checkpoint
     from mhsa_bio.plots import learning_curve
     from mhsa_bio.runtime.distributed import SINGLE
+    from mhsa_bio.training.epochs import epochs_rule, resolve_epochs
     from mhsa_bio.training.split import check_lengths, make_split
-    from mhsa_bio.training.trainer import Trainer, epochs_rule, resolve_epochs
+    from mhsa_bio.training.trainer import Trainer
 
     if data is None:
         data = read_inputs(inputs, min_length=model_config.stem_kernel)

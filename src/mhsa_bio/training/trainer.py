@@ -1,26 +1,27 @@
-"""One training fit of the promoter Transformer: AdamW, warm-up/cosine, AMP, torchrun, early stopping."""
+"""One training fit of the promoter Transformer: its settings, the epoch loop under AMP and torchrun,
+validation, early stopping and the decision threshold."""
 
 from __future__ import annotations
 
 import copy
 import logging
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mhsa_bio.alphabet import encode_batch, reverse_complement_tokens
-from mhsa_bio.io.fasta import Record
 from mhsa_bio.metrics import multiclass_metrics
-from mhsa_bio.models.promoter import PromoterConfig, PromoterTransformer
+from mhsa_bio.models.promoter import PromoterConfig
 from mhsa_bio.predict import predict_proba
-from mhsa_bio.runtime.device import amp_dtype, autocast
+from mhsa_bio.runtime.device import autocast
 from mhsa_bio.runtime.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
-from mhsa_bio.training.split import SHUFFLE, Dataset, Split, epoch_training_set
+from mhsa_bio.training.batches import batch_order, batch_tensors
+from mhsa_bio.training.epochs import resolve_epochs, training_size
+from mhsa_bio.training.optimisation import build_optimisation
+from mhsa_bio.training.split import Dataset, Split, epoch_training_set
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     """Optimisation settings; every field is recorded in the checkpoint.
 
-    epochs : maximum epochs; 0 = by data size (:func:`auto_epochs`), resolved before training
+    epochs : maximum epochs; 0 = by data size (:func:`mhsa_bio.training.epochs.auto_epochs`), resolved
+        before training
     threshold : probability of the positive class at or above which a two-class model calls a
         sequence positive; ``None`` = the threshold with the highest MCC on the validation split
         (:func:`mhsa_bio.metrics.mcc_threshold`), chosen once training ends. 0.5 by default:
@@ -68,62 +70,8 @@ class TrainConfig:
         return self.seed + 1_000_033 * self.member
 
 
-#: ``epochs=0``: sets of at least this many training sequences (background included) get
-#: ``BASE_EPOCHS``; smaller sets as many epochs as give the same number of optimiser steps.
-SMALL_SET = 2000
-BASE_EPOCHS = 30
-MAX_EPOCHS = 150
-#: ``epochs=0``: training sequences longer than this (median) get proportionally more epochs.
-LONG = 300
 #: Validation AUROC below which a model is still at chance: early stopping waits (``Trainer.run``).
 CHANCE_AUROC = 0.6
-
-
-def auto_epochs(n_train: int, length: int = 0) -> int:
-    """Maximum epochs for ``n_train`` training sequences (positives plus background) of median
-    length ``length``.
-
-    30 for 2,000 or more; below that, ⌈30 × 2,000 / n_train⌉, so a small set gets about as many
-    optimiser steps as 30 epochs of a 2,000-sequence set instead of stopping at the cap while
-    still improving (a ChIP-seq set of ~400 peaks, 317 training positives, was still improving at
-    epoch 29 of 30). Sequences longer than ``LONG`` bp multiply that by length / ``LONG``
-    (rounded up): attention spread over more bases leaves the chance plateau later (1,000
-    positives of 500 bp against shuffles left it at epoch 43 of 64, and stayed on it through 38
-    epochs). At most 150. Early stopping (``patience``) ends it sooner when it stalls.
-    """
-    epochs = BASE_EPOCHS if n_train >= SMALL_SET else math.ceil(BASE_EPOCHS * SMALL_SET / max(n_train, 1))
-    if length > LONG:
-        epochs = math.ceil(epochs * length / LONG)
-    return min(MAX_EPOCHS, epochs)
-
-
-def training_size(split: Split, config: TrainConfig) -> int:
-    """Training sequences per epoch: the training records plus their fresh shuffles."""
-    return len(split.train.records) * (
-        1 + (config.shuffles_per_positive if split.background == SHUFFLE else 0)
-    )
-
-
-def training_length(split: Split) -> int:
-    """The median length of the training records."""
-    return int(np.median([len(r.seq) for r in split.train.records])) if split.train.records else 0
-
-
-def epochs_rule(split: Split, config: TrainConfig) -> str:
-    """How ``config.epochs`` (before :func:`resolve_epochs`) sets the maximum epochs, in words:
-    recorded in ``metrics.json`` and ``run.json``."""
-    if config.epochs > 0:
-        return "--epochs"
-    rule = f"by data size: {training_size(split, config)} training sequences (background included)"
-    length = training_length(split)
-    return rule + (f", median length {length} bp" if length > LONG else "")
-
-
-def resolve_epochs(split: Split, config: TrainConfig) -> TrainConfig:
-    """``config`` with ``epochs=0`` replaced by :func:`auto_epochs` of the split's size and length."""
-    if config.epochs > 0:
-        return config
-    return replace(config, epochs=auto_epochs(training_size(split, config), training_length(split)))
 
 
 @dataclass
@@ -164,47 +112,6 @@ class TrainState:
         )
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
-
-
-def _tensors(
-    records: Sequence[Record],
-    idx: np.ndarray,
-    device: torch.device,
-    rc: np.ndarray | None = None,
-    shift: np.ndarray | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    tokens, lengths = encode_batch([records[i].seq for i in idx])
-    if rc is not None and rc.any():
-        flipped = reverse_complement_tokens(tokens, lengths)
-        tokens = np.where(rc[:, None], flipped, tokens)
-    if shift is not None:
-        tokens = rotate_tokens(tokens, lengths, shift)
-    return (torch.from_numpy(tokens).to(device), torch.from_numpy(lengths).to(device))
-
-
-def rotate_tokens(tokens: np.ndarray, lengths: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Each row rotated circularly within its own length: base i moves to (i + shift) mod length;
-    the padding stays where it is. ``shift`` is any non-negative integer per row."""
-    width = tokens.shape[1]
-    n = np.maximum(lengths, 1)[:, None]
-    pos = np.arange(width)[None, :]
-    src = np.where(pos < lengths[:, None], (pos - shift[:, None] % n) % n, pos)
-    return np.take_along_axis(tokens, src, axis=1)
-
-
-def _lr_lambda(total: int, warmup: int) -> Callable[[int], float]:
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-    return f
-
-
 def decision_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float | None) -> dict[str, Any]:
     """A two-class model's decision threshold on its validation split: ``threshold``, or (``None``)
     the one with the highest MCC there; with the Sn, Sp, MCC and accuracy at it."""
@@ -218,32 +125,6 @@ def decision_metrics(labels: np.ndarray, scores: np.ndarray, *, threshold: float
         "threshold_rule": "max validation MCC" if chosen else "fixed (--threshold)",
         "at_decision_threshold": {k: m[k] for k in ("sensitivity", "specificity", "mcc", "accuracy")},
     }
-
-
-class Optimisation(NamedTuple):
-    """The model and what trains it."""
-
-    model: PromoterTransformer
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
-    scaler: torch.amp.GradScaler
-
-
-def build_optimisation(
-    model_config: PromoterConfig, config: TrainConfig, *, n_train: int, device: torch.device
-) -> Optimisation:
-    """A fresh model (seeded by ``config.seed``) on ``device``, AdamW, the warm-up/cosine
-    schedule over ``config.epochs`` epochs of ``n_train`` sequences, and the loss scaler."""
-    torch.manual_seed(config.fit_seed)
-    model = PromoterTransformer(model_config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    warmup = max(1, int(config.warmup_fraction * total))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total, warmup))
-    # float16 autocast (GPUs without bfloat16) needs loss scaling; bfloat16 and CPU do not
-    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and amp_dtype(device) == torch.float16)
-    return Optimisation(model, optimizer, scheduler, scaler)
 
 
 class Trainer:
@@ -310,7 +191,7 @@ class Trainer:
         torch.manual_seed(self.config.fit_seed * 1000 + epoch)
         self.model.train()
         total, count = 0.0, 0
-        batches = _batches(len(data.records), self.config.batch_size, rng)
+        batches = batch_order(len(data.records), self.config.batch_size, rng)
         for step, idx in enumerate(batches):
             rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
             shift = rng.integers(0, 2**31, idx.size) if self.config.shift_augment else None
@@ -331,7 +212,7 @@ class Trainer:
         single-process gradient; the returned loss is summed over the ranks.
         """
         rows, scale = self._share(data.labels[idx]) if self.dist.active else (np.arange(idx.size), None)
-        tokens, lengths = _tensors(
+        tokens, lengths = batch_tensors(
             data.records,
             idx[rows],
             self.device,
