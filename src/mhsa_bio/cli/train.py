@@ -239,8 +239,9 @@ def train(
         resume=resume,
         keep_partial=_resumable,
     ) as run:
-        from mhsa_bio.training.run import TrainInputs, plan_training
-        from mhsa_bio.training.run import train as run_train
+        from mhsa_bio.training.plan import plan_training
+        from mhsa_bio.training.plan import train as run_train
+        from mhsa_bio.training.run import TrainInputs
         from mhsa_bio.training.trainer import TrainConfig
 
         train_config = TrainConfig(

@@ -1,1 +1,2 @@
-"""Training the promoter model: one fit (trainer), files in and checkpoint out (run), cross-validation."""
+"""Training the promoter model: one fit (trainer; its epochs, batches and optimisation), files in and
+checkpoint out (run), the train command's plan (plan), ensembles and cross-validation."""

@@ -1,0 +1,145 @@
+"""A ``mhsa-bio train`` job: the options checked and the inputs read into a plan before anything is
+written, then the plan run as one split (under torchrun too) or as K folds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from mhsa_bio.errors import InputError
+from mhsa_bio.training.run import TrainInputs, read_inputs, run_training
+
+
+class TrainPlan(NamedTuple):
+    """A validated ``mhsa-bio train`` run: inputs read, configs built, this process's place in a
+    torchrun job and its device."""
+
+    inputs: TrainInputs
+    data: tuple[Any, ...]
+    model_config: Any
+    train_config: Any
+    folds: int
+    dist: Any
+    device: Any
+
+
+def plan_training(
+    inputs: TrainInputs,
+    *,
+    preset: str,
+    dim: int | None,
+    heads: int | None,
+    layers: int | None,
+    stem_kernel: int,
+    max_len: int,
+    dropout: float,
+    stem_activation: str = "none",
+    stem_guide: float = 0.0,
+    train_config: Any,
+    folds: int,
+    resume: bool,
+    device: Any,
+) -> TrainPlan:
+    """Check the options, read and validate every input, before anything is written.
+
+    The model size is the ``preset``'s (small, base, large) with ``dim``, ``heads`` and
+    ``layers`` overriding it. Under torchrun (``WORLD_SIZE`` > 1) each rank takes the GPU of its
+    local rank, and the ranks other than 0 log errors only.
+    """
+    from mhsa_bio.models.promoter import PRESETS, PromoterConfig
+    from mhsa_bio.runtime.distributed import context_from_env, rank_device
+
+    if not 0 < train_config.lr < float("inf"):  # also NaN
+        raise InputError(f"--lr {train_config.lr}: must be a positive number")
+    if not 0 <= stem_guide < float("inf"):  # also NaN
+        raise InputError(f"--stem-guide {stem_guide}: must be a non-negative number")
+    if stem_kernel % 2 == 0 or stem_kernel < 1:
+        raise InputError(f"--stem-kernel {stem_kernel}: must be a positive odd number")
+    size = dict(PRESETS[preset])
+    for key, value in (("dim", dim), ("heads", heads), ("layers", layers)):
+        if value is not None:
+            size[key] = value
+    if size["dim"] % size["heads"]:
+        raise InputError(f"--dim {size['dim']} is not divisible by --heads {size['heads']}")
+    ctx = context_from_env()
+    if not ctx.is_main:  # the other ranks of a torchrun job stay silent
+        logging.getLogger("mhsa_bio").setLevel(logging.ERROR)
+    dev = rank_device(ctx, device)
+    model_config = PromoterConfig(
+        stem_kernel=stem_kernel,
+        max_len=max_len,
+        dropout=dropout,
+        stem_activation=stem_activation,
+        stem_guide=stem_guide,
+        **size,
+    )
+    data = read_inputs(inputs, min_length=stem_kernel)
+    if folds:
+        from mhsa_bio.training.crossval import check_folds
+
+        check_folds(folds, data, resume=resume, distributed=ctx.active)
+    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev)
+
+
+class Trained(NamedTuple):
+    """What ``train`` returns: the held-out metrics of one split, or one row per fold (rank 0
+    only; both ``None`` on the other ranks of a torchrun job)."""
+
+    metrics: dict[str, Any] | None = None
+    folds: list[dict[str, Any]] | None = None
+
+
+def train(
+    plan: TrainPlan,
+    output: Any,
+    *,
+    resume: bool,
+    params: dict[str, Any],
+    on_epoch: Callable[..., None] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_fold: Callable[[int, dict[str, Any]], None] | None = None,
+) -> Trained:
+    """Run a plan into ``output`` (an ``io.outputs.Output`` transaction): K-fold
+    cross-validation (``run_crossval``) or one split (``run_training``).
+
+    Under torchrun every rank trains; rank 0 writes into the transaction's folder, the other
+    ranks only read it (``--resume``).
+    """
+    from mhsa_bio.runtime.distributed import barrier, process_group
+
+    if plan.folds:
+        from mhsa_bio.training.crossval import run_crossval
+
+        rows = run_crossval(
+            plan.inputs,
+            output.start(),
+            data=plan.data,
+            folds=plan.folds,
+            model_config=plan.model_config,
+            train_config=plan.train_config,
+            device=plan.device,
+            params=params,
+            on_fold=on_fold,
+        )
+        return Trained(folds=rows)
+    ctx = plan.dist
+    if ctx.active:
+        params["world_size"] = ctx.world_size
+    out_dir = output.start() if ctx.is_main else output.tmp
+    with process_group(ctx, plan.device):
+        barrier(ctx)  # rank 0 has prepared OUT before anyone reads it (--resume)
+        metrics = run_training(
+            plan.inputs,
+            out_dir,
+            model_config=plan.model_config,
+            train_config=plan.train_config,
+            device=plan.device,
+            resume=resume,
+            params=params,
+            on_epoch=on_epoch,
+            on_step=on_step,
+            dist=ctx,
+            data=plan.data,
+        )
+    return Trained(metrics=metrics if ctx.is_main else None)
