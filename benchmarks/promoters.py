@@ -351,7 +351,11 @@ def main() -> None:
             if line.strip()]
     key = ("dataset", "background", "model", "candidate", "seed", "fold")
     have = {tuple(r[k] for k in key) for r in done}
+    wanted = len(jobs)
     jobs = [j for j in jobs if tuple(j[k] for k in key) not in have]
+    if args.from_log:
+        print(f"{wanted - len(jobs)} of {wanted} fits read from --from-log; {len(jobs)} to train",
+              file=sys.stderr, flush=True)
     start = time.perf_counter()
     rows = done + run_jobs(jobs, workers=args.workers, log=args.log)
     wall = time.perf_counter() - start
