@@ -282,19 +282,20 @@ def pool_map(fn: Callable[[Any], Any], jobs: list[Any], *, workers: int,
         raise KeyboardInterrupt(f"signal {signum}")
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                               initializer=initializer, initargs=initargs)
     try:
-        for future in as_completed([pool.submit(fn, j) for j in jobs]):
-            keep(future.result())
-    except BaseException:
-        for child in mp.active_children():
-            child.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                   initializer=initializer, initargs=initargs)
+        try:
+            for future in as_completed([pool.submit(fn, j) for j in jobs]):
+                keep(future.result())
+        except BaseException:
+            for child in mp.active_children():
+                child.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     finally:
         signal.signal(signal.SIGTERM, previous)
-    pool.shutdown()
 
 
 def summarise(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -61,3 +61,13 @@ def test_sigterm_to_the_benchmark_terminates_its_workers(tmp_path: Path) -> None
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"workers {left} still running after the benchmark was stopped"
+
+
+def test_a_pool_that_cannot_start_restores_the_sigterm_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from promoters import pool_map
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(ValueError):
+        pool_map(str, ["a"], workers=0, keep=print)  # ProcessPoolExecutor(0) raises
+    assert signal.getsignal(signal.SIGTERM) is before
