@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from conftest import invoke
 from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fixture)
@@ -160,3 +161,13 @@ def test_cli_bfloat16_switch_reaches_the_fit(tmp_path):
         assert result.exit_code == 0, result.output
         run = json.loads((out / "run.json").read_text())
         assert run["result"]["config"]["bfloat16"] is expected, flag
+
+
+def test_default_coupling_penalty_by_length():
+    """Factored attention: 0.4(L-1) (twice Potts'), 0.1(L-1) for 200 < L <= 300 (measured on
+    1a0tP); Potts 0.2(L-1) at every L; a given --l2 wins."""
+    for length, factor in ((75, 0.4), (200, 0.4), (201, 0.1), (256, 0.1), (300, 0.1), (301, 0.4)):
+        assert FitConfig().resolve(length, 500, 400).l2 == pytest.approx(factor * (length - 1))
+        assert FitConfig(model_type="potts").resolve(length, 500, 400).l2 == pytest.approx(
+            0.2 * (length - 1))
+    assert FitConfig(l2=3.0).resolve(256, 282, 400).l2 == 3.0

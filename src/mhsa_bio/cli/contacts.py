@@ -81,7 +81,10 @@ def contacts(
     l2: Annotated[
         float | None,
         typer.Option(
-            "--l2", min=0.0, help="L2 on the couplings (default 0.4(L-1) factored, 0.2(L-1) potts)."
+            "--l2",
+            min=0.0,
+            help="L2 on the couplings (default: factored 0.4(L-1), 0.1(L-1) for 200 < L <= 300; "
+            "potts 0.2(L-1)).",
         ),
     ] = None,
     bfloat16: Annotated[

@@ -46,7 +46,9 @@ class FitConfig:
     steps : the most optimiser steps (L-BFGS iterations for potts)
     lr : Adam's peak learning rate (factored); it decays linearly to ``lr_final``·lr at ``steps``
     batch_size : sequences per Adam step (factored); the whole MSA for potts
-    l2 : penalty on ½ Σ W² of the coupling table, on the summed weighted NLL (both models)
+    l2 : penalty on ½ Σ W² of the coupling table, on the summed weighted NLL (both models).
+        None: 0.2·(L − 1) for potts; for factored 0.4·(L − 1), 0.1·(L − 1) for 200 < L ≤ 300
+        (``mhsa_bio.models.factored.default_l2``)
     l2_fields : penalty on Σ h²
     patience : steps without a relative loss improvement of ``tol`` before stopping early
     tol : relative improvement of the smoothed loss that counts as progress
@@ -98,7 +100,7 @@ class FitConfig:
     def resolve(self, length: int, neff: float, n_unique: int, device: str = "cpu") -> FitConfig:
         """Fill the defaults for an MSA of length L with ``neff`` effective sequences, fitted on
         ``device``."""
-        from mhsa_bio.models.factored import default_bfloat16, default_heads
+        from mhsa_bio.models.factored import default_bfloat16, default_heads, default_l2
         from mhsa_bio.models.potts import default_pair_l2
 
         if self.model_type not in MODEL_TYPES:
@@ -115,10 +117,7 @@ class FitConfig:
             c.steps = c.steps or default_steps(length, neff)
             c.lr = DEFAULT_LR if c.lr is None else c.lr
             c.batch_size = min(n_unique, c.batch_size or DEFAULT_BATCH)
-            # twice the Potts penalty: W = Σ_h attn_h V_h fits noise faster than free couplings
-            # (400 steps, seeds 0 / 1, long-range P@L: 1atzA 0.40 / 0.37 at 0.4(L-1) against
-            # 0.37 / 0.35 at 0.2(L-1); 1a3aA 0.48 / 0.46 against 0.50 / 0.47)
-            c.l2 = 2.0 * default_pair_l2(length) if c.l2 is None else c.l2
+            c.l2 = default_l2(length) if c.l2 is None else c.l2
         return c
 
 

@@ -134,17 +134,37 @@ def default_heads(length: int, neff: float) -> int:
     time; 1a3aA (L = 145) 0.531 / 0.51 against 0.49 / 0.46 (seeds 0 / 1), NLL 197 against 219,
     1.3× the CPU time; 256 heads lost there (0.517, seed 0), so L ≤ 200 keeps 128.
 
-    At L 256 with few sequences (PSICOV 1a0tP, Neff 282) the fit is short of capacity: 32, 64,
-    128 and 256 heads give data NLL 372, 336, 296, 265 and long-range P@L 0.06, 0.09, 0.12,
-    0.14 (seed 0; seed 1: 256 heads 0.14 against 0.13, P@L/5 0.41 against 0.29). 256 heads there
+    At L 256 with few sequences (PSICOV 1a0tP, Neff 282) and the penalty of L ≤ 200 (0.4(L − 1))
+    32, 64, 128 and 256 heads give data NLL 372, 336, 296, 265 and long-range P@L 0.06, 0.09,
+    0.12, 0.14 (seed 0; seed 1: 256 heads 0.14 against 0.13, P@L/5 0.41 against 0.29); with the
+    default penalty there (``default_l2``) the 256 heads reach the Potts model's NLL. 256 heads there
     cost 1.55× the time of 128 in float32 (443 s against 286 s, one thread) and 1.07× in bfloat16
     (287 s against 268 s; same NLL 265 and P@L 0.14), which ``default_bfloat16`` turns on for
-    these lengths. On the validation family 16pkA (L 256) this default gave long-range P@L 0.27,
-    P@L/5 0.59 against 0.24 / 0.57 for 128 heads in float32, in 303 s against 287 s.
+    these lengths. On the validation family 16pkA (L 256, at 0.4(L − 1)) 256 heads gave
+    long-range P@L 0.27, P@L/5 0.59 against 0.24 / 0.57 for 128 heads in float32, in 303 s
+    against 287 s.
     """
     if length > 300 or neff < 50:
         return 32
     return 256 if length > 200 else 128
+
+
+def default_l2(length: int) -> float:
+    """The coupling penalty of factored attention by default (``FitConfig.l2``): 0.4·(L − 1),
+    twice the Potts model's, and 0.1·(L − 1) for 200 < L ≤ 300.
+
+    At L ≤ 200 W = Σ_h attn_h V_h fits noise faster than free couplings (400 steps, seeds 0 / 1,
+    long-range P@L: 1atzA 0.40 / 0.37 at 0.4(L − 1) against 0.37 / 0.35 at 0.2(L − 1); 1a3aA
+    0.48 / 0.46 against 0.50 / 0.47). At L 256 with 256 heads that penalty holds the fit far
+    from the data: on the PSICOV family 1a0tP (Neff 282) 0.4, 0.2, 0.1 and 0.05 times (L − 1)
+    give data NLL per effective sequence 265, 190, 130 and 92 (the Potts model 134) and a mean
+    long-range P@L/5 over seeds 0 and 1 of 0.38, 0.36, 0.42 and 0.39 (P@L 0.14, 0.16, 0.16,
+    0.17). Held out, on 16pkA (L 256) 0.1(L − 1) gives P@L/5 0.71 / 0.73 (seeds 0 / 1) against
+    0.59 / 0.61 at 0.4(L − 1) (the Potts model 0.71). On 1a3aA (L 145) 0.1(L − 1) ties
+    0.4(L − 1) (P@L 0.52 / 0.52 against 0.53 / 0.51), so shorter families keep 0.4(L − 1); longer
+    ones (32 heads) are not measured.
+    """
+    return (0.1 if 200 < length <= 300 else 0.4) * (length - 1)
 
 
 def default_bfloat16(length: int, device: str = "cpu") -> bool:
