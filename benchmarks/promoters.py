@@ -235,6 +235,23 @@ def decided(row: dict[str, Any], decision: str) -> dict[str, Any]:
             "Sp": m["specificity"], "MCC": m["mcc"]}
 
 
+def with_kmer(row: dict[str, Any], kmer: dict[str, Any]) -> dict[str, Any]:
+    """``row`` (an mhsa-bio fit) with its inner and held-out probabilities averaged 1 : 1 with
+    those of ``kmer`` (the k-mer model's fit on the same seed and fold: the same records in the
+    same order, checked by their labels)."""
+    for part in ("inner", "heldout"):
+        if row[f"{part}_labels"] != kmer[f"{part}_labels"]:
+            raise ValueError(f"seed {row['seed']} fold {row['fold']}: {part} records differ")
+    mean = {f"{part}_scores": _scores((np.asarray(row[f"{part}_scores"]) +
+                                       np.asarray(kmer[f"{part}_scores"])) / 2)
+            for part in ("inner", "heldout")}
+    from mhsa_bio.metrics import binary_metrics
+
+    m = binary_metrics(np.asarray(row["heldout_labels"]) == 1, np.asarray(mean["heldout_scores"]))
+    return {**row, **mean, "candidate": f"{row['candidate']}+kmer-lr", "AUROC": m["auroc"],
+            "AUPRC": m["auprc"], "seconds": row["seconds"] + kmer["seconds"]}
+
+
 def _init_worker(threads: int) -> None:
     import torch
 
@@ -337,6 +354,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="fits run in parallel")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--log", type=Path, default=None, help="append every fold's row (JSON)")
+    parser.add_argument("--with-kmer", action="store_true",
+                        help="also score each mhsa-bio candidate's probabilities averaged 1:1 with "
+                        "the k-mer model's on the same fold (a lead; not a train option)")
     args = parser.parse_args()
 
     shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
@@ -406,6 +426,22 @@ def main() -> None:
         print("\nfor reference, not chosen: the other mhsa-bio candidates' held-out folds")
         print(table(summarise(other, ("dataset", "background", "model", "candidate",
                                       "decision"))))
+    if args.with_kmer:
+        kmer = {(r["dataset"], r["background"], r["seed"], r["fold"]): r for r in rows
+                if r["model"] == "kmer-lr" and "inner_scores" in r}
+        mixed = [with_kmer(r, kmer[(r["dataset"], r["background"], r["seed"], r["fold"])])
+                 for r in rows if r["model"] == "mhsa-bio" and "inner_scores" in r
+                 and (r["dataset"], r["background"], r["seed"], r["fold"]) in kmer]
+        print("\nwith the k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
+              "(cross-fitted) and held-out folds")
+        inner = []
+        for c in dict.fromkeys(r["candidate"] for r in mixed):
+            for d in DECISIONS:
+                v = np.mean([crossfit_mcc(r, d) for r in mixed if r["candidate"] == c])
+                inner.append({"candidate": c, "decision": d, "inner MCC": f"{v:.3f}"})
+        print(table(inner))
+        print(table(summarise([decided(r, d) for r in mixed for d in DECISIONS],
+                              ("dataset", "background", "candidate", "decision"))))
     for c in dict.fromkeys(r["candidate"] for r in ours + other):
         chosen_t = [f"{r['threshold']:.2f}" for r in ours + other if r["candidate"] == c
                     and r["decision"] == "inner-MCC"]
