@@ -239,14 +239,14 @@ def with_kmer(row: dict[str, Any], kmer: dict[str, Any]) -> dict[str, Any]:
     """``row`` (an mhsa-bio fit) with its inner and held-out probabilities averaged 1 : 1 with
     those of ``kmer`` (the k-mer model's fit on the same seed and fold: the same records in the
     same order, checked by their labels)."""
+    from mhsa_bio.metrics import binary_metrics
+
     for part in ("inner", "heldout"):
         if row[f"{part}_labels"] != kmer[f"{part}_labels"]:
             raise ValueError(f"seed {row['seed']} fold {row['fold']}: {part} records differ")
     mean = {f"{part}_scores": _scores((np.asarray(row[f"{part}_scores"]) +
                                        np.asarray(kmer[f"{part}_scores"])) / 2)
             for part in ("inner", "heldout")}
-    from mhsa_bio.metrics import binary_metrics
-
     m = binary_metrics(np.asarray(row["heldout_labels"]) == 1, np.asarray(mean["heldout_scores"]))
     return {**row, **mean, "candidate": f"{row['candidate']}+kmer-lr", "AUROC": m["auroc"],
             "AUPRC": m["auprc"], "seconds": row["seconds"] + kmer["seconds"]}
@@ -427,11 +427,12 @@ def main() -> None:
         print(table(summarise(other, ("dataset", "background", "model", "candidate",
                                       "decision"))))
     if args.with_kmer:
-        kmer = {(r["dataset"], r["background"], r["seed"], r["fold"]): r for r in rows
-                if r["model"] == "kmer-lr" and "inner_scores" in r}
-        mixed = [with_kmer(r, kmer[(r["dataset"], r["background"], r["seed"], r["fold"])])
-                 for r in rows if r["model"] == "mhsa-bio" and "inner_scores" in r
-                 and (r["dataset"], r["background"], r["seed"], r["fold"]) in kmer]
+        def fold_of(r: dict[str, Any]) -> tuple[Any, ...]:
+            return r["dataset"], r["background"], r["seed"], r["fold"]
+
+        kmer = {fold_of(r): r for r in rows if r["model"] == "kmer-lr" and "inner_scores" in r}
+        mixed = [with_kmer(r, kmer[fold_of(r)]) for r in rows
+                 if r["model"] == "mhsa-bio" and "inner_scores" in r and fold_of(r) in kmer]
         print("\nwith the k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
               "(cross-fitted) and held-out folds")
         inner = []

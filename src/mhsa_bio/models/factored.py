@@ -124,6 +124,12 @@ def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch
     return rows.reshape(-1)
 
 
+def _mid_length(length: int) -> bool:
+    """200 < L ≤ 300: the lengths whose defaults (heads, precision, penalty) were measured at
+    L 256."""
+    return 200 < length <= 300
+
+
 def default_heads(length: int, neff: float) -> int:
     """Heads by default: 128; 256 for 200 < L ≤ 300; 32 for long queries (L > 300) or very few
     sequences (Neff < 50).
@@ -146,7 +152,7 @@ def default_heads(length: int, neff: float) -> int:
     """
     if length > 300 or neff < 50:
         return 32
-    return 256 if length > 200 else 128
+    return 256 if _mid_length(length) else 128
 
 
 def default_l2(length: int) -> float:
@@ -164,7 +170,7 @@ def default_l2(length: int) -> float:
     0.4(L − 1) (P@L 0.52 / 0.52 against 0.53 / 0.51), so shorter families keep 0.4(L − 1); longer
     ones (32 heads) are not measured.
     """
-    return (0.1 if 200 < length <= 300 else 0.4) * (length - 1)
+    return (0.1 if _mid_length(length) else 0.4) * (length - 1)
 
 
 def default_bfloat16(length: int, device: str = "cpu") -> bool:
@@ -178,7 +184,7 @@ def default_bfloat16(length: int, device: str = "cpu") -> bool:
     """
     import torch
 
-    if not 200 < length <= 300 or torch.device(device).type != "cpu":
+    if not _mid_length(length) or torch.device(device).type != "cpu":
         return False
     native = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
     return bool(native is not None and native())
