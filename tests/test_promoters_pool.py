@@ -72,20 +72,3 @@ def test_a_pool_that_cannot_start_restores_the_sigterm_handler(monkeypatch: pyte
         pool_map(str, ["a"], workers=0, keep=print)  # ProcessPoolExecutor(0) raises
     assert signal.getsignal(signal.SIGTERM) is before
 
-
-def test_with_kmer_averages_the_same_records_and_rescores(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    from promoters import with_kmer
-
-    row = {"seed": 0, "fold": 1, "candidate": "default", "seconds": 50.0, "AUROC": 0.5,
-           "inner_labels": [1, 0, 1, 0], "inner_scores": [0.9, 0.2, 0.4, 0.6],
-           "heldout_labels": [1, 0, 1, 0], "heldout_scores": [0.6, 0.7, 0.8, 0.1]}
-    kmer = {**row, "seconds": 4.0, "inner_scores": [0.7, 0.0, 0.8, 0.2],
-            "heldout_scores": [0.8, 0.1, 0.6, 0.3]}
-    mixed = with_kmer(row, kmer)
-    assert mixed["candidate"] == "default+kmer-lr" and mixed["seconds"] == 54.0
-    assert mixed["inner_scores"] == [0.8, 0.1, 0.6, 0.4]
-    assert mixed["heldout_scores"] == [0.7, 0.4, 0.7, 0.2]
-    assert mixed["AUROC"] == 1.0  # rescored on the averaged probabilities, not the row's 0.5
-    with pytest.raises(ValueError, match="heldout records differ"):
-        with_kmer(row, {**kmer, "heldout_labels": [0, 1, 1, 0]})

@@ -170,7 +170,9 @@ def default_l2(length: int) -> float:
     0.4(L − 1) (P@L 0.52 / 0.52 against 0.53 / 0.51), so shorter families keep 0.4(L − 1); longer
     ones (32 heads) are not measured.
     """
-    return (0.1 if _mid_length(length) else 0.4) * (length - 1)
+    from mhsa_bio.models.potts import default_pair_l2
+
+    return (0.5 if _mid_length(length) else 2.0) * default_pair_l2(length)
 
 
 def default_bfloat16(length: int, device: str = "cpu") -> bool:
