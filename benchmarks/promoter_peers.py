@@ -10,7 +10,8 @@ stopping or for choosing their L2 strength, and return held-out probabilities of
 - k-mer logistic regression: counts of every k-mer for k = 3 … 6 (5,440 features) per base,
   standardised on the training part; L2-penalised logistic regression fitted by L-BFGS with
   balanced class weights; the penalty chosen from a grid on the inner validation split, then refit
-  on the whole training part.
+  on the whole training part. The fit is the package's own (``mhsa_bio.training.kmer``: what
+  ``train --kmer-member`` stores beside the Transformer).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ import copy
 from typing import Any
 
 import numpy as np
-
-KMER_SIZES = (3, 4, 5, 6)
-L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
 
 
 def inner_sets(pos: list[Any], neg: list[Any] | None, *, val_fraction: float, seed: int,
@@ -114,69 +112,13 @@ def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarra
                         "inner_scores": scores(xv).tolist()}
 
 
-def kmer_features(records: list[Any]) -> np.ndarray:
-    """(N, 5440) k-mer counts for k = 3 … 6 divided by each sequence's length; k-mers with N
-    are skipped."""
-    from mhsa_bio.alphabet import encode_batch
-
-    tokens, lengths = encode_batch([r.seq for r in records])
-    blocks = []
-    for k in KMER_SIZES:
-        width = tokens.shape[1] - k + 1
-        code = np.zeros((len(records), width), dtype=np.int64)
-        ok = np.ones((len(records), width), dtype=bool)
-        for j in range(k):
-            t = tokens[:, j:j + width]
-            code = code * 4 + np.minimum(t, 3)
-            ok &= t < 4
-        counts = np.zeros((len(records), 4 ** k))
-        rows = np.broadcast_to(np.arange(len(records))[:, None], code.shape)
-        np.add.at(counts, (rows[ok], code[ok]), 1.0)
-        blocks.append(counts)
-    return np.hstack(blocks) / np.maximum(lengths, 1)[:, None]
-
-
-def _fit_logistic(x: Any, y: Any, weight: Any, l2: float) -> Any:
-    import torch
-
-    w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
-    sample_w = weight[y]
-
-    def closure() -> Any:
-        opt.zero_grad()
-        logit = x @ w[:-1] + w[-1]
-        loss = (torch.nn.functional.binary_cross_entropy_with_logits(
-            logit, y.double(), reduction="none") * sample_w).sum() / sample_w.sum()
-        loss = loss + l2 * (w[:-1] ** 2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return w.detach()
-
-
 def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
                   test: list[Any]) -> tuple[np.ndarray, dict[str, Any]]:
-    """Fit the k-mer logistic regression; returns held-out P(positive) (M,) and {l2,
+    """Fit the k-mer logistic regression (``mhsa_bio.training.kmer.fit_kmer_member``, the
+    member ``train --kmer-member`` stores); returns held-out P(positive) (M,) and {l2,
     inner_scores: the validation scores of the fit with the chosen penalty on the rest}."""
-    import torch
+    from mhsa_bio.training.kmer import fit_kmer_member, proba
 
-    from mhsa_bio.metrics import auprc
-
-    ftr, fva, fte = (kmer_features(r) for r in (train[0], val[0], test))
-
-    def standardise(fit: np.ndarray, *others: np.ndarray) -> list[Any]:
-        mu, sd = fit.mean(0), fit.std(0) + 1e-6
-        return [torch.from_numpy((a - mu) / sd) for a in (fit, *others)]
-
-    def model(x: np.ndarray, y: np.ndarray, l2: float, *others: np.ndarray) -> list[np.ndarray]:
-        xs = standardise(x, *others)
-        w = _fit_logistic(xs[0], torch.from_numpy(y), _class_weight(y).double(), l2)
-        return [torch.sigmoid(o @ w[:-1] + w[-1]).numpy() for o in xs[1:]]
-
-    inner = {l2: model(ftr, train[1], l2, fva)[0] for l2 in L2_GRID}
-    l2 = max(L2_GRID, key=lambda v: auprc(val[1] == 1, inner[v]))
-    full = np.vstack([ftr, fva])
-    y = np.r_[train[1], val[1]]
-    return model(full, y, l2, fte)[0], {"l2": l2, "inner_scores": inner[l2].tolist()}
+    fit = fit_kmer_member([r.seq for r in train[0]], train[1], [r.seq for r in val[0]], val[1])
+    return proba(fit.model, [r.seq for r in test]), {"l2": fit.l2,
+                                                      "inner_scores": fit.val_scores.tolist()}

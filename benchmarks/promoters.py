@@ -78,6 +78,9 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ensemble5-dropout0.0": ({"dropout": 0.0}, {"ensemble": 5}),
     "ensemble5-layers1": ({"layers": 1}, {"ensemble": 5}),
     "ensemble5-layers1-dropout0.1": ({"layers": 1, "dropout": 0.1}, {"ensemble": 5}),
+    "kmer": ({}, {"kmer_member": True}),
+    "dropout0.1-kmer": ({"dropout": 0.1}, {"kmer_member": True}),
+    "ensemble5-dropout0.1-kmer": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True}),
 }
 #: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
 #: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
@@ -158,7 +161,6 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if job["model"] == "mhsa-bio":
         from mhsa_bio.checkpoint import load_predictor
-        from mhsa_bio.predict import predict_proba
         from mhsa_bio.training.split import make_split
 
         model_config, train_config = configs(job["candidate"], seed=seed, data=data)
@@ -167,10 +169,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                                   train_config=train_config, device=device)
             seconds = time.perf_counter() - start
             # the inner validation split that chose the best epoch, as run_training cut it
-            val = make_split(part.train[0], negatives=part.train[1], config=train_config,
-                             labels=part.train[2], classes=part.train[3]).val
+            split = make_split(part.train[0], negatives=part.train[1], config=train_config,
+                               labels=part.train[2], classes=part.train[3])
+            val = split.val
             net, _ = load_predictor(Path(tmp) / "model.pt", device=device)
-            inner = predict_proba(net, val.records, device=device, amp=train_config.amp)[:, 1]
+            inner = inner_scores(net, split, train_config, device)
         scores = probs[:, 1]
         extra = {"best_epoch": row["best_epoch"], "epochs_run": row["epochs_run"],
                  "inner_mcc": row["inner"]["mcc"], "inner_auroc": row["inner"]["auroc"],
@@ -194,6 +197,21 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             "MCC": m["mcc"], "AUROC": m["auroc"], "AUPRC": m["auprc"], "seconds": seconds,
             "threads": job["threads"], "device": job["device"], **extra,
             "heldout_scores": _scores(scores), "heldout_labels": part.heldout_labels.tolist()}
+
+
+def inner_scores(net: Any, split: Any, train_config: Any, device: Any) -> np.ndarray:
+    """P(positive) of the inner validation split by a fold's model. A k-mer member was refitted
+    on training + validation, so its part of the average is that of its fit on the training part
+    alone (``training.kmer.fit_on_split``), as ``train`` scores its validation split."""
+    from mhsa_bio.models.promoter import WithKmer
+    from mhsa_bio.predict import predict_proba
+
+    if not isinstance(net, WithKmer):
+        return predict_proba(net, split.val.records, device=device, amp=train_config.amp)[:, 1]
+    from mhsa_bio.training.kmer import fit_on_split
+
+    own = predict_proba(net.net, split.val.records, device=device, amp=train_config.amp)[:, 1]
+    return (1 - net.weight) * own + net.weight * fit_on_split(split, train_config).val_scores
 
 
 def threshold(row: dict[str, Any], decision: str, idx: np.ndarray | None = None) -> float:
@@ -355,8 +373,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--log", type=Path, default=None, help="append every fold's row (JSON)")
     parser.add_argument("--with-kmer", action="store_true",
-                        help="also score each mhsa-bio candidate's probabilities averaged 1:1 with "
-                        "the k-mer model's on the same fold (a lead; not a train option)")
+                        help="also score each mhsa-bio candidate without a k-mer member "
+                        "averaged 1:1 with the k-mer model's probabilities on the same fold, "
+                        "post hoc (what a --kmer-member candidate does inside train)")
     args = parser.parse_args()
 
     shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
@@ -432,7 +451,8 @@ def main() -> None:
 
         kmer = {fold_of(r): r for r in rows if r["model"] == "kmer-lr" and "inner_scores" in r}
         mixed = [with_kmer(r, kmer[fold_of(r)]) for r in rows
-                 if r["model"] == "mhsa-bio" and "inner_scores" in r and fold_of(r) in kmer]
+                 if r["model"] == "mhsa-bio" and "inner_scores" in r and fold_of(r) in kmer
+                 and not CANDIDATES[r["candidate"]][1].get("kmer_member")]
         print("\nwith the k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
               "(cross-fitted) and held-out folds")
         inner = []

@@ -39,6 +39,7 @@ KEYS = frozenset(
         "best_state_dict",
         "train_state",
         "members",
+        "kmer_member",
     }
 )
 
@@ -138,6 +139,18 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     members = ckpt.get("members", [])
     if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
         raise InputError(f"{path}: 'members' is not a list of weight sets")
+    if "kmer_member" in ckpt:
+        from mhsa_bio.models.kmer import KmerLogistic
+
+        try:
+            KmerLogistic.from_checkpoint(ckpt["kmer_member"])
+        except ValueError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        if len(ckpt["classes"]) != 2:
+            raise InputError(
+                f"{path}: a k-mer member belongs to a two-class model, this one has "
+                f"{len(ckpt['classes'])} classes"
+            )
     t = ckpt.get("decision_threshold", 0.5)
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
         raise InputError(f"{path}: decision_threshold {t!r} is not a probability")
@@ -169,16 +182,23 @@ def load_predictor(
     path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
 ) -> tuple[Scorer, dict[str, Any]]:
     """What scores sequences: the model of a checkpoint, or of an ensemble checkpoint
-    (``train --ensemble K``) all its members as one :class:`PromoterEnsemble`. In eval mode on
-    ``device``, with the checkpoint dict."""
-    from mhsa_bio.models.promoter import PromoterEnsemble
+    (``train --ensemble K``) all its members as one :class:`PromoterEnsemble`; with a k-mer
+    member (``train --kmer-member``) either of them averaged with it as :class:`WithKmer`. In
+    eval mode on ``device``, with the checkpoint dict."""
+    from mhsa_bio.models.promoter import PromoterEnsemble, WithKmer
 
     ckpt = read_checkpoint(path)
     first = _member(ckpt, ckpt["state_dict"], path)
-    if not ckpt.get("members"):
-        return first.to(device).eval(), ckpt
-    members = [first] + [_member(ckpt, state, path) for state in ckpt["members"]]
-    return PromoterEnsemble(members).to(device).eval(), ckpt
+    net: PromoterTransformer | PromoterEnsemble = first
+    if ckpt.get("members"):
+        net = PromoterEnsemble([first] + [_member(ckpt, state, path) for state in ckpt["members"]])
+    if "kmer_member" not in ckpt:
+        return net.to(device).eval(), ckpt
+    from mhsa_bio.models.kmer import KmerLogistic
+
+    entry = ckpt["kmer_member"]
+    kmer = KmerLogistic.from_checkpoint(entry)
+    return WithKmer(net, kmer, weight=float(entry["average_weight"])).to(device).eval(), ckpt
 
 
 def ensemble_size(ckpt: dict[str, Any]) -> int:

@@ -78,6 +78,9 @@ def prediction_table(
         if cut is None
         else f"call: {classes[1]} if P({classes[1]}) >= {cut:.6g} ({source})"
     )
+    if "kmer_member" in ckpt:
+        share = float(ckpt["kmer_member"]["average_weight"])
+        rule = f"P: the Transformer's and its k-mer member's averaged {1 - share:g}:{share:g}; {rule}"
     lines = [
         f"# mhsa-bio {__version__} predict --model {Path(model_path).resolve()} "
         f"(sha256 {sha256(model_path)[:16]}); {rule}\n",

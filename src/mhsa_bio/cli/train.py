@@ -197,6 +197,19 @@ def train(
             "(benchmarks/promoters.py).",
         ),
     ] = 1,
+    kmer_member: Annotated[
+        bool,
+        typer.Option(
+            "--kmer-member/--no-kmer-member",
+            help="Also fit a k-mer logistic regression (frequencies of every 3- to 6-mer, "
+            "L2 penalty chosen on the validation split, then refitted on training + validation) "
+            "and store it in the checkpoint: predict, scan and --folds average its probability "
+            "1:1 with the Transformer's; motifs and pairs read the Transformer alone. Seconds to "
+            "fit; two-class models only. On the E. coli promoter folds it raised MCC from 0.77 "
+            "to 0.81 (one model) and from 0.82 to 0.84 (--ensemble 5 --dropout 0.1) "
+            "(benchmarks/promoters.py).",
+        ),
+    ] = False,
     amp: Amp = True,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last.pt.")
@@ -259,6 +272,7 @@ def train(
             class_weights=class_weights,
             threshold=_threshold(threshold),
             ensemble=ensemble,
+            kmer_member=kmer_member,
         )
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
@@ -307,9 +321,18 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
             if "ensemble" in metrics
             else f"best epoch {metrics['best_epoch']}"
         )
+        if "kmer_member" in metrics:
+            which += " + k-mer member"
         console.print(
             f"{which}: {summary}" + (" (Sn, Sp, MCC at probability 0.5)" if "mcc" in metrics else "")
         )
+        if "kmer_member" in metrics:
+            kmer = metrics["kmer_member"]
+            console.print(
+                f"validation AUROC: Transformer alone {metrics['transformer']['auroc']:.3f}, k-mer "
+                f"member alone {kmer['val_auroc']:.3f} (penalty {kmer['l2']:g}), averaged "
+                f"{metrics['auroc']:.3f}"
+            )
         if "decision_threshold" in metrics:
             _print_threshold(metrics)
         console.print(f"wrote {out / 'model.pt'}")

@@ -257,5 +257,41 @@ class PromoterEnsemble(nn.Module):
         return PromoterOutput(probs.mean(dim=0).clamp_min(1e-30).log())
 
 
-#: What scores sequences: one model, or an ensemble of them.
-Scorer = PromoterTransformer | PromoterEnsemble
+class WithKmer(nn.Module):
+    """A Transformer (or an ensemble of them) and a k-mer member (``train --kmer-member``) scored
+    as one two-class model: P(positive) is ``weight`` × the k-mer member's + (1 − ``weight``) ×
+    the Transformer's, returned as log-probabilities (a softmax of them gives that mixture).
+    Attention and input attributions belong to the Transformer: read them from ``net``."""
+
+    def __init__(
+        self, net: PromoterTransformer | PromoterEnsemble, kmer: nn.Module, *, weight: float = 0.5
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.kmer = kmer
+        self.weight = weight
+
+    @property
+    def config(self) -> PromoterConfig:
+        return self.net.config
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        lengths: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        inputs: torch.Tensor | None = None,
+    ) -> PromoterOutput:
+        """Score a padded batch (``tokens``, ``lengths`` as :meth:`PromoterTransformer.forward`)."""
+        if return_attention or inputs is not None:
+            raise ValueError(
+                "a model with a k-mer member gives probabilities only; read attention from its net"
+            )
+        probs = self.net(tokens, lengths).logits.float().softmax(dim=-1)
+        p = (1 - self.weight) * probs[:, 1] + self.weight * self.kmer(tokens, lengths)
+        return PromoterOutput(torch.stack([1 - p, p], dim=1).clamp_min(1e-30).log())
+
+
+#: What scores sequences: one model, an ensemble of them, either with a k-mer member.
+Scorer = PromoterTransformer | PromoterEnsemble | WithKmer

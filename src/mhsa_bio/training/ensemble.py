@@ -63,7 +63,7 @@ def train_ensemble(
                 inputs,
                 folder,
                 model_config=model_config,
-                train_config=replace(train_config, ensemble=1, member=k),
+                train_config=replace(train_config, ensemble=1, member=k, kmer_member=False),
                 device=device,
                 resume=resume,
                 params=params,
@@ -99,6 +99,11 @@ def train_ensemble(
     }
     if probs.shape[1] == 2:
         metrics.update(decision_metrics(split.val.labels, probs[:, 1], threshold=train_config.threshold))
+    kmer: dict[str, Any] = {}
+    if train_config.kmer_member:
+        from mhsa_bio.training.run import with_kmer_member
+
+        kmer["kmer_member"], metrics = with_kmer_member(split, probs, metrics, train_config)
     model_config = members[0].config  # as the members were built: max_len and classes resolved
     ckpt = make_checkpoint(
         members[0],
@@ -115,6 +120,7 @@ def train_ensemble(
         metrics=metrics,
         extra={
             "members": [{n: v.detach().cpu() for n, v in m.state_dict().items()} for m in members[1:]],
+            **kmer,
             **(
                 {"decision_threshold": metrics["decision_threshold"]}
                 if "decision_threshold" in metrics

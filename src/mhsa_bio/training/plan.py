@@ -75,6 +75,10 @@ def plan_training(
         **size,
     )
     data = read_inputs(inputs, min_length=stem_kernel)
+    if train_config.kmer_member and data[3] is not None and len(data[3]) != 2:
+        raise InputError(
+            f"{inputs.labels}: --kmer-member needs a two-class model; the labels name {len(data[3])} classes"
+        )
     if folds:
         from mhsa_bio.training.crossval import check_folds
 

@@ -232,8 +232,10 @@ def run_training(
         trainer.resume_from(saved)
         log.info("resuming after epoch %d", trainer.state.epoch)
 
+    kmer: dict[str, Any] = {}  # the k-mer member's checkpoint entry, once fitted
+
     def checkpoint(metrics: dict[str, Any], state_model: bool) -> dict[str, Any]:
-        extra = trainer.resume_dict() if state_model else {}
+        extra = trainer.resume_dict() if state_model else dict(kmer)
         if not state_model and "decision_threshold" in metrics:
             extra["decision_threshold"] = metrics["decision_threshold"]
         return make_checkpoint(
@@ -272,6 +274,8 @@ def run_training(
     metrics.update(broadcast(trainer.decision() if dist.is_main else None, dist))
     if not dist.is_main:
         return metrics
+    if train_config.kmer_member:
+        kmer["kmer_member"], metrics = with_kmer_member(split, trainer.val_probs(), metrics, train_config)
     save_checkpoint(checkpoint(metrics, False), out / "model.pt")
     write_train_log(out / "train_log.tsv", state.history)
     write_json(out / "metrics.json", metrics)
@@ -298,6 +302,20 @@ def run_training(
         ),
     )
     return metrics
+
+
+def with_kmer_member(
+    split: Any, probs: np.ndarray, metrics: dict[str, Any], train_config: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the k-mer member on ``split`` (``training.kmer.attach``) beside a model whose
+    validation probabilities are ``probs``. Returns its checkpoint entry and ``metrics`` with
+    the averaged model's validation metrics and decision threshold in place of the model's,
+    which move under ``transformer``."""
+    from mhsa_bio.training.kmer import attach
+
+    entry, mixed = attach(split, probs, config=train_config)
+    own = {k: v for k, v in metrics.items() if k in mixed}
+    return entry, {**metrics, **mixed, "transformer": own}
 
 
 def recorded_input(ckpt: dict[str, Any], name: str) -> str | None:

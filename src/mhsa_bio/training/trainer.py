@@ -39,6 +39,8 @@ class TrainConfig:
     ensemble : models trained on the same split from different random starts and saved as one
         checkpoint, whose probabilities are averaged (:func:`mhsa_bio.training.ensemble.train_ensemble`)
     member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
+    kmer_member : also fit a k-mer logistic regression on the same split and average its
+        probability with the model's (:mod:`mhsa_bio.training.kmer`); two-class models only
     """
 
     epochs: int = 0
@@ -58,6 +60,7 @@ class TrainConfig:
     threshold: float | None = 0.5
     ensemble: int = 1
     member: int = 0
+    kmer_member: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -260,15 +263,19 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
 
-    def evaluate(self) -> tuple[float, dict[str, Any]]:
-        val = self.split.val
-        probs = predict_proba(
+    def val_probs(self) -> np.ndarray:
+        """The model's class probabilities (N, C) on the validation split."""
+        return predict_proba(
             self.model,
-            val.records,
+            self.split.val.records,
             device=self.device,
             batch_size=max(self.config.batch_size, 128),
             amp=self.config.amp,
         )
+
+    def evaluate(self) -> tuple[float, dict[str, Any]]:
+        val = self.split.val
+        probs = self.val_probs()
         labels = torch.from_numpy(val.labels)
         loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(), labels))
         return loss, multiclass_metrics(val.labels, probs)
@@ -279,13 +286,7 @@ class Trainer:
         classes. Scored on the split that chose it, so optimistic when chosen."""
         if len(self.split.val.classes) != 2:
             return {}
-        scores = predict_proba(
-            self.model,
-            self.split.val.records,
-            device=self.device,
-            batch_size=max(self.config.batch_size, 128),
-            amp=self.config.amp,
-        )[:, 1]
+        scores = self.val_probs()[:, 1]
         return decision_metrics(self.split.val.labels, scores, threshold=self.config.threshold)
 
     def run(

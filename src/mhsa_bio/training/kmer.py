@@ -1,0 +1,157 @@
+"""Fitting the k-mer member of a two-class model (``train --kmer-member``).
+
+The member (:class:`mhsa_bio.models.kmer.KmerLogistic`) is fitted on the run's own split: the
+frequencies of every k-mer (k = 3 … 6) standardised on the training part, an L2-penalised
+logistic regression with balanced class weights fitted by L-BFGS for each penalty of
+``L2_GRID``, the penalty with the highest validation AUPRC kept, then refitted on training +
+validation. Its validation probabilities come from the fit on the training part alone, so the
+metrics and decision threshold of the averaged model are scored on records that fit did not see.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from mhsa_bio.models.kmer import KmerLogistic, kmer_frequencies
+
+log = logging.getLogger(__name__)
+
+#: Penalties tried: ``l2 · Σw²`` (bias excluded) added to the class-weighted mean log-loss.
+L2_GRID = (1e-4, 1e-3, 1e-2, 1e-1)
+#: The k-mer member's weight in the average with the Transformer (1 : 1).
+KMER_WEIGHT = 0.5
+
+
+class KmerFit(NamedTuple):
+    """A fitted member, the penalty chosen and its validation P(positive) (from the fit on the
+    training part alone)."""
+
+    model: KmerLogistic
+    l2: float
+    val_scores: np.ndarray
+
+
+def features(seqs: list[str]) -> torch.Tensor:
+    """(N, 5,440) float64 k-mer frequencies of DNA strings."""
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, lengths = encode_batch(seqs)
+    return kmer_frequencies(torch.from_numpy(tokens), torch.from_numpy(lengths), dtype=torch.float64)
+
+
+def class_weight(y: np.ndarray) -> torch.Tensor:
+    """Balanced class weights n / (2 n_c), float64."""
+    counts = np.bincount(y, minlength=2)
+    return torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float64)
+
+
+def _standardise(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return x.mean(0), x.std(0, unbiased=False) + 1e-6
+
+
+def _logistic(x: torch.Tensor, y: np.ndarray, l2: float) -> torch.Tensor:
+    """Weights (F + 1,), bias last, of the class-weighted L2-penalised logistic regression."""
+    w = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([w], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
+    target = torch.from_numpy(y)
+    sample_w = class_weight(y)[target]
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        logit = x @ w[:-1] + w[-1]
+        loss = (
+            torch.nn.functional.binary_cross_entropy_with_logits(logit, target.double(), reduction="none")
+            * sample_w
+        ).sum() / sample_w.sum()
+        loss = loss + l2 * (w[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def _fit(x: torch.Tensor, y: np.ndarray, l2: float) -> KmerLogistic:
+    mean, scale = _standardise(x)
+    w = _logistic((x - mean) / scale, y, l2)
+    model = KmerLogistic().double()  # float64 while fitting; the checkpoint keeps float32
+    for name, value in (("mean", mean), ("scale", scale), ("weight", w[:-1]), ("bias", w[-1])):
+        getattr(model, name).copy_(value)
+    return model
+
+
+def _proba(model: KmerLogistic, x: torch.Tensor) -> np.ndarray:
+    """P(positive) of float64 frequencies ``x`` by a member as fitted (float64)."""
+    z = (x - model.mean) / model.scale
+    return torch.sigmoid(z @ model.weight + model.bias).numpy()
+
+
+def fit_kmer_member(
+    train_seqs: list[str], train_labels: np.ndarray, val_seqs: list[str], val_labels: np.ndarray
+) -> KmerFit:
+    """Fit on the training part for every penalty, keep the one with the highest validation
+    AUPRC, refit on training + validation. Labels are 1 (positive) or 0."""
+    from mhsa_bio.metrics import auprc
+
+    xtr, xva = features(train_seqs), features(val_seqs)
+    inner = {l2: _proba(_fit(xtr, train_labels, l2), xva) for l2 in L2_GRID}
+    l2 = max(L2_GRID, key=lambda v: auprc(val_labels == 1, inner[v]))
+    model = _fit(torch.cat([xtr, xva]), np.r_[train_labels, val_labels], l2)
+    log.info(
+        "k-mer member: penalty %g chosen on the validation split (AUPRC %.4f)",
+        l2,
+        auprc(val_labels == 1, inner[l2]),
+    )
+    return KmerFit(model, l2, inner[l2])
+
+
+def proba(model: KmerLogistic, seqs: list[str]) -> np.ndarray:
+    """P(positive) of DNA strings by a member as ``fit_kmer_member`` returned it (float64)."""
+    return _proba(model, features(seqs))
+
+
+def fit_on_split(split: Any, config: Any) -> KmerFit:
+    """``fit_kmer_member`` on a run's split (``training.split.make_split``): its training part as
+    an epoch sees it (with a shuffled background, ``epoch_training_set``'s epoch 0) and its
+    validation split."""
+    from mhsa_bio.training.split import epoch_training_set
+
+    train = epoch_training_set(split, epoch=0, config=config)
+    return fit_kmer_member(
+        [r.seq for r in train.records], train.labels, [r.seq for r in split.val.records], split.val.labels
+    )
+
+
+def attach(split: Any, probs: np.ndarray, *, config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fit the member on ``split`` (``fit_on_split``) and average it with the Transformer's
+    validation probabilities ``probs`` (N, 2).
+
+    Returns the checkpoint's ``kmer_member`` entry and the metrics of the averaged model on the
+    validation split (AUROC, AUPRC, …, the decision threshold ``config.threshold`` or the
+    MCC-best one, Sn, Sp, MCC at it), with ``kmer_member``: the penalty, the weight and the
+    member's own validation AUROC and AUPRC.
+    """
+    from mhsa_bio.metrics import auprc, auroc, multiclass_metrics
+    from mhsa_bio.training.trainer import decision_metrics
+
+    if probs.shape[1] != 2:
+        raise ValueError("a k-mer member needs a two-class model")
+    fit = fit_on_split(split, config)
+    mixed = (1 - KMER_WEIGHT) * probs[:, 1] + KMER_WEIGHT * fit.val_scores
+    both = np.stack([1 - mixed, mixed], axis=1)
+    y = split.val.labels
+    metrics = {
+        **multiclass_metrics(y, both),
+        **decision_metrics(y, mixed, threshold=config.threshold),
+        "kmer_member": {
+            "l2": fit.l2,
+            "average_weight": KMER_WEIGHT,
+            "val_auroc": auroc(y == 1, fit.val_scores),
+            "val_auprc": auprc(y == 1, fit.val_scores),
+        },
+    }
+    return fit.model.to_checkpoint(l2=fit.l2, average_weight=KMER_WEIGHT), metrics

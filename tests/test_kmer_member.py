@@ -1,0 +1,195 @@
+"""``train --kmer-member``: the k-mer logistic regression stored beside the Transformer and averaged
+with it by predict and --folds."""
+
+import csv
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_clean_error, invoke, planted_set, write_fasta
+
+SMALL = ["--epochs", "1", "--dim", "16", "--heads", "2", "--layers", "1", "--device", "cpu"]
+
+
+def _naive_frequencies(seq: str) -> np.ndarray:
+    out = []
+    for k in (3, 4, 5, 6):
+        index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
+        counts = np.zeros(4**k)
+        for i in range(len(seq) - k + 1):
+            word = seq[i:i + k]
+            if word in index:  # k-mers holding N are not counted
+                counts[index[word]] += 1
+        out.append(counts)
+    return np.concatenate(out) / len(seq)
+
+
+def test_kmer_frequencies_count_every_kmer_and_skip_n_and_padding():
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import N_FEATURES, kmer_frequencies
+
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGTN"), p=[0.24, 0.24, 0.24, 0.24, 0.04], size=n))
+            for n in (5, 17, 40)] + ["ACG", "AC"]
+    tokens, lengths = encode_batch(seqs)  # padded to 40
+    got = kmer_frequencies(torch.from_numpy(tokens), torch.from_numpy(lengths), dtype=torch.float64)
+    assert got.shape == (len(seqs), N_FEATURES)
+    for row, seq in zip(got.numpy(), seqs):
+        np.testing.assert_allclose(row, _naive_frequencies(seq), atol=1e-12)
+    assert got[4].sum() == 0  # "AC" holds no 3-mer
+
+
+def _composition_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """Positives rich in CGCG, negatives uniform: a k-mer task."""
+    rng = np.random.default_rng(seed)
+    seqs, labels = [], []
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), size=60))
+        if i % 2:
+            for at in rng.choice(55, size=3, replace=False):
+                s[at:at + 4] = list("CGCG")
+        seqs.append("".join(s)[:60])
+        labels.append(i % 2)
+    return seqs, np.array(labels, dtype=np.int64)
+
+
+def test_fit_separates_a_composition_task_and_the_loaded_member_scores_as_fitted():
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.metrics import auroc
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.training.kmer import L2_GRID, fit_kmer_member, proba
+
+    tr, ytr = _composition_set(200, 1)
+    va, yva = _composition_set(60, 2)
+    te, yte = _composition_set(100, 3)
+    fit = fit_kmer_member(tr, ytr, va, yva)
+    assert fit.l2 in L2_GRID and fit.val_scores.shape == (60,)
+    assert auroc(yte == 1, proba(fit.model, te)) > 0.95
+    # through the checkpoint entry (float32) and the module's forward: the same probabilities
+    entry = fit.model.to_checkpoint(l2=fit.l2, average_weight=0.5)
+    loaded = KmerLogistic.from_checkpoint(entry)
+    tokens, lengths = encode_batch(te)
+    got = loaded(torch.from_numpy(tokens), torch.from_numpy(lengths)).numpy()
+    np.testing.assert_allclose(got, proba(fit.model, te), atol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def kmer_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("kmer")
+    pos, neg = planted_set(80, 60, seed=3)
+    fa, nf = write_fasta(tmp / "pos.fa", pos), write_fasta(tmp / "neg.fa", neg)
+    out = tmp / "run"
+    result = invoke("train", fa, "--negatives", nf, "--out", out, "--kmer-member", "--seed", "2", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "k-mer member" in result.output
+    return fa, nf, out
+
+
+def test_predict_averages_the_transformer_and_the_member(kmer_run, tmp_path):
+    from mhsa_bio.checkpoint import load_model, read_checkpoint
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.predict import predict_proba
+    from mhsa_bio.training.kmer import features
+
+    fa, nf, out = kmer_run
+    ckpt = read_checkpoint(out / "model.pt")
+    assert ckpt["kmer_member"]["average_weight"] == 0.5
+    records = read_fasta(fa) + read_fasta(nf)
+    both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
+    net, _ = load_model(out / "model.pt")  # the Transformer alone
+    p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
+    member = KmerLogistic.from_checkpoint(ckpt["kmer_member"])
+    z = (features([r.seq for r in records]).float() - member.mean) / member.scale
+    p_kmer = torch.sigmoid(z @ member.weight + member.bias).numpy()
+    result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "k-mer member's averaged 0.5:0.5" in lines[0]
+    got = np.array([float(line.split("\t")[3]) for line in lines[2:]])
+    np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
+    assert np.abs(got - p_net).max() > 1e-3  # the member is really in the average
+
+
+def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
+    _, _, out = kmer_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["kmer_member"]) == {"l2", "average_weight", "val_auroc", "val_auprc"}
+    assert "auroc" in metrics["transformer"] and "decision_threshold" in metrics["transformer"]
+    assert metrics["auroc"] != metrics["transformer"]["auroc"]
+
+
+def test_motifs_read_the_transformer_of_a_model_with_a_member(kmer_run):
+    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.models.promoter import PromoterTransformer
+
+    net, ckpt = load_model(kmer_run[2] / "model.pt")
+    assert isinstance(net, PromoterTransformer) and "kmer_member" in ckpt
+
+
+def test_folds_and_ensemble_carry_the_member(tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint
+
+    pos, neg = planted_set(40, 60, seed=4)
+    fa, nf = write_fasta(tmp_path / "p.fa", pos), write_fasta(tmp_path / "n.fa", neg)
+    out = tmp_path / "cv"
+    result = invoke("train", fa, "--negatives", nf, "--out", out, "--folds", "2", "--kmer-member", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert all("kmer_member" in read_checkpoint(out / f"fold{k}" / "model.pt") for k in (0, 1))
+    with open(out / "cv_metrics.tsv") as handle:
+        assert [r["fold"] for r in csv.DictReader(handle, delimiter="\t")] == ["0", "1", "mean", "sd"]
+    out = tmp_path / "ens"
+    result = invoke("train", fa, "--negatives", nf, "--out", out, "--ensemble", "2", "--kmer-member", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "kmer_member" in read_checkpoint(out / "model.pt")
+    assert "kmer_member" not in read_checkpoint(out / "member1" / "model.pt")  # fitted once, on top
+
+
+def test_a_damaged_member_is_refused_in_one_line(kmer_run, tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint, save_checkpoint
+
+    ckpt = read_checkpoint(kmer_run[2] / "model.pt")
+    ckpt["kmer_member"]["weight"] = ckpt["kmer_member"]["weight"][:10]
+    bad = tmp_path / "bad.pt"
+    save_checkpoint(ckpt, bad)
+    result = invoke("predict", kmer_run[0], "--model", bad)
+    assert_clean_error(result, str(bad), "weight")
+
+
+def test_kmer_member_needs_two_classes(tmp_path):
+    pos, neg = planted_set(30, 60, seed=6)
+    fa = write_fasta(tmp_path / "all.fa", pos + neg)
+    labels = tmp_path / "labels.tsv"
+    labels.write_text("".join(f"{rid}\t{'abc'[i % 3]}\n" for i, (rid, _) in enumerate(pos + neg)))
+    result = invoke("train", fa, "--labels", labels, "--out", tmp_path / "o", "--kmer-member", *SMALL)
+    assert_clean_error(result, "--kmer-member", "3 classes")
+    assert not (tmp_path / "o" / "model.pt").exists()
+
+
+def test_benchmark_inner_scores_are_the_ones_train_scored(kmer_run, monkeypatch):
+    """benchmarks/promoters.py scores a --kmer-member candidate's inner split as train does: the
+    member by its fit without that split, not by the refit that saw it."""
+    from pathlib import Path
+
+    from mhsa_bio.checkpoint import load_predictor
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.metrics import auroc
+    from mhsa_bio.predict import predict_proba
+    from mhsa_bio.training.split import make_split
+    from mhsa_bio.training.trainer import TrainConfig
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from promoters import inner_scores
+
+    fa, nf, out = kmer_run
+    net, ckpt = load_predictor(out / "model.pt")
+    config = TrainConfig(**ckpt["provenance"]["train_config"])
+    split = make_split(read_fasta(fa), negatives=read_fasta(nf), config=config)
+    scores = inner_scores(net, split, config, torch.device("cpu"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    y = split.val.labels == 1
+    assert auroc(y, scores) == pytest.approx(metrics["auroc"], abs=1e-6)
+    refit = predict_proba(net, split.val.records, device=torch.device("cpu"))[:, 1]
+    assert np.abs(refit - scores).max() > 1e-4
