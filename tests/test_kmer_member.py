@@ -122,11 +122,15 @@ def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
 
 
 def test_motifs_read_the_transformer_of_a_model_with_a_member(kmer_run):
-    from mhsa_bio.checkpoint import load_model
+    from mhsa_bio.checkpoint import load_model, load_predictor
     from mhsa_bio.models.promoter import PromoterTransformer
 
     net, ckpt = load_model(kmer_run[2] / "model.pt")
     assert isinstance(net, PromoterTransformer) and "kmer_member" in ckpt
+    both, _ = load_predictor(kmer_run[2] / "model.pt")
+    tokens, lengths = torch.zeros(1, 30, dtype=torch.int64), torch.tensor([30])
+    with pytest.raises(ValueError, match="read attention from its Transformer"):
+        both(tokens, lengths, return_attention=True)
 
 
 def test_folds_and_ensemble_carry_the_member(tmp_path):

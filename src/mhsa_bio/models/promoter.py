@@ -228,19 +228,17 @@ class PromoterTransformer(nn.Module):
         return PromoterOutput(logits, attention, stem_logits)
 
 
-class PromoterEnsemble(nn.Module):
-    """The members of one ``train --ensemble K`` run, scored as one model: the log of the mean
-    of their class probabilities (a softmax of it gives that mean). Members share the config.
-    Attention and input attributions belong to one member: read them from ``members[i]``."""
+class _Mixture(nn.Module):
+    """A model made of models that gives class probabilities only (no attention, no input
+    attributions: read those from the Transformer it holds), returned as their log so that a
+    softmax gives them back."""
 
-    def __init__(self, members: list[PromoterTransformer]) -> None:
-        super().__init__()
-        self.members = nn.ModuleList(members)
+    #: Where the attention of this model is read (said by the error when it is asked for).
+    attention_from = "its Transformer"
 
-    @property
-    def config(self) -> PromoterConfig:
-        first: PromoterTransformer = self.members[0]  # type: ignore[assignment]
-        return first.config
+    def probabilities(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, C) float32 class probabilities."""
+        raise NotImplementedError
 
     def forward(
         self,
@@ -252,16 +250,41 @@ class PromoterEnsemble(nn.Module):
     ) -> PromoterOutput:
         """Score a padded batch (``tokens``, ``lengths`` as :meth:`PromoterTransformer.forward`)."""
         if return_attention or inputs is not None:
-            raise ValueError("an ensemble gives probabilities only; read attention from one member")
-        probs = torch.stack([m(tokens, lengths).logits.float().softmax(dim=-1) for m in self.members])
-        return PromoterOutput(probs.mean(dim=0).clamp_min(1e-30).log())
+            raise ValueError(
+                f"{type(self).__name__} gives probabilities only; read attention from {self.attention_from}"
+            )
+        return PromoterOutput(self.probabilities(tokens, lengths).clamp_min(1e-30).log())
 
 
-class WithKmer(nn.Module):
+class PromoterEnsemble(_Mixture):
+    """The members of one ``train --ensemble K`` run, scored as one model: the mean of their
+    class probabilities. Members share the config. Attention and input attributions belong to
+    one member: read them from ``members[i]``."""
+
+    attention_from = "one member (members[i])"
+
+    def __init__(self, members: list[PromoterTransformer]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    @property
+    def config(self) -> PromoterConfig:
+        first: PromoterTransformer = self.members[0]  # type: ignore[assignment]
+        return first.config
+
+    def probabilities(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m(tokens, lengths).logits.float().softmax(dim=-1) for m in self.members]).mean(
+            dim=0
+        )
+
+
+class WithKmer(_Mixture):
     """A Transformer (or an ensemble of them) and a k-mer member (``train --kmer-member``) scored
     as one two-class model: P(positive) is ``weight`` × the k-mer member's + (1 − ``weight``) ×
-    the Transformer's, returned as log-probabilities (a softmax of them gives that mixture).
-    Attention and input attributions belong to the Transformer: read them from ``net``."""
+    the Transformer's. Attention and input attributions belong to the Transformer: read them
+    from ``net``."""
+
+    attention_from = "its Transformer (net)"
 
     def __init__(
         self, net: PromoterTransformer | PromoterEnsemble, kmer: nn.Module, *, weight: float = 0.5
@@ -275,22 +298,10 @@ class WithKmer(nn.Module):
     def config(self) -> PromoterConfig:
         return self.net.config
 
-    def forward(
-        self,
-        tokens: torch.Tensor,
-        lengths: torch.Tensor,
-        *,
-        return_attention: bool = False,
-        inputs: torch.Tensor | None = None,
-    ) -> PromoterOutput:
-        """Score a padded batch (``tokens``, ``lengths`` as :meth:`PromoterTransformer.forward`)."""
-        if return_attention or inputs is not None:
-            raise ValueError(
-                "a model with a k-mer member gives probabilities only; read attention from its net"
-            )
-        probs = self.net(tokens, lengths).logits.float().softmax(dim=-1)
-        p = (1 - self.weight) * probs[:, 1] + self.weight * self.kmer(tokens, lengths)
-        return PromoterOutput(torch.stack([1 - p, p], dim=1).clamp_min(1e-30).log())
+    def probabilities(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        own = self.net(tokens, lengths).logits.float().softmax(dim=-1)[:, 1]
+        p = (1 - self.weight) * own + self.weight * self.kmer(tokens, lengths)
+        return torch.stack([1 - p, p], dim=1)
 
 
 #: What scores sequences: one model, an ensemble of them, either with a k-mer member.
