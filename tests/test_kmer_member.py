@@ -197,3 +197,26 @@ def test_benchmark_inner_scores_are_the_ones_train_scored(kmer_run, monkeypatch)
     assert auroc(y, scores) == pytest.approx(metrics["auroc"], abs=1e-6)
     refit = predict_proba(net, split.val.records, device=torch.device("cpu"))[:, 1]
     assert np.abs(refit - scores).max() > 1e-4
+
+
+def test_scan_scores_windows_with_the_member(kmer_run, tmp_path):
+    from mhsa_bio.checkpoint import load_predictor
+    from mhsa_bio.io.fasta import Record
+    from mhsa_bio.predict import predict_proba
+
+    rng = np.random.default_rng(8)
+    chrom = "".join(rng.choice(list("ACGT"), size=600))
+    genome = tmp_path / "g.fa"
+    genome.write_text(f">chr1\n{chrom}\n")
+    out = tmp_path / "scan"
+    result = invoke("scan", genome, "--model", kmer_run[2] / "model.pt", "--out", out, "--device", "cpu",
+                    "--window", "60", "--step", "60", "--strand", "+")
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in (out / "scores.bedGraph").read_text().splitlines()
+            if line.startswith("chr1")]
+    starts = [int(r[1]) for r in rows]
+    assert starts == list(range(0, 600, 60)) and all(int(r[2]) - int(r[1]) == 60 for r in rows)
+    net, _ = load_predictor(kmer_run[2] / "model.pt")
+    windows = [Record(f"w{s}", chrom[s:s + 60]) for s in starts]
+    expect = predict_proba(net, windows, device=torch.device("cpu"))[:, 1]
+    np.testing.assert_allclose([float(r[3]) for r in rows], expect, atol=1e-4)
