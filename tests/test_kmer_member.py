@@ -124,9 +124,12 @@ def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
 def test_motifs_read_the_transformer_of_a_model_with_a_member(kmer_run):
     from mhsa_bio.checkpoint import load_model, load_predictor
     from mhsa_bio.models.promoter import PromoterTransformer
+    from mhsa_bio.motifs.run import model_auroc
 
     net, ckpt = load_model(kmer_run[2] / "model.pt")
     assert isinstance(net, PromoterTransformer) and "kmer_member" in ckpt
+    # "nothing learned" is judged on the Transformer's AUROC, not the average's
+    assert model_auroc(ckpt) == ckpt["metrics"]["transformer"]["auroc"] != ckpt["metrics"]["auroc"]
     both, _ = load_predictor(kmer_run[2] / "model.pt")
     tokens, lengths = torch.zeros(1, 30, dtype=torch.int64), torch.tensor([30])
     with pytest.raises(ValueError, match="read attention from its Transformer"):

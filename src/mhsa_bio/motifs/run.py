@@ -20,8 +20,10 @@ MIN_MODEL_AUROC = 0.6
 
 
 def model_auroc(ckpt: dict[str, Any]) -> float | None:
-    """The checkpoint's validation AUROC, when training recorded one."""
-    value = (ckpt.get("metrics") or {}).get("auroc")
+    """The checkpoint's validation AUROC, when training recorded one: the Transformer's own
+    (``transformer``) where a k-mer member's is averaged in, since motifs read the Transformer."""
+    metrics = ckpt.get("metrics") or {}
+    value = (metrics.get("transformer") or metrics).get("auroc")
     return float(value) if isinstance(value, (int, float)) else None
 
 
