@@ -29,6 +29,7 @@ def _naive_frequencies(seq: str) -> np.ndarray:
 def test_kmer_frequencies_count_every_kmer_and_skip_n_and_padding():
     from mhsa_bio.alphabet import encode_batch
     from mhsa_bio.models.kmer import N_FEATURES, kmer_frequencies
+    from mhsa_bio.training.kmer import features
 
     rng = np.random.default_rng(0)
     seqs = ["".join(rng.choice(list("ACGTN"), p=[0.24, 0.24, 0.24, 0.24, 0.04], size=n))
@@ -39,6 +40,7 @@ def test_kmer_frequencies_count_every_kmer_and_skip_n_and_padding():
     for row, seq in zip(got.numpy(), seqs):
         np.testing.assert_allclose(row, _naive_frequencies(seq), atol=1e-12)
     assert got[4].sum() == 0  # "AC" holds no 3-mer
+    np.testing.assert_allclose(features(seqs, chunk=2).numpy(), got.numpy(), atol=1e-12)  # chunked
 
 
 def _composition_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
