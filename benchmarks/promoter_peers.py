@@ -56,13 +56,6 @@ def one_hot(records: list[Any], width: int) -> Any:
     return table[torch.from_numpy(tokens).clamp(max=5)].transpose(1, 2).contiguous()
 
 
-def _class_weight(y: np.ndarray) -> Any:
-    import torch
-
-    counts = np.bincount(y, minlength=2)
-    return torch.tensor(counts.sum() / (2 * np.maximum(counts, 1)), dtype=torch.float32)
-
-
 def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
             test: list[Any], *, seed: int, device: Any, epochs: int = 30, patience: int = 8,
             batch_size: int = 64, lr: float = 1e-3) -> tuple[np.ndarray, dict[str, Any]]:
@@ -72,6 +65,7 @@ def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarra
     from torch import nn
 
     from mhsa_bio.metrics import auprc
+    from mhsa_bio.training.kmer import class_weight
 
     width = max(len(r.seq) for r in train[0] + val[0] + test)
     torch.manual_seed(seed)
@@ -80,7 +74,7 @@ def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarra
                         nn.Linear(128, 2)).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     x, y = one_hot(train[0], width).to(device), torch.from_numpy(train[1]).to(device)
-    weight = _class_weight(train[1]).to(device)
+    weight = class_weight(train[1]).float().to(device)
     xv, xt = one_hot(val[0], width).to(device), one_hot(test, width).to(device)
 
     def scores(xs: Any) -> np.ndarray:
