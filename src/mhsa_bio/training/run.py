@@ -270,12 +270,14 @@ def run_training(
     }
     from mhsa_bio.runtime.distributed import broadcast
 
-    # rank 0 chooses the threshold; every rank returns the same metrics
-    metrics.update(broadcast(trainer.decision() if dist.is_main else None, dist))
+    # rank 0 chooses the threshold; every rank returns the same metrics. The k-mer member
+    # averages with the same validation probabilities, so they are predicted once.
+    probs = trainer.val_probs() if dist.is_main and train_config.kmer_member else None
+    metrics.update(broadcast(trainer.decision(probs) if dist.is_main else None, dist))
     if not dist.is_main:
         return metrics
-    if train_config.kmer_member:
-        kmer["kmer_member"], metrics = with_kmer_member(split, trainer.val_probs(), metrics, train_config)
+    if probs is not None:  # rank 0 with a k-mer member
+        kmer["kmer_member"], metrics = with_kmer_member(split, probs, metrics, train_config)
     save_checkpoint(checkpoint(metrics, False), out / "model.pt")
     write_train_log(out / "train_log.tsv", state.history)
     write_json(out / "metrics.json", metrics)

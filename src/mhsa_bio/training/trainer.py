@@ -280,13 +280,14 @@ class Trainer:
         loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-12)).float(), labels))
         return loss, multiclass_metrics(val.labels, probs)
 
-    def decision(self) -> dict[str, Any]:
+    def decision(self, probs: np.ndarray | None = None) -> dict[str, Any]:
         """The decision threshold of a two-class model (``config.threshold``, or the one with the
         highest validation MCC) and the validation Sn, Sp, MCC and accuracy at it; ``{}`` for more
-        classes. Scored on the split that chose it, so optimistic when chosen."""
+        classes. Scored on the split that chose it, so optimistic when chosen. ``probs``: the
+        model's ``val_probs()`` when the caller has them already."""
         if len(self.split.val.classes) != 2:
             return {}
-        scores = self.val_probs()[:, 1]
+        scores = (self.val_probs() if probs is None else probs)[:, 1]
         return decision_metrics(self.split.val.labels, scores, threshold=self.config.threshold)
 
     def run(
