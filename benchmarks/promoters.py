@@ -78,6 +78,9 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ensemble5-dropout0.0": ({"dropout": 0.0}, {"ensemble": 5}),
     "ensemble5-layers1": ({"layers": 1}, {"ensemble": 5}),
     "ensemble5-layers1-dropout0.1": ({"layers": 1, "dropout": 0.1}, {"ensemble": 5}),
+    "jitter3": ({}, {"jitter": 3}),
+    "jitter8": ({}, {"jitter": 8}),
+    "ensemble5-dropout0.1-jitter3": ({"dropout": 0.1}, {"ensemble": 5, "jitter": 3}),
     "kmer": ({}, {"kmer_member": True}),
     "dropout0.1-kmer": ({"dropout": 0.1}, {"kmer_member": True}),
     "ensemble5-dropout0.1-kmer": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True}),
@@ -291,7 +294,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, workers: int, log: Path | None) -> l
             with open(log, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
 
-    if workers <= 1:
+    if workers <= 1 or not jobs:
         for job in jobs:
             keep(run_job(job))
         return rows

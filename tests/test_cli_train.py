@@ -274,6 +274,8 @@ def test_bad_options(planted_fastas, tmp_path):
     assert_clean_error(result, "--stem-activation tanh", "none, gelu, relu")
     result = invoke("train", pos, "--out", tmp_path / "r", "--stem-guide", "-1")
     assert_clean_error(result, "--stem-guide -1")
+    result = invoke("train", pos, "--out", tmp_path / "r", "--jitter", "3", "--shift-augment")
+    assert_clean_error(result, "--jitter and --shift-augment")
     result = invoke("train", pos, "--out", tmp_path / "r", "--device", "cuda")
     if not torch.cuda.is_available():
         assert_clean_error(result, "no CUDA GPU")

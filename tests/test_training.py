@@ -90,6 +90,28 @@ def test_shift_augment_trains_reproducibly_and_changes_the_fit(tmp_path):
     assert json.loads((out / "run.json").read_text())["train_config"]["shift_augment"] is True
 
 
+def test_jitter_draws_small_offsets_and_shift_augment_any():
+    from mhsa_bio.training.batches import augment_draws
+
+    rng = np.random.default_rng(0)
+    rc, shift = augment_draws(rng, 5000, TrainConfig(jitter=3))
+    assert rc is None and shift is not None
+    assert sorted(set(shift.tolist())) == [-3, -2, -1, 0, 1, 2, 3]
+    _, wide = augment_draws(rng, 200, TrainConfig(shift_augment=True, jitter=3))
+    assert wide is not None and wide.max() > 1000
+    assert augment_draws(rng, 10, TrainConfig()) == (None, None)
+    rc, shift = augment_draws(rng, 10, TrainConfig(rc_augment=True))
+    assert rc is not None and rc.dtype == bool and shift is None
+
+
+def test_jitter_trains_reproducibly_and_changes_the_fit(tmp_path):
+    plain, _ = _train(tmp_path, "plain")
+    m1, out = _train(tmp_path, "a", jitter=2)
+    m2, _ = _train(tmp_path, "b", jitter=2)
+    assert m1 == m2 and m1 != plain
+    assert json.loads((out / "run.json").read_text())["train_config"]["jitter"] == 2
+
+
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path):
     full, _ = _train(tmp_path, "full", epochs=4)
     with pytest.raises(KeyboardInterrupt):

@@ -172,6 +172,19 @@ def train(
             "promoter elements sit at fixed positions.",
         ),
     ] = False,
+    jitter: Annotated[
+        int,
+        typer.Option(
+            "--jitter",
+            min=0,
+            help="Rotate every training sequence circularly by a random offset of at most this "
+            "many bases either way, each epoch: a small positional jitter for aligned sequences "
+            "such as promoters, whose elements sit near, not exactly at, fixed positions. "
+            "0 (default): off. Not with --shift-augment, which rotates by any offset. On the "
+            "E. coli promoter folds --ensemble 5 --dropout 0.1 --jitter 3 --kmer-member gave "
+            "MCC 0.85 against 0.84 without it (benchmarks/promoters.py).",
+        ),
+    ] = 0,
     threshold: Annotated[
         str,
         typer.Option(
@@ -267,6 +280,7 @@ def train(
             seed=seed,
             rc_augment=rc_augment,
             shift_augment=shift_augment,
+            jitter=jitter,
             shuffles_per_positive=shuffles,
             amp=amp,
             class_weights=class_weights,

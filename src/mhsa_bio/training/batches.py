@@ -1,9 +1,10 @@
 """A training batch: the epoch's batch order and a batch's tokens, with the reverse-complement and
-circular-shift augmentations."""
+circular-shift augmentations (any offset, or a small jitter)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +18,21 @@ def batch_order(n: int, batch_size: int, rng: np.random.Generator | None) -> lis
     when ``None``)."""
     order = rng.permutation(n) if rng is not None else np.arange(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def augment_draws(
+    rng: np.random.Generator, n: int, config: Any
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A batch's augmentation draws for ``n`` sequences: which rows to reverse-complement
+    (``config.rc_augment``: each with probability ½) and each row's circular rotation
+    (``config.shift_augment``: any offset; else ``config.jitter``: an offset in [-jitter, jitter]);
+    ``None`` for an augmentation that is off."""
+    rc = rng.random(n) < 0.5 if config.rc_augment else None
+    if config.shift_augment:
+        return rc, rng.integers(0, 2**31, n)
+    if config.jitter:
+        return rc, rng.integers(-config.jitter, config.jitter + 1, n)
+    return rc, None
 
 
 def batch_tensors(
@@ -39,7 +55,7 @@ def batch_tensors(
 
 def rotate_tokens(tokens: np.ndarray, lengths: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """Each row rotated circularly within its own length: base i moves to (i + shift) mod length;
-    the padding stays where it is. ``shift`` is any non-negative integer per row."""
+    the padding stays where it is. ``shift`` is any integer per row (negative: to the left)."""
     width = tokens.shape[1]
     n = np.maximum(lengths, 1)[:, None]
     pos = np.arange(width)[None, :]

@@ -52,6 +52,8 @@ def plan_training(
 
     if not 0 < train_config.lr < float("inf"):  # also NaN
         raise InputError(f"--lr {train_config.lr}: must be a positive number")
+    if train_config.jitter and train_config.shift_augment:
+        raise InputError("--jitter and --shift-augment: give one (--shift-augment rotates by any offset)")
     if not 0 <= stem_guide < float("inf"):  # also NaN
         raise InputError(f"--stem-guide {stem_guide}: must be a non-negative number")
     if stem_kernel % 2 == 0 or stem_kernel < 1:

@@ -18,7 +18,7 @@ from mhsa_bio.models.promoter import PromoterConfig
 from mhsa_bio.predict import predict_proba
 from mhsa_bio.runtime.device import autocast
 from mhsa_bio.runtime.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
-from mhsa_bio.training.batches import batch_order, batch_tensors
+from mhsa_bio.training.batches import augment_draws, batch_order, batch_tensors
 from mhsa_bio.training.epochs import resolve_epochs, training_size
 from mhsa_bio.training.optimisation import build_optimisation
 from mhsa_bio.training.split import Dataset, Split, epoch_training_set
@@ -41,6 +41,9 @@ class TrainConfig:
     member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
     kmer_member : also fit a k-mer logistic regression on the same split and average its
         probability with the model's (:mod:`mhsa_bio.training.kmer`); two-class models only
+    jitter : each epoch, rotate every training sequence circularly by a random offset in
+        [-jitter, jitter] (:func:`mhsa_bio.training.batches.rotate_tokens`); 0 = off. With
+        ``shift_augment`` (any offset) it is not used.
     """
 
     epochs: int = 0
@@ -53,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     rc_augment: bool = False
     shift_augment: bool = False
+    jitter: int = 0
     shuffles_per_positive: int = 1
     fresh_shuffles: bool = True
     class_weights: bool = False
@@ -196,8 +200,7 @@ class Trainer:
         total, count = 0.0, 0
         batches = batch_order(len(data.records), self.config.batch_size, rng)
         for step, idx in enumerate(batches):
-            rc = rng.random(idx.size) < 0.5 if self.config.rc_augment else None
-            shift = rng.integers(0, 2**31, idx.size) if self.config.shift_augment else None
+            rc, shift = augment_draws(rng, idx.size, self.config)
             total += self.train_step(data, idx, rc, shift) * idx.size
             count += idx.size
             if on_step is not None:
