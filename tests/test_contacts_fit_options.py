@@ -150,6 +150,35 @@ def test_default_schedule_by_length_and_neff(monkeypatch):
     assert FitConfig(model_type="potts").resolve(256, 282, 400).bfloat16 is False
 
 
+def test_rich_alignments_get_256_heads_and_800_steps():
+    """Neff ≥ 20·L at L ≤ 300 (T1034, T1047s1, 5ptpA): 256 heads and 800 steps; below it (1atzA's
+    Neff / L 15, 1a3aA's 7) and beyond L 300 the schedule by length; given settings win."""
+    cases = [
+        (156, 7107, 256, 800), (232, 8804, 256, 800), (222, 11632, 256, 800), (100, 2000, 256, 800),
+        (75, 1149, 128, 400), (145, 1014, 128, 400), (100, 1999, 128, 400), (256, 483, 256, 400),
+        (301, 20000, 32, 400),
+    ]
+    for length, neff, heads, steps in cases:
+        c = FitConfig().resolve(length, neff, 10000)
+        assert (c.heads, c.steps) == (heads, steps), (length, neff)
+    given = FitConfig(steps=300, heads=64).resolve(156, 7107, 10000)
+    assert (given.heads, given.steps) == (64, 300)
+    assert FitConfig(model_type="potts").resolve(156, 7107, 10000).steps == 60
+
+
+def test_cli_fits_a_rich_alignment_with_256_heads_and_800_steps(tmp_path):
+    """300 random rows of L 12 (Neff ≈ 300 ≥ 20·12) get the rich defaults; 100 rows do not."""
+    for n, heads, steps in ((300, 256, 800), (100, 128, 400)):
+        msa = tmp_path / f"fam{n}.a3m"
+        msa.write_text("".join(f">s{k}\n{s}\n" for k, s in enumerate(planted_msa(n=n))))
+        out = tmp_path / f"out{n}"
+        result = invoke("contacts", msa, "--out", out, "--device", "cpu")
+        assert result.exit_code == 0, result.output
+        run = json.loads((out / "run.json").read_text())
+        config = run["result"]["config"]
+        assert (config["heads"], config["steps"]) == (heads, steps), (n, run["result"]["neff"])
+
+
 def test_cli_bfloat16_switch_reaches_the_fit(tmp_path):
     """--bfloat16 / --float32 force the couplings' precision whatever L; without either, L 12 is float32."""
     msa = tmp_path / "fam.a3m"

@@ -65,11 +65,22 @@ def contacts(
         ),
     ] = 0.8,
     heads: Annotated[
-        int | None, typer.Option("--heads", min=1, help="Attention heads (default: from L and Neff).")
+        int | None,
+        typer.Option(
+            "--heads",
+            min=1,
+            help="Attention heads (default: from L and Neff: 128; 256 for 200 < L <= 300 or an "
+            "alignment with Neff >= 20 L; 32 for L > 300 or Neff < 50).",
+        ),
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option("--steps", min=1, help="Most optimiser steps (default 400 factored, 60 potts)."),
+        typer.Option(
+            "--steps",
+            min=1,
+            help="Most optimiser steps (default: factored 400, 800 for an alignment with Neff >= "
+            "20 L at L <= 300; potts 60).",
+        ),
     ] = None,
     lr: Annotated[
         float | None,

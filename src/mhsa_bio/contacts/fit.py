@@ -243,6 +243,18 @@ def fit_couplings(
     n_unique, length = weights.unique.shape
     dev = torch.device(device)
     cfg = config.resolve(length, weights.neff, n_unique, dev.type)
+    if cfg.model_type == "factored":
+        from mhsa_bio.models.factored import rich_alignment
+
+        log.info(
+            "factored attention: L %d, Neff %.0f (%.1f per position%s): %d heads, at most %d steps",
+            length,
+            weights.neff,
+            weights.neff / max(length, 1),
+            "; a rich alignment" if rich_alignment(length, weights.neff) else "",
+            cfg.heads,
+            cfg.steps,
+        )
     gen = torch.Generator().manual_seed(seed)
     rows = _rows(weights, n_states=n_states, device=dev)
     fields0 = _initial_fields(rows.x, rows.w, n_states)

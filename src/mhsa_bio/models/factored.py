@@ -130,9 +130,32 @@ def _mid_length(length: int) -> bool:
     return 200 < length <= 300
 
 
+#: An alignment is rich when Neff ≥ RICH_NEFF_PER_SITE · L (and L ≤ 300): see :func:`rich_alignment`.
+RICH_NEFF_PER_SITE = 20.0
+
+
+def rich_alignment(length: int, neff: float) -> bool:
+    """Whether an MSA has many effective sequences for its length: Neff ≥ 20·L at L ≤ 300. Such a
+    family gets 256 heads (:func:`default_heads`) and 800 steps
+    (:func:`mhsa_bio.contacts.optimise.default_steps`) by default.
+
+    With 400 steps of 512 rows a fit passes over 10,000–15,000 distinct rows only 13–20 times and
+    ends far from the data. Chosen on the tuning families with many sequences, before any
+    validation family was run with it: T1034 (L 156, Neff 7,107, Neff / L 45) long-range P@L /
+    P@L/5 with 128 heads and 400 steps 0.53 / 0.87 (seed 0), 0.55 / 0.87 (seed 1); 256 heads
+    0.54 / 0.94, 0.56 / 0.87; 800 steps 0.57 / 0.84 (seed 0); 256 heads and 800 steps 0.58 / 0.90
+    in both seeds (the Potts model 0.63 / 0.87), in 195–246 s on 2 cores. T1047s1 (L 232, Neff
+    8,804, Neff / L 38; 256 heads already) 400 against 800 steps 0.27 / 0.48 against 0.28 / 0.52
+    (seed 0), 0.25 / 0.46 against 0.30 / 0.43 (seed 1). Mean over both families and seeds: P@L
+    0.40 → 0.435, P@L/5 0.67 → 0.69, at twice the time. The threshold lies between the other
+    tuning families' Neff / L (0.85–7) and these (38–45).
+    """
+    return length <= 300 and neff >= RICH_NEFF_PER_SITE * length
+
+
 def default_heads(length: int, neff: float) -> int:
-    """Heads by default: 128; 256 for 200 < L ≤ 300; 32 for long queries (L > 300) or very few
-    sequences (Neff < 50).
+    """Heads by default: 128; 256 for 200 < L ≤ 300 or a rich alignment (:func:`rich_alignment`);
+    32 for long queries (L > 300) or very few sequences (Neff < 50).
 
     A step costs H·L²·A² to build W, so long queries get fewer heads on a CPU. With the
     initialisation of ``FitConfig`` (400 steps), 128 heads against 64: 1atzA (L = 75) long-range
@@ -152,7 +175,7 @@ def default_heads(length: int, neff: float) -> int:
     """
     if length > 300 or neff < 50:
         return 32
-    return 256 if _mid_length(length) else 128
+    return 256 if _mid_length(length) or rich_alignment(length, neff) else 128
 
 
 def default_l2(length: int) -> float:
