@@ -9,17 +9,17 @@ Run from the repository root (the data are read from ``../shared/data/contacts``
     python benchmarks/contacts.py --methods factored --seeds 0 1       # seed-to-seed spread
     python benchmarks/contacts.py --device cuda        # our fits on a GPU, the peers on the CPU
 
-Families are fixed in two sets: ``tuning`` (1a3aA, its ESM-example MSA; the PSICOV family 1a0tP,
-L 256; the CASP14 targets T1042, L 289, and the rich T1034, L 156, 10,265 sequences, and T1047s1,
-L 232, 15,306 sequences), on which fit settings are chosen, and ``validation``
-(1atzA, 1a3aA with the independent hhblits MSA of the same protein, the PSICOV family 16pkA,
-L 256, and trypsin 5ptpA, L 222), which docs/contacts.md reports. 1atzA and 1a3aA are read from
-``../shared/data/contacts``. The others (one aligned sequence a line, query first; where to get
-them: docs/contacts.md) are read from the folder given by ``--psicov DIR``, else
+Families are fixed in two sets: ``tuning`` (1a3aA, its ESM-example MSA; the PSICOV family 1a0tP, L
+256; the CASP14 targets T1042, L 289, and the rich T1034, L 156, 10,265 sequences, and T1047s1, L
+232, 15,306 sequences), on which fit settings are chosen, and ``validation`` (1atzA, 1a3aA with the
+independent hhblits MSA of the same protein, the PSICOV family 16pkA, L 256, trypsin 5ptpA, L 222,
+and the CASP12 target T0900, L 106, 16,243 sequences), which docs/contacts.md reports. 1atzA and
+1a3aA are read from ``../shared/data/contacts``. The others (one aligned sequence a line, query
+first; where to get them: docs/contacts.md) are read from the folder given by ``--psicov DIR``, else
 ``$MHSA_BIO_PSICOV``: ``1a0tP0.aln`` + ``1a0tP.pdb`` and ``16pkA0.aln`` + ``16pkA.pdb`` (PSICOV's
-benchmark set, Jones et al. 2012), ``5ptpA.aln`` + ``5ptp.pdb``, ``T1042.aln`` +
-``T1042-D1.pdb``, ``T1034.a3m`` + ``T1034-D1.pdb`` and ``T1047s1.aln`` + ``T1047s1.pdb``; a family
-whose files are not there is skipped with a one-line note.
+benchmark set, Jones et al. 2012), ``5ptpA.aln`` + ``5ptp.pdb``, ``T1042.aln`` + ``T1042-D1.pdb``,
+``T1034.a3m`` + ``T1034-D1.pdb``, ``T1047s1.aln`` + ``T1047s1.pdb`` and ``T0900.aln`` +
+``T0900.pdb``; a family whose files are not there is skipped with a one-line note.
 
 Peers, each run when installed and skipped with a note otherwise: freecontact (Debian's package;
 mean-field/PSICOV-style, its EVfold score), plmc (``plmc`` on PATH; pseudo-likelihood, L-BFGS,
@@ -96,11 +96,12 @@ PSICOV_FAMILIES = {
     "T1042": {"msa": "T1042.aln", "query": None, "pdb": "T1042-D1.pdb", "chain": None},
     "T1034": {"msa": "T1034.a3m", "query": None, "pdb": "T1034-D1.pdb", "chain": None},
     "T1047s1": {"msa": "T1047s1.aln", "query": None, "pdb": "T1047s1.pdb", "chain": "A"},
+    "T0900": {"msa": "T0900.aln", "query": None, "pdb": "T0900.pdb", "chain": None},
 }
 FAMILIES = {**SHARED_FAMILIES, **PSICOV_FAMILIES}
 #: Fit settings are chosen on ``tuning`` only; docs/contacts.md reports ``validation``.
 SETS = {"tuning": ("1a3aA", "1a0tP", "T1042", "T1034", "T1047s1"),
-        "validation": ("1atzA", "1a3aA-hhblits", "16pkA", "5ptpA")}
+        "validation": ("1atzA", "1a3aA-hhblits", "16pkA", "5ptpA", "T0900")}
 OURS = ("factored", "factored-default", "potts")
 PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca")
 METHODS = OURS + PEERS
