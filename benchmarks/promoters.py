@@ -80,6 +80,7 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ensemble5-layers1-dropout0.1": ({"layers": 1, "dropout": 0.1}, {"ensemble": 5}),
     "jitter3": ({}, {"jitter": 3}),
     "jitter8": ({}, {"jitter": 8}),
+    "dropout0.1-jitter3": ({"dropout": 0.1}, {"jitter": 3}),
     "ensemble5-dropout0.1-jitter3": ({"dropout": 0.1}, {"ensemble": 5, "jitter": 3}),
     "kmer": ({}, {"kmer_member": True}),
     "dropout0.1-kmer": ({"dropout": 0.1}, {"kmer_member": True}),
