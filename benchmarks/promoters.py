@@ -1,4 +1,4 @@
-"""Promoter classification by stratified K-fold cross-validation, the default model beside two peers.
+"""Promoter classification by stratified K-fold cross-validation, the default model beside its peers.
 
 Three promoter sets from ../shared/data/motifs, each against its own non-promoters and against
 dinucleotide shuffles of its promoters: E. coli σ70 (CNNProm_Ecoli_prom vs non_prom, the data
@@ -6,13 +6,15 @@ CNNProm was published on: Sn 0.90, Sp 0.96, CC 0.84), mouse TATA promoters (CNNP
 nonprom) and iPromoter-2L σ70 (sigma70promoter vs negative2860).
 
 For every seed the records are cut into K stratified folds (``mhsa_bio.training.crossval.stratified_folds``,
-the folds of ``mhsa-bio train --folds K --seed S``). Each fold is held out once; three models train on
-the other folds, the same records for all three, with the same inner validation split (20 %) for
+the folds of ``mhsa-bio train --folds K --seed S``). Each fold is held out once; the models train on
+the other folds, the same records for all of them, with the same inner validation split (20 %) for
 early stopping or the peer's penalty, and are scored once on the held-out fold:
 
 - mhsa-bio: the default model and training of ``mhsa-bio train`` (``mhsa_bio.training.crossval.fit_fold``);
 - cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
-- kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``).
+- kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``);
+- kmer-pos-lr: the same with the one-hot 1- to 3-mers at each position added (the member
+  ``train --kmer-member --kmer-positional`` stores).
 
 Printed: mean ± sd over folds × seeds of Sn, Sp, MCC, AUROC, the lowest fold MCC, and the mean
 training seconds per fold with ``--threads`` (2 by default). Sn, Sp and MCC are at the threshold
@@ -61,7 +63,7 @@ DATASETS = {
     "ipromoter": ("ecoli_promoters", "iPromoter2L_sigma70promoter.fa",
                   "iPromoter2L_negative2860.fa"),
 }
-MODELS = ("mhsa-bio", "cnnprom", "kmer-lr")
+MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr")
 #: Candidate settings for --tune: (model config overrides, train config overrides); "default" first.
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": ({}, {}),
@@ -85,6 +87,9 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "kmer": ({}, {"kmer_member": True}),
     "dropout0.1-kmer": ({"dropout": 0.1}, {"kmer_member": True}),
     "ensemble5-dropout0.1-kmer": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True}),
+    "kmerpos": ({}, {"kmer_member": True, "kmer_positional": True}),
+    "ensemble5-dropout0.1-jitter3-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "jitter": 3,
+                                             "kmer_member": True, "kmer_positional": True}),
 }
 #: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
 #: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
@@ -191,7 +196,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             scores, extra = peers.cnnprom((tr_x, tr_y), (va_x, va_y), part.heldout, seed=seed,
                                           device=device)
         else:
-            scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout)
+            scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout,
+                                                positional=job["model"] == "kmer-pos-lr")
         seconds = time.perf_counter() - start
         extra = {**extra, "inner_scores": _scores(extra["inner_scores"]),
                  "inner_labels": va_y.tolist()}
@@ -259,7 +265,7 @@ def decided(row: dict[str, Any], decision: str) -> dict[str, Any]:
 
 def with_kmer(row: dict[str, Any], kmer: dict[str, Any]) -> dict[str, Any]:
     """``row`` (an mhsa-bio fit) with its inner and held-out probabilities averaged 1 : 1 with
-    those of ``kmer`` (the k-mer model's fit on the same seed and fold: the same records in the
+    those of ``kmer`` (a k-mer model's fit on the same seed and fold: the same records in the
     same order, checked by their labels)."""
     from mhsa_bio.metrics import binary_metrics
 
@@ -270,7 +276,7 @@ def with_kmer(row: dict[str, Any], kmer: dict[str, Any]) -> dict[str, Any]:
                                        np.asarray(kmer[f"{part}_scores"])) / 2)
             for part in ("inner", "heldout")}
     m = binary_metrics(np.asarray(row["heldout_labels"]) == 1, np.asarray(mean["heldout_scores"]))
-    return {**row, **mean, "candidate": f"{row['candidate']}+kmer-lr", "AUROC": m["auroc"],
+    return {**row, **mean, "candidate": f"{row['candidate']}+{kmer['model']}", "AUROC": m["auroc"],
             "AUPRC": m["auprc"], "seconds": row["seconds"] + kmer["seconds"]}
 
 
@@ -378,8 +384,9 @@ def main() -> None:
     parser.add_argument("--log", type=Path, default=None, help="append every fold's row (JSON)")
     parser.add_argument("--with-kmer", action="store_true",
                         help="also score each mhsa-bio candidate without a k-mer member "
-                        "averaged 1:1 with the k-mer model's probabilities on the same fold, "
-                        "post hoc (what a --kmer-member candidate does inside train)")
+                        "averaged 1:1 with each k-mer model's probabilities on the same fold, "
+                        "post hoc (what a --kmer-member [--kmer-positional] candidate does "
+                        "inside train)")
     args = parser.parse_args()
 
     shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
@@ -453,11 +460,12 @@ def main() -> None:
         def fold_of(r: dict[str, Any]) -> tuple[Any, ...]:
             return r["dataset"], r["background"], r["seed"], r["fold"]
 
-        kmer = {fold_of(r): r for r in rows if r["model"] == "kmer-lr" and "inner_scores" in r}
-        mixed = [with_kmer(r, kmer[fold_of(r)]) for r in rows
-                 if r["model"] == "mhsa-bio" and "inner_scores" in r and fold_of(r) in kmer
-                 and not CANDIDATES[r["candidate"]][1].get("kmer_member")]
-        print("\nwith the k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
+        kmer = {(r["model"], *fold_of(r)): r for r in rows
+                if r["model"] in ("kmer-lr", "kmer-pos-lr") and "inner_scores" in r}
+        mixed = [with_kmer(r, kmer[(m, *fold_of(r))]) for m in ("kmer-lr", "kmer-pos-lr")
+                 for r in rows if r["model"] == "mhsa-bio" and "inner_scores" in r
+                 and (m, *fold_of(r)) in kmer and not CANDIDATES[r["candidate"]][1].get("kmer_member")]
+        print("\nwith a k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
               "(cross-fitted) and held-out folds")
         inner = []
         for c in dict.fromkeys(r["candidate"] for r in mixed):

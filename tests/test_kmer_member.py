@@ -58,9 +58,7 @@ def _composition_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
 
 
 def test_fit_separates_a_composition_task_and_the_loaded_member_scores_as_fitted():
-    from mhsa_bio.alphabet import encode_batch
     from mhsa_bio.metrics import auroc
-    from mhsa_bio.models.kmer import KmerLogistic
     from mhsa_bio.training.kmer import L2_GRID, fit_kmer_member, proba
 
     tr, ytr = _composition_set(200, 1)
@@ -69,12 +67,21 @@ def test_fit_separates_a_composition_task_and_the_loaded_member_scores_as_fitted
     fit = fit_kmer_member(tr, ytr, va, yva)
     assert fit.l2 in L2_GRID and fit.val_scores.shape == (60,)
     assert auroc(yte == 1, proba(fit.model, te)) > 0.95
-    # through the checkpoint entry (float32) and the module's forward: the same probabilities
-    entry = fit.model.to_checkpoint(l2=fit.l2, average_weight=0.5)
-    loaded = KmerLogistic.from_checkpoint(entry)
-    tokens, lengths = encode_batch(te)
+    _assert_loads_as_fitted(fit, te)
+
+
+def _assert_loads_as_fitted(fit, seqs: list[str]):
+    """Through the checkpoint entry (float32) and the module's forward: the same probabilities
+    as the fitted (float64) member. Returns the loaded member."""
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.training.kmer import proba
+
+    loaded = KmerLogistic.from_checkpoint(fit.model.to_checkpoint(l2=fit.l2, average_weight=0.5))
+    tokens, lengths = encode_batch(seqs)
     got = loaded(torch.from_numpy(tokens), torch.from_numpy(lengths)).numpy()
-    np.testing.assert_allclose(got, proba(fit.model, te), atol=1e-4)
+    np.testing.assert_allclose(got, proba(fit.model, seqs), atol=1e-4)
+    return loaded
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +125,9 @@ def test_predict_averages_the_transformer_and_the_member(kmer_run, tmp_path):
 def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
     _, _, out = kmer_run
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["kmer_member"]) == {"l2", "average_weight", "val_auroc", "val_auprc"}
+    assert set(metrics["kmer_member"]) == {"l2", "average_weight", "positional_width", "val_auroc",
+                                           "val_auprc"}
+    assert metrics["kmer_member"]["positional_width"] == 0
     assert "auroc" in metrics["transformer"] and "decision_threshold" in metrics["transformer"]
     assert metrics["auroc"] != metrics["transformer"]["auroc"]
 
@@ -225,3 +234,116 @@ def test_scan_scores_windows_with_the_member(kmer_run, tmp_path):
     windows = [Record(f"w{s}", chrom[s:s + 60]) for s in starts]
     expect = predict_proba(net, windows, device=torch.device("cpu"))[:, 1]
     np.testing.assert_allclose([float(r[3]) for r in rows], expect, atol=1e-4)
+
+
+# --kmer-positional: the one-hot 1- to 3-mers at each position
+
+
+def _naive_positional(seq: str, width: int) -> np.ndarray:
+    out = []
+    for k in (1, 2, 3):
+        index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
+        block = np.zeros((max(width - k + 1, 0), 4**k))
+        for i in range(width - k + 1):
+            word = seq[i:i + k]
+            if len(word) == k and word in index:
+                block[i, index[word]] = 1
+        out.append(block.ravel())
+    return np.concatenate(out)
+
+
+def test_positional_kmers_mark_each_position_and_skip_n_padding_and_overhang():
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import n_positional, positional_kmers
+
+    seqs = ["ACGTTGCA", "ACNTA", "GG", "TTTTACGTACGT"]  # padded to 12; the last runs past width 8
+    tokens, _ = encode_batch(seqs)
+    got = positional_kmers(torch.from_numpy(tokens), 8, dtype=torch.float64).numpy()
+    assert got.shape == (4, n_positional(8)) == (4, 8 * 4 + 7 * 16 + 6 * 64)
+    for row, seq in zip(got, seqs):
+        np.testing.assert_array_equal(row, _naive_positional(seq, 8))
+    assert got[0, :32].sum() == 8 and got[2].sum() == 2 + 1  # "GG": two bases, one dinucleotide
+    assert positional_kmers(torch.from_numpy(tokens), 2).shape == (4, 2 * 4 + 16)
+
+
+def _position_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """TATAAT at position 20 in positives, at a random other position in negatives: the same
+    composition, so only a positional member tells them apart."""
+    rng = np.random.default_rng(seed)
+    seqs, labels = [], []
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), size=60))
+        at = 20 if i % 2 else int(rng.choice([*range(0, 12), *range(30, 54)]))
+        s[at:at + 6] = list("TATAAT")
+        seqs.append("".join(s))
+        labels.append(i % 2)
+    return seqs, np.array(labels, dtype=np.int64)
+
+
+def test_the_positional_member_reads_where_a_word_sits_and_loads_as_fitted():
+    from mhsa_bio.metrics import auroc
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.training.kmer import POSITIONAL_L2_GRID, fit_kmer_member, proba
+
+    tr, ytr = _position_set(300, 1)
+    va, yva = _position_set(80, 2)
+    te, yte = _position_set(200, 3)
+    counts = fit_kmer_member(tr, ytr, va, yva)
+    positional = fit_kmer_member(tr, ytr, va, yva, width=60)
+    assert positional.l2 in POSITIONAL_L2_GRID and positional.model.width == 60
+    assert auroc(yte == 1, proba(counts.model, te)) < 0.75
+    assert auroc(yte == 1, proba(positional.model, te)) > 0.95
+    assert _assert_loads_as_fitted(positional, te).width == 60
+    entry = positional.model.to_checkpoint(l2=positional.l2, average_weight=0.5)
+    # an entry written before the positional block existed has no width: plain k-mers
+    plain = counts.model.to_checkpoint(l2=counts.l2, average_weight=0.5)
+    del plain["positional_width"]
+    assert KmerLogistic.from_checkpoint(plain).width == 0
+    with pytest.raises(ValueError, match="positional_width"):
+        KmerLogistic.from_checkpoint({**entry, "positional_width": -3})
+    with pytest.raises(ValueError, match="not a tensor of shape"):  # buffers of another width
+        KmerLogistic.from_checkpoint({**entry, "positional_width": 59})
+
+
+def test_train_with_a_positional_member_end_to_end(tmp_path):
+    from mhsa_bio.checkpoint import load_model, read_checkpoint
+    from mhsa_bio.io.fasta import read_fasta
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.predict import predict_proba
+
+    pos, neg = planted_set(80, 60, seed=5)
+    fa, nf = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
+    out = tmp_path / "run"
+    args = ("train", fa, "--negatives", nf, "--out", out, "--kmer-member", "--kmer-positional", *SMALL)
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "position-specific over 60 bp" in " ".join(result.output.split())
+    ckpt = read_checkpoint(out / "model.pt")
+    assert ckpt["kmer_member"]["positional_width"] == 60
+    assert ckpt["provenance"]["train_config"]["kmer_positional"] is True
+    assert json.loads((out / "metrics.json").read_text())["kmer_member"]["positional_width"] == 60
+    records = read_fasta(fa) + read_fasta(nf)
+    both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
+    net, _ = load_model(out / "model.pt")
+    p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
+    member = KmerLogistic.from_checkpoint(ckpt["kmer_member"])
+    from mhsa_bio.alphabet import encode_batch
+
+    tokens, lengths = encode_batch([r.seq for r in records])
+    p_kmer = member(torch.from_numpy(tokens), torch.from_numpy(lengths)).numpy()
+    result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    got = np.array([float(line.split("\t")[3]) for line in result.stdout.splitlines()[2:]])
+    np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
+
+
+def test_kmer_positional_is_refused_without_the_member_or_past_its_width(tmp_path):
+    pos, neg = planted_set(30, 60, seed=6)
+    fa, nf = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
+    result = invoke("train", fa, "--negatives", nf, "--out", tmp_path / "a", "--kmer-positional", *SMALL)
+    assert_clean_error(result, "--kmer-positional", "--kmer-member")
+    long = write_fasta(tmp_path / "long.fa", [*neg[:-1], ("far", "ACGT" * 260)])
+    result = invoke("train", fa, "--negatives", long, "--out", tmp_path / "b", "--kmer-member",
+                    "--kmer-positional", *SMALL)
+    assert_clean_error(result, "long.fa", "'far'", "1040 bp", "1000 bp")
+    assert not (tmp_path / "a" / "model.pt").exists() and not (tmp_path / "b" / "model.pt").exists()

@@ -223,6 +223,18 @@ def train(
             "(benchmarks/promoters.py).",
         ),
     ] = False,
+    kmer_positional: Annotated[
+        bool,
+        typer.Option(
+            "--kmer-positional",
+            help="Give the k-mer member (--kmer-member) the base, dinucleotide and trinucleotide "
+            "at each position too (one-hot, counted from the 5' end over the longest training "
+            "sequence; at most 1,000 bp): for aligned windows of one length, such as promoters "
+            "cut around the TSS. On the E. coli promoter folds --ensemble 5 --dropout 0.1 "
+            "--jitter 3 --kmer-member --kmer-positional gave MCC 0.86 against 0.85 without it "
+            "(benchmarks/promoters.py).",
+        ),
+    ] = False,
     amp: Amp = True,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last.pt.")
@@ -287,6 +299,7 @@ def train(
             threshold=_threshold(threshold),
             ensemble=ensemble,
             kmer_member=kmer_member,
+            kmer_positional=kmer_positional,
         )
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
@@ -342,9 +355,12 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
         )
         if "kmer_member" in metrics:
             kmer = metrics["kmer_member"]
+            width = kmer.get("positional_width")
             console.print(
                 f"validation AUROC: Transformer alone {metrics['transformer']['auroc']:.3f}, k-mer "
-                f"member alone {kmer['val_auroc']:.3f} (penalty {kmer['l2']:g}), averaged "
+                f"member alone {kmer['val_auroc']:.3f} (penalty {kmer['l2']:g}"
+                + (f"; position-specific over {width} bp" if width else "")
+                + f"), averaged "
                 f"{metrics['auroc']:.3f}"
             )
         if "decision_threshold" in metrics:

@@ -1,7 +1,8 @@
 """The k-mer member of a two-class promoter model (``train --kmer-member``): a logistic regression
-on the frequencies of every k-mer, k = 3 … 6, standardised with the training part's mean and
-standard deviation. Fitted by :func:`mhsa_bio.training.kmer.fit_kmer_member`; its probability is
-averaged with the Transformer's by :class:`mhsa_bio.models.promoter.WithKmer`.
+on the frequencies of every k-mer, k = 3 … 6, and (``train --kmer-positional``) on which 1-, 2-
+and 3-mer sits at each position, standardised with the training part's mean and standard
+deviation. Fitted by :func:`mhsa_bio.training.kmer.fit_kmer_member`; its probability is averaged
+with the Transformer's by :class:`mhsa_bio.models.promoter.WithKmer`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,29 @@ from torch import nn
 #: k-mer lengths counted; 4³ + 4⁴ + 4⁵ + 4⁶ = 5,440 features.
 KMER_SIZES = (3, 4, 5, 6)
 N_FEATURES = sum(4**k for k in KMER_SIZES)
+#: k-mer lengths of the position-specific block (``train --kmer-positional``).
+POSITIONAL_SIZES = (1, 2, 3)
+#: The longest window the position-specific block is built for (84 features a position).
+MAX_POSITIONAL_WIDTH = 1000
+
+
+def n_positional(width: int) -> int:
+    """Features of the position-specific block over ``width`` positions: one per k-mer and start
+    position, k = 1 … 3 (84 a position); 0 for ``width`` 0 (no block)."""
+    return sum(max(width - k + 1, 0) * 4**k for k in POSITIONAL_SIZES)
+
+
+def _kmer_codes(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, L − k + 1) lexicographic ACGT index of the k-mer starting at each position, and
+    whether it holds only A, C, G, T (no N, no padding)."""
+    n = tokens.shape[1] - k + 1
+    code = torch.zeros(tokens.shape[0], n, dtype=torch.int64, device=tokens.device)
+    ok = torch.ones(tokens.shape[0], n, dtype=torch.bool, device=tokens.device)
+    for j in range(k):
+        part = tokens[:, j : j + n]
+        code = code * 4 + part.clamp(max=3)
+        ok &= part < 4
+    return code, ok
 
 
 def kmer_frequencies(
@@ -28,25 +52,54 @@ def kmer_frequencies(
     b, width = tokens.shape
     blocks = []
     for k in KMER_SIZES:
-        n = width - k + 1
         counts = torch.zeros(b, 4**k, dtype=dtype, device=tokens.device)
-        if n > 0:
-            code = torch.zeros(b, n, dtype=torch.int64, device=tokens.device)
-            ok = torch.ones(b, n, dtype=torch.bool, device=tokens.device)
-            for j in range(k):
-                t = tokens[:, j : j + n]
-                code = code * 4 + t.clamp(max=3)
-                ok &= t < 4
+        if width - k + 1 > 0:
+            code, ok = _kmer_codes(tokens, k)
             counts.scatter_add_(1, code, ok.to(dtype))
         blocks.append(counts)
     return torch.cat(blocks, dim=1) / lengths.clamp(min=1).to(dtype)[:, None]
 
 
+def positional_kmers(tokens: torch.Tensor, width: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(B, ``n_positional(width)``) one-hot of the k-mer (k = 1, 2, 3) starting at each position
+    0 … width − k, counted from each sequence's 5′ end: block k holds position p's k-mer at
+    column p·4^k + its lexicographic ACGT index. Positions past a sequence's end, or k-mers
+    holding N or padding, are all zero; bases past ``width`` are not read.
+
+    tokens : (B, L) int64 (``alphabet.encode_batch``: A C G T = 0 … 3, N = 4, padding 5)
+    """
+    b = tokens.shape[0]
+    t = tokens[:, :width]
+    if t.shape[1] < width:
+        t = torch.cat([t, t.new_full((b, width - t.shape[1]), 5)], dim=1)
+    blocks = []
+    for k in POSITIONAL_SIZES:
+        n = width - k + 1
+        if n <= 0:
+            continue
+        code, ok = _kmer_codes(t, k)
+        column = torch.arange(n, device=tokens.device) * 4**k + code
+        block = torch.zeros(b, n * 4**k, dtype=dtype, device=tokens.device)
+        block.scatter_(1, column, ok.to(dtype))
+        blocks.append(block)
+    return torch.cat(blocks, dim=1) if blocks else torch.zeros(b, 0, dtype=dtype, device=tokens.device)
+
+
+def member_features(
+    tokens: torch.Tensor, lengths: torch.Tensor, width: int, *, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """The member's inputs: k-mer frequencies, then (``width`` > 0) the position-specific block."""
+    freq = kmer_frequencies(tokens, lengths, dtype=dtype)
+    return torch.cat([freq, positional_kmers(tokens, width, dtype=dtype)], dim=1) if width else freq
+
+
 class KmerLogistic(nn.Module):
-    """P(positive) = σ(w · (f − mean) / scale + bias) for the k-mer frequencies f.
+    """P(positive) = σ(w · (f − mean) / scale + bias) for the member's features f: the k-mer
+    frequencies, and with ``width`` > 0 the position-specific 1- to 3-mers over that many
+    positions (:func:`member_features`).
 
     Every parameter is a buffer (fitted once, never trained by gradient): mean, scale and weight
-    (5,440,), bias ().
+    (5,440 + ``n_positional(width)``,), bias ().
     """
 
     mean: torch.Tensor
@@ -54,26 +107,30 @@ class KmerLogistic(nn.Module):
     weight: torch.Tensor
     bias: torch.Tensor
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 0) -> None:
         super().__init__()
+        self.width = width
+        n = N_FEATURES + n_positional(width)
         for name in ("mean", "weight"):
-            self.register_buffer(name, torch.zeros(N_FEATURES))
-        self.register_buffer("scale", torch.ones(N_FEATURES))
+            self.register_buffer(name, torch.zeros(n))
+        self.register_buffer("scale", torch.ones(n))
         self.register_buffer("bias", torch.zeros(()))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B,) P(positive) in the buffers' precision (float32 as loaded), outside any
         mixed-precision region."""
         with torch.autocast(tokens.device.type, enabled=False):
-            x = (kmer_frequencies(tokens, lengths, dtype=self.mean.dtype) - self.mean) / self.scale
+            x = (member_features(tokens, lengths, self.width, dtype=self.mean.dtype) - self.mean) / self.scale
             return torch.sigmoid(x @ self.weight + self.bias)
 
     def to_checkpoint(self, **info: Any) -> dict[str, Any]:
-        """The checkpoint's ``kmer_member`` entry: the buffers (float32, CPU) and ``info``
-        (plain values: ``l2``, the penalty chosen; ``average_weight``, the member's weight in
-        the average with the Transformer)."""
+        """The checkpoint's ``kmer_member`` entry: the buffers (float32, CPU), the width of the
+        position-specific block (``positional_width``, 0 for none) and ``info`` (plain values:
+        ``l2``, the penalty chosen; ``average_weight``, the member's weight in the average with
+        the Transformer)."""
         return {
             "sizes": list(KMER_SIZES),
+            "positional_width": self.width,
             **{n: getattr(self, n).detach().float().cpu() for n in ("mean", "scale", "weight", "bias")},
             **info,
         }
@@ -88,11 +145,17 @@ class KmerLogistic(nn.Module):
         share = entry.get("average_weight")
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
             raise ValueError(f"k-mer member's average_weight {share!r} is not a weight in [0, 1]")
-        model = cls()
+        width = entry.get("positional_width", 0)
+        if isinstance(width, bool) or not isinstance(width, int) or not 0 <= width <= MAX_POSITIONAL_WIDTH:
+            raise ValueError(
+                f"k-mer member's positional_width {width!r} is not a width in 0 … {MAX_POSITIONAL_WIDTH}"
+            )
+        model = cls(width)
+        n = N_FEATURES + n_positional(width)
         for name, shape in (
-            ("mean", (N_FEATURES,)),
-            ("scale", (N_FEATURES,)),
-            ("weight", (N_FEATURES,)),
+            ("mean", (n,)),
+            ("scale", (n,)),
+            ("weight", (n,)),
             ("bias", ()),
         ):
             value = entry.get(name)

@@ -54,6 +54,8 @@ def plan_training(
         raise InputError(f"--lr {train_config.lr}: must be a positive number")
     if train_config.jitter and train_config.shift_augment:
         raise InputError("--jitter and --shift-augment: give one (--shift-augment rotates by any offset)")
+    if train_config.kmer_positional and not train_config.kmer_member:
+        raise InputError("--kmer-positional adds to the k-mer member: give --kmer-member too")
     if not 0 <= stem_guide < float("inf"):  # also NaN
         raise InputError(f"--stem-guide {stem_guide}: must be a non-negative number")
     if stem_kernel % 2 == 0 or stem_kernel < 1:
@@ -81,6 +83,16 @@ def plan_training(
         raise InputError(
             f"{inputs.labels}: --kmer-member needs a two-class model; the labels name {len(data[3])} classes"
         )
+    if train_config.kmer_positional:
+        from mhsa_bio.models.kmer import MAX_POSITIONAL_WIDTH
+
+        for records, path in ((data[0], inputs.fasta or inputs.bed), (data[1] or [], inputs.negatives)):
+            longest = max(records, key=lambda r: len(r.seq), default=None)
+            if longest is not None and len(longest.seq) > MAX_POSITIONAL_WIDTH:
+                raise InputError(
+                    f"{path}: record '{longest.id}' is {len(longest.seq)} bp; --kmer-positional "
+                    f"reads aligned windows of at most {MAX_POSITIONAL_WIDTH} bp"
+                )
     if folds:
         from mhsa_bio.training.crossval import check_folds
 

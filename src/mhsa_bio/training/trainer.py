@@ -41,6 +41,8 @@ class TrainConfig:
     member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
     kmer_member : also fit a k-mer logistic regression on the same split and average its
         probability with the model's (:mod:`mhsa_bio.training.kmer`); two-class models only
+    kmer_positional : give the k-mer member the one-hot 1- to 3-mers at each position too
+        (:func:`mhsa_bio.models.kmer.positional_kmers`), for aligned windows; needs ``kmer_member``
     jitter : each epoch, rotate every training sequence circularly by a random offset in
         [-jitter, jitter] (:func:`mhsa_bio.training.batches.rotate_tokens`); 0 = off. With
         ``shift_augment`` (any offset) it is not used.
@@ -65,6 +67,7 @@ class TrainConfig:
     ensemble: int = 1
     member: int = 0
     kmer_member: bool = False
+    kmer_positional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
