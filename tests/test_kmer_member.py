@@ -335,6 +335,18 @@ def test_train_with_a_positional_member_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     got = np.array([float(line.split("\t")[3]) for line in result.stdout.splitlines()[2:]])
     np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
+    assert "position-specific" not in result.output  # every sequence is 60 bp: no warning
+    other = write_fasta(tmp_path / "other.fa", [("short", records[0].seq[:50]), ("same", records[1].seq)])
+    result = invoke("predict", other, "--model", out / "model.pt", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 sequences are not 60 bp long" in " ".join(result.output.split())
+    genome = tmp_path / "g.fa"
+    genome.write_text(">chr1\n" + "".join(r.seq for r in records[:6]) + "\n")
+    for window, warned in (("60", False), ("50", True)):
+        result = invoke("scan", genome, "--model", out / "model.pt", "--out", tmp_path / f"scan{window}",
+                        "--device", "cpu", "--window", window, "--strand", "+")
+        assert result.exit_code == 0, result.output
+        assert ("fitted on 60 bp windows" in " ".join(result.output.split())) is warned
 
 
 def test_kmer_positional_is_refused_without_the_member_or_past_its_width(tmp_path):

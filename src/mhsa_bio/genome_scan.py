@@ -309,6 +309,16 @@ def plan_scan(
         raise InputError(
             f"--window {width}: shorter than the model's {net.config.stem_kernel} bp convolution stem"
         )
+    from mhsa_bio.predict import member_width
+
+    fitted = member_width(ckpt)
+    if fitted and fitted != width:
+        log.warning(
+            "--window %d: the k-mer member's position-specific block was fitted on %d bp windows; "
+            "it reads each window from its 5' end",
+            width,
+            fitted,
+        )
     config = ScanConfig(
         window=width,
         step=step or max(1, width // 4),

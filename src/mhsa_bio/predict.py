@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
     import torch
 
     from mhsa_bio.models.promoter import Scorer
+
+
+def member_width(ckpt: dict) -> int:
+    """The width of a checkpoint's position-specific k-mer block (``train --kmer-positional``);
+    0 when it has none."""
+    return int(ckpt.get("kmer_member", {}).get("positional_width", 0) or 0)
 
 
 def predict_proba(
@@ -71,6 +78,17 @@ def prediction_table(
             else "none stored in the checkpoint: 0.5"
         )
     records = read_fasta(fasta, min_length=net.config.stem_kernel)
+    width = member_width(ckpt)
+    other = sum(len(r.seq) != width for r in records) if width else 0
+    if other:
+        logging.getLogger(__name__).warning(
+            "%s: %d of %d sequences are not %d bp long, the windows the k-mer member's "
+            "position-specific block was fitted on; it reads each from its 5' end",
+            fasta,
+            other,
+            len(records),
+            width,
+        )
     probs = predict_proba(net, records, device=device, batch_size=batch_size, amp=amp)
     calls = probs.argmax(1) if cut is None else (probs[:, 1] >= cut).astype(int)
     rule = (
