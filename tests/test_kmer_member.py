@@ -96,28 +96,35 @@ def kmer_run(tmp_path_factory):
     return fa, nf, out
 
 
-def test_predict_averages_the_transformer_and_the_member(kmer_run, tmp_path):
+def _predict_and_parts(out, records, tmp_path):
+    """``predict`` on ``records`` with the checkpoint in ``out``: its result, its P(positive), and
+    the Transformer's and the k-mer member's own P(positive), computed apart (the member from its
+    features and buffers, not through its forward)."""
     from mhsa_bio.checkpoint import load_model, read_checkpoint
-    from mhsa_bio.io.fasta import read_fasta
     from mhsa_bio.models.kmer import KmerLogistic
     from mhsa_bio.predict import predict_proba
     from mhsa_bio.training.kmer import features
 
-    fa, nf, out = kmer_run
-    ckpt = read_checkpoint(out / "model.pt")
-    assert ckpt["kmer_member"]["average_weight"] == 0.5
-    records = read_fasta(fa) + read_fasta(nf)
-    both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
+    member = KmerLogistic.from_checkpoint(read_checkpoint(out / "model.pt")["kmer_member"])
     net, _ = load_model(out / "model.pt")  # the Transformer alone
     p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
-    member = KmerLogistic.from_checkpoint(ckpt["kmer_member"])
-    z = (features([r.seq for r in records]).float() - member.mean) / member.scale
+    z = (features([r.seq for r in records], width=member.width).float() - member.mean) / member.scale
     p_kmer = torch.sigmoid(z @ member.weight + member.bias).numpy()
+    both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
     result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert "k-mer member's averaged 0.5:0.5" in lines[0]
-    got = np.array([float(line.split("\t")[3]) for line in lines[2:]])
+    got = np.array([float(line.split("\t")[3]) for line in result.stdout.splitlines()[2:]])
+    return result, got, p_net, p_kmer
+
+
+def test_predict_averages_the_transformer_and_the_member(kmer_run, tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint
+    from mhsa_bio.io.fasta import read_fasta
+
+    fa, nf, out = kmer_run
+    assert read_checkpoint(out / "model.pt")["kmer_member"]["average_weight"] == 0.5
+    result, got, p_net, p_kmer = _predict_and_parts(out, read_fasta(fa) + read_fasta(nf), tmp_path)
+    assert "k-mer member's averaged 0.5:0.5" in result.stdout.splitlines()[0]
     np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
     assert np.abs(got - p_net).max() > 1e-3  # the member is really in the average
 
@@ -306,10 +313,8 @@ def test_the_positional_member_reads_where_a_word_sits_and_loads_as_fitted():
 
 
 def test_train_with_a_positional_member_end_to_end(tmp_path):
-    from mhsa_bio.checkpoint import load_model, read_checkpoint
+    from mhsa_bio.checkpoint import read_checkpoint
     from mhsa_bio.io.fasta import read_fasta
-    from mhsa_bio.models.kmer import KmerLogistic
-    from mhsa_bio.predict import predict_proba
 
     pos, neg = planted_set(80, 60, seed=5)
     fa, nf = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
@@ -323,17 +328,7 @@ def test_train_with_a_positional_member_end_to_end(tmp_path):
     assert ckpt["provenance"]["train_config"]["kmer_positional"] is True
     assert json.loads((out / "metrics.json").read_text())["kmer_member"]["positional_width"] == 60
     records = read_fasta(fa) + read_fasta(nf)
-    both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
-    net, _ = load_model(out / "model.pt")
-    p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
-    member = KmerLogistic.from_checkpoint(ckpt["kmer_member"])
-    from mhsa_bio.alphabet import encode_batch
-
-    tokens, lengths = encode_batch([r.seq for r in records])
-    p_kmer = member(torch.from_numpy(tokens), torch.from_numpy(lengths)).numpy()
-    result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
-    assert result.exit_code == 0, result.output
-    got = np.array([float(line.split("\t")[3]) for line in result.stdout.splitlines()[2:]])
+    result, got, p_net, p_kmer = _predict_and_parts(out, records, tmp_path)
     np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
     assert "position-specific" not in result.output  # every sequence is 60 bp: no warning
     other = write_fasta(tmp_path / "other.fa", [("short", records[0].seq[:50]), ("same", records[1].seq)])
