@@ -311,7 +311,7 @@ def plan_scan(
         )
     from mhsa_bio.predict import member_width
 
-    fitted = member_width(ckpt)
+    fitted = member_width(net)
     if fitted and fitted != width:
         log.warning(
             "--window %d: the k-mer member's position-specific block was fitted on %d bp windows; "

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from mhsa_bio.models.promoter import Scorer
 
 
-def member_width(ckpt: dict) -> int:
-    """The width of a checkpoint's position-specific k-mer block (``train --kmer-positional``);
-    0 when it has none."""
-    return int(ckpt.get("kmer_member", {}).get("positional_width", 0) or 0)
+def member_width(net: Scorer) -> int:
+    """The width of a loaded scorer's position-specific k-mer block (``train
+    --kmer-positional``); 0 when it has none or no k-mer member."""
+    from mhsa_bio.models.promoter import WithKmer
+
+    return net.kmer.width if isinstance(net, WithKmer) else 0
 
 
 def predict_proba(
@@ -78,7 +80,7 @@ def prediction_table(
             else "none stored in the checkpoint: 0.5"
         )
     records = read_fasta(fasta, min_length=net.config.stem_kernel)
-    width = member_width(ckpt)
+    width = member_width(net)
     other = sum(len(r.seq) != width for r in records) if width else 0
     if other:
         logging.getLogger(__name__).warning(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +11,9 @@ from torch import nn
 
 from mhsa_bio.alphabet import PAD
 from mhsa_bio.models.mhsa import MultiHeadSelfAttention
+
+if TYPE_CHECKING:
+    from mhsa_bio.models.kmer import KmerLogistic
 
 #: Pointwise activation after the convolution stem: "none" keeps the stem linear.
 STEM_ACTIVATIONS = ("none", "gelu", "relu")
@@ -287,7 +290,7 @@ class WithKmer(_Mixture):
     attention_from = "its Transformer (net)"
 
     def __init__(
-        self, net: PromoterTransformer | PromoterEnsemble, kmer: nn.Module, *, weight: float = 0.5
+        self, net: PromoterTransformer | PromoterEnsemble, kmer: KmerLogistic, *, weight: float = 0.5
     ) -> None:
         super().__init__()
         self.net = net
