@@ -80,15 +80,29 @@ def train(
         ),
     ] = "none",
     stem_guide: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--stem-guide",
+            show_default=False,
             help="Guide the first layer's CLS attention by a per-base score from the convolution "
             "stem, trained with this weight by a max-pool readout (added to the loss; never a "
-            "prediction). Helps long sequences with sparse sites, where attention spread evenly "
-            "over hundreds of bases learns slowly. 0: off.",
+            "prediction). For long sequences with sparse sites, where attention spread evenly "
+            "over hundreds of bases learns slowly. Default: 1 when the positives' median length "
+            "is above 300 bp, else 0 (off).",
         ),
-    ] = 0.0,
+    ] = None,
+    stem_pretrain: Annotated[
+        int | None,
+        typer.Option(
+            "--stem-pretrain",
+            show_default=False,
+            help="Before the Transformer, train the convolution stem alone as a max-pool CNN on "
+            "both strands for at most this many epochs (early-stopped on validation AUROC; seconds "
+            "to a few minutes) and start the stem guide's per-base score from it, so the "
+            "attention points at sites from the first epoch. Needs the stem guide. Default: 30 "
+            "with the stem guide, else 0 (off).",
+        ),
+    ] = None,
     dropout: Annotated[
         float,
         typer.Option(
@@ -310,6 +324,7 @@ def train(
             stem_kernel=stem_kernel,
             stem_activation=stem_activation,
             stem_guide=stem_guide,
+            stem_pretrain=stem_pretrain,
             max_len=max_len,
             dropout=dropout,
             train_config=train_config,
@@ -317,6 +332,11 @@ def train(
             resume=resume,
             device=run.device,
         )
+        if plan.train_config.stem_pretrain and plan.dist.is_main and not resume:
+            console.log(
+                f"stem guide {plan.model_config.stem_guide:g}: first the convolution stem trains alone "
+                f"as a max-pool CNN (at most {plan.train_config.stem_pretrain} epochs)"
+            )
         with _progress(plan.dist.is_main and not folds) as (on_epoch, on_step):
             done = run_train(
                 plan,
@@ -363,6 +383,13 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
                 + f"), averaged "
                 f"{metrics['auroc']:.3f}"
             )
+        members = metrics.get("members", [metrics])
+        pretrained = [m["stem_pretrain"] for m in members if "stem_pretrain" in m]
+        if pretrained:
+            runs = (
+                f"{r['val_auroc']:.3f} (epoch {r['best_epoch']} of {r['epochs_run']})" for r in pretrained
+            )
+            console.print("stem pretraining: validation AUROC " + ", ".join(runs))
         if "decision_threshold" in metrics:
             _print_threshold(metrics)
         console.print(f"wrote {out / 'model.pt'}")

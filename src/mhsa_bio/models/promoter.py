@@ -41,6 +41,10 @@ class PromoterConfig:
     dropout: float = 0.3
     stem_activation: str = "none"
     stem_guide: float = 0.0
+    #: two classes: the stem guide's per-base score is class 1's minus class 0's (evidence for the
+    #: positives), not the top class's minus the mean (evidence for either class); ``train`` sets
+    #: it with the guide, and a checkpoint without the key had False
+    guide_signed: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_classes", "dim", "heads", "layers", "ff_mult", "stem_kernel"):
@@ -177,9 +181,14 @@ class PromoterTransformer(nn.Module):
 
     def _guide(self, scores: torch.Tensor, pad: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(N, 1 + L) bias of the first CLS row: each base's class-specificity (top class score
-        minus the mean), standardised over the sequence's own bases, times a learned scale; 0 for
-        the CLS token itself and at padding."""
-        specific = (scores.amax(dim=-1) - scores.mean(dim=-1)).masked_fill(pad, 0.0)  # (N, L)
+        minus the mean; with ``guide_signed`` and two classes, class 1's score minus class 0's),
+        standardised over the sequence's own bases, times a learned scale; 0 for the CLS token
+        itself and at padding."""
+        if self.config.guide_signed and scores.shape[-1] == 2:
+            specific = scores[..., 1] - scores[..., 0]
+        else:
+            specific = scores.amax(dim=-1) - scores.mean(dim=-1)
+        specific = specific.masked_fill(pad, 0.0)  # (N, L)
         n = lengths.clamp(min=1).to(specific.dtype)[:, None]
         mean = specific.sum(dim=1, keepdim=True) / n
         centred = (specific - mean).masked_fill(pad, 0.0)

@@ -224,8 +224,15 @@ def run_training(
     sizes = split_sizes(split, train_config)
     prov = provenance(inputs, background=split.background, split_sizes=sizes, config=train_config.to_dict())
     dist = dist or SINGLE
-    trainer = Trainer(split, model_config=model_config, config=train_config, device=device, dist=dist)
     last = out / "last.pt"
+    trainer = Trainer(
+        split,
+        model_config=model_config,
+        config=train_config,
+        device=device,
+        dist=dist,
+        pretrain=not (resume and last.exists()),
+    )
     if resume and last.exists():
         saved = read_checkpoint(last)
         check_resumable(saved, prov, model_config.to_dict(), path=last)
@@ -267,6 +274,7 @@ def run_training(
         "n_validation": len(split.val.records),
         "n_train": int(sum(sizes["train"])),
         **state.best_metrics,
+        **({"stem_pretrain": state.stem_pretrain} if state.stem_pretrain else {}),
     }
     from mhsa_bio.runtime.distributed import broadcast
 

@@ -43,6 +43,9 @@ class TrainConfig:
         probability with the model's (:mod:`mhsa_bio.training.kmer`); two-class models only
     kmer_positional : give the k-mer member the one-hot 1- to 3-mers at each position too
         (:func:`mhsa_bio.models.kmer.positional_kmers`), for aligned windows; needs ``kmer_member``
+    stem_pretrain : before the Transformer trains, train its convolution stem alone as a max-pool
+        CNN for at most this many epochs and set the stem guide's scorer from it
+        (:func:`mhsa_bio.training.stem.pretrain_stem`); needs a model with the stem guide; 0 = off
     jitter : each epoch, rotate every training sequence circularly by a random offset in
         [-jitter, jitter] (:func:`mhsa_bio.training.batches.rotate_tokens`); 0 = off. With
         ``shift_augment`` (any offset) it is not used.
@@ -68,6 +71,7 @@ class TrainConfig:
     member: int = 0
     kmer_member: bool = False
     kmer_positional: bool = False
+    stem_pretrain: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +112,8 @@ class TrainState:
     best_metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     bad_epochs: int = 0
+    #: what the stem pretraining did (:func:`mhsa_bio.training.stem.pretrain_stem`); empty when off
+    stem_pretrain: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``train_state`` entry of ``last.pt``: every field but ``best_state`` (saved
@@ -116,9 +122,11 @@ class TrainState:
 
     @classmethod
     def from_dict(cls, saved: dict[str, Any], *, best_state: dict[str, torch.Tensor] | None) -> TrainState:
-        """The state ``to_dict`` wrote, with the best weights saved beside it."""
+        """The state ``to_dict`` wrote, with the best weights saved beside it (a field the
+        writing version did not have keeps its default)."""
         return cls(
-            best_state=best_state, **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state"}
+            best_state=best_state,
+            **{f.name: saved[f.name] for f in fields(cls) if f.name != "best_state" and f.name in saved},
         )
 
 
@@ -153,7 +161,10 @@ class Trainer:
         config: TrainConfig,
         device: torch.device,
         dist: DistContext | None = None,
+        pretrain: bool = True,
     ) -> None:
+        """``pretrain``: run the stem pretraining of ``config.stem_pretrain`` (off when the
+        weights are about to be restored from a run to resume)."""
         config = resolve_epochs(split, config)
         self.split = split
         self.config = config
@@ -162,8 +173,13 @@ class Trainer:
         self.model, self.optimizer, self.scheduler, self.scaler = build_optimisation(
             model_config, config, n_train=training_size(split, config), device=device
         )
-        self.net = wrap_model(self.model, self.dist, device)
         self.state = TrainState()
+        if pretrain and config.stem_pretrain > 0:
+            from mhsa_bio.training.stem import pretrain_stem
+
+            # before the DDP wrap, which starts every rank from rank 0's weights
+            self.state.stem_pretrain = pretrain_stem(self.model, split, config, device)
+        self.net = wrap_model(self.model, self.dist, device)
         self.class_weight = self._class_weights()
         self._class_weight_np = None if self.class_weight is None else self.class_weight.cpu().numpy()
 
