@@ -96,16 +96,16 @@ def test_trainer_pretrains_unless_resuming_and_the_state_keeps_what_it_did():
     assert TrainState.from_dict(saved, best_state=None).stem_pretrain == {}
 
 
-def test_auto_stem_guide_turns_on_above_300_bp():
+def test_auto_stem_guide_turns_on_from_300_bp():
     from mhsa_bio.training.plan import auto_stem_guide
 
-    assert auto_stem_guide([Record("a", "A" * 301), Record("b", "A" * 400), Record("c", "A" * 60)]) == 1.0
-    assert auto_stem_guide([Record("a", "A" * 300), Record("b", "A" * 300)]) == 0.0
+    assert auto_stem_guide([Record("a", "A" * 300), Record("b", "A" * 400), Record("c", "A" * 60)]) == 1.0
+    assert auto_stem_guide([Record("a", "A" * 299), Record("b", "A" * 300), Record("c", "A" * 60)]) == 0.0
     assert auto_stem_guide([]) == 0.0
 
 
 def test_train_on_long_sequences_pretrains_by_default_and_records_it(tmp_path):
-    records, _ = _long_set(30, 320)
+    records, _ = _long_set(30, 300)
     fa = write_fasta(tmp_path / "pos.fa", [(r.id, r.seq) for r in records])
     result = invoke("train", fa, "--out", tmp_path / "run", "--stem-pretrain", "2", *SMALL)
     assert result.exit_code == 0, result.output

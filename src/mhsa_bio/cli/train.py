@@ -88,7 +88,7 @@ def train(
             "stem, trained with this weight by a max-pool readout (added to the loss; never a "
             "prediction). For long sequences with sparse sites, where attention spread evenly "
             "over hundreds of bases learns slowly. Default: 1 when the positives' median length "
-            "is above 300 bp, else 0 (off).",
+            "is 300 bp or more, else 0 (off).",
         ),
     ] = None,
     stem_pretrain: Annotated[
