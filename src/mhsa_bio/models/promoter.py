@@ -196,6 +196,17 @@ class PromoterTransformer(nn.Module):
         z = self.guide_scale * centred / std
         return torch.cat([torch.zeros_like(z[:, :1]), z], dim=1)
 
+    def stem_features(
+        self, tokens: torch.Tensor, lengths: torch.Tensor, *, inputs: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The convolution stem's output (N, L, D) of a padded batch and its padding mask (N, L).
+        Padding enters the stem as zero rows, so a padded sequence's stem is its own; ``inputs``
+        as in :meth:`forward`."""
+        pad = torch.arange(tokens.shape[1], device=tokens.device)[None, :] >= lengths[:, None]  # (N, L)
+        x = self.onehot[tokens.clamp(max=PAD)] if inputs is None else inputs  # (N, L, 4)
+        x = x.masked_fill(pad[..., None], 0.0)
+        return self.stem_act(self.stem(x.transpose(1, 2))).transpose(1, 2), pad
+
     def forward(
         self,
         tokens: torch.Tensor,
@@ -216,10 +227,7 @@ class PromoterTransformer(nn.Module):
             mark the padding
         """
         n, width = tokens.shape
-        pad = torch.arange(width, device=tokens.device)[None, :] >= lengths[:, None]  # (N, L)
-        x = self.onehot[tokens.clamp(max=PAD)] if inputs is None else inputs  # (N, L, 4)
-        x = x.masked_fill(pad[..., None], 0.0)
-        x = self.stem_act(self.stem(x.transpose(1, 2))).transpose(1, 2)  # (N, L, D)
+        x, pad = self.stem_features(tokens, lengths, inputs=inputs)
         stem_logits = guide = None
         if self.stem_head is not None:
             scores = self.stem_head(x)  # (N, L, C): each base's evidence for each class

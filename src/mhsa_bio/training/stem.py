@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mhsa_bio.alphabet import PAD
 from mhsa_bio.metrics import auroc, multiclass_metrics
 from mhsa_bio.training.batches import batch_order, batch_tensors
 from mhsa_bio.training.split import Split, epoch_training_set
@@ -53,16 +52,14 @@ class PooledStem(nn.Module):
         self.drop = nn.Dropout(PRETRAIN_DROPOUT)
         self.out = nn.Linear(dim, model.config.n_classes)
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor, flipped: torch.Tensor) -> torch.Tensor:
-        pooled = [self._max(t, lengths) for t in (tokens, flipped)]
+    def forward(self, records: list[Any], idx: np.ndarray, device: torch.device) -> torch.Tensor:
+        """(N, C) logits of ``records[idx]``."""
+        pooled = []
+        for rc in (None, np.ones(idx.size, dtype=bool)):  # both strands
+            tokens, lengths = batch_tensors(records, idx, device, rc)
+            h, pad = self.model.stem_features(tokens, lengths)  # (N, L, D)
+            pooled.append(h.masked_fill(pad[..., None], float("-inf")).amax(dim=1))
         return self.out(self.drop(torch.relu(torch.maximum(*pooled))))
-
-    def _max(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        m = self.model
-        pad = torch.arange(tokens.shape[1], device=tokens.device)[None, :] >= lengths[:, None]
-        x = m.onehot[tokens.clamp(max=PAD)].masked_fill(pad[..., None], 0.0)
-        h = m.stem_act(m.stem(x.transpose(1, 2)))  # (N, D, L)
-        return h.masked_fill(pad[:, None, :], float("-inf")).amax(dim=2)
 
 
 def _scores(pooled: PooledStem, records: list[Any], device: torch.device, batch: int) -> np.ndarray:
@@ -72,9 +69,7 @@ def _scores(pooled: PooledStem, records: list[Any], device: torch.device, batch:
     with torch.no_grad():
         for start in range(0, len(records), batch):
             idx = np.arange(start, min(start + batch, len(records)))
-            tokens, lengths = batch_tensors(records, idx, device)
-            flipped, _ = batch_tensors(records, idx, device, rc=np.ones(idx.size, dtype=bool))
-            out.append(pooled(tokens, lengths, flipped).float().softmax(dim=-1).cpu().numpy())
+            out.append(pooled(records, idx, device).float().softmax(dim=-1).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, pooled.out.out_features))
 
 
@@ -106,10 +101,8 @@ def pretrain_stem(
         rng = np.random.default_rng([config.fit_seed, epoch, 2])
         pooled.train()
         for idx in batch_order(len(data.records), config.batch_size, rng):
-            tokens, lengths = batch_tensors(data.records, idx, device)
-            flipped, _ = batch_tensors(data.records, idx, device, rc=np.ones(idx.size, dtype=bool))
             labels = torch.from_numpy(data.labels[idx]).to(device)
-            loss = F.cross_entropy(pooled(tokens, lengths, flipped).float(), labels)
+            loss = F.cross_entropy(pooled(data.records, idx, device).float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
