@@ -1,6 +1,7 @@
 """Stem pretraining: the stem trained alone as a max-pool CNN, then the stem guide's scorer."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -133,3 +134,15 @@ def test_train_on_short_sequences_keeps_the_guide_off(tmp_path):
     assert not (tmp_path / "bad").exists()
     neg = invoke("train", fa, "--out", tmp_path / "neg", "--stem-guide", "1", "--stem-pretrain", "-1", *SMALL)
     assert_clean_error(neg, "--stem-pretrain -1")
+
+
+def test_every_ensemble_member_pretrains_and_the_summary_lists_them(tmp_path):
+    records, _ = _long_set(30, 300)
+    fa = write_fasta(tmp_path / "pos.fa", [(r.id, r.seq) for r in records])
+    result = invoke("train", fa, "--out", tmp_path / "run", "--ensemble", "2", "--stem-pretrain", "2", *SMALL)
+    assert result.exit_code == 0, result.output
+    members = json.loads((tmp_path / "run" / "metrics.json").read_text())["members"]
+    assert [1 <= m["stem_pretrain"]["epochs_run"] <= 2 for m in members] == [True, True]
+    text = " ".join(result.output.split())
+    run = r"[\d.]+ \(epoch \d of \d\)"
+    assert re.search(rf"stem pretraining: validation AUROC {run}, {run}", text)

@@ -89,7 +89,9 @@ def train_ensemble(
         "split": "validation",
         "ensemble": k_total,
         "members": [
-            {k: fit.get(k) for k in ("best_epoch", "epochs_run", "auroc", "auprc", "mcc")} for fit in fits
+            {k: fit.get(k) for k in ("best_epoch", "epochs_run", "auroc", "auprc", "mcc")}
+            | ({"stem_pretrain": fit["stem_pretrain"]} if "stem_pretrain" in fit else {})
+            for fit in fits
         ],
         "max_epochs": fits[0].get("max_epochs"),
         "epochs_rule": fits[0].get("epochs_rule"),
