@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mhsa_bio.metrics import auroc, multiclass_metrics
+from mhsa_bio.metrics import multiclass_metrics
 from mhsa_bio.training.batches import batch_order, batch_tensors
 from mhsa_bio.training.split import Split, epoch_training_set
 
@@ -73,12 +73,6 @@ def _scores(pooled: PooledStem, records: list[Any], device: torch.device, batch:
     return np.concatenate(out) if out else np.zeros((0, pooled.out.out_features))
 
 
-def _val_auroc(labels: np.ndarray, probs: np.ndarray) -> float:
-    if probs.shape[1] == 2:
-        return auroc(labels == 1, probs[:, 1])
-    return float(multiclass_metrics(labels, probs)["auroc"])
-
-
 def pretrain_stem(
     model: PromoterTransformer, split: Split, config: TrainConfig, device: torch.device
 ) -> dict[str, Any]:
@@ -106,7 +100,8 @@ def pretrain_stem(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        score = _val_auroc(split.val.labels, _scores(pooled, split.val.records, device, 256))
+        probs = _scores(pooled, split.val.records, device, 256)
+        score = float(multiclass_metrics(split.val.labels, probs)["auroc"])  # as Trainer.evaluate
         log.debug("stem pretraining epoch %d: validation AUROC %.4f", epoch, score)
         if score > best:
             best, best_epoch, bad = score, epoch, 0
