@@ -25,9 +25,11 @@ Peers, each run when installed and skipped with a note otherwise: freecontact (D
 mean-field/PSICOV-style, its EVfold score), plmc (``plmc`` on PATH; pseudo-likelihood, L-BFGS,
 EVcouplings' protein settings: θ 0.2, λ_h 0.01, λ_J 0.2(L-1), 100 iterations), CCMpred
 (``ccmpred`` on PATH; pseudo-likelihood, conjugate gradients, its defaults), pydca's plmDCA
-(``pydca``; seqid 0.8, λ_h 1, λ_J 20, 500 iterations) and adabmDCA's mean-field map
+(``pydca``; seqid 0.8, λ_h 1, λ_J 20, 500 iterations), adabmDCA's mean-field map
 (``adabmDCA``, its ``predict_contacts`` on the alignment; its Boltzmann-machine training takes
-hours on a CPU and is not run). arDCA's Python package has no contact read-out and is not run.
+hours on a CPU and is not run) and arDCA (``arDCA`` from PyPI, fitted with its training defaults;
+the package has no contact read-out, so ``ardca_peer.py`` reads contacts by ArDCA.jl's epistatic
+score around the query).
 Every peer gets the same alignment: the query's columns, query first, upper case.
 
 After each family the script prints every method's wall time as a multiple of the fastest and its
@@ -103,7 +105,7 @@ FAMILIES = {**SHARED_FAMILIES, **PSICOV_FAMILIES}
 SETS = {"tuning": ("1a3aA", "1a0tP", "T1042", "T1034", "T1047s1"),
         "validation": ("1atzA", "1a3aA-hhblits", "16pkA", "5ptpA", "T0900")}
 OURS = ("factored", "factored-default", "potts")
-PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca")
+PEERS = ("freecontact", "plmc", "ccmpred", "plmdca", "adabmdca", "ardca")
 METHODS = OURS + PEERS
 LABELS = {
     "factored": "factored attention",
@@ -114,6 +116,7 @@ LABELS = {
     "ccmpred": "CCMpred",
     "plmdca": "pydca plmDCA",
     "adabmdca": "adabmDCA mean-field",
+    "ardca": "arDCA",
 }
 
 
@@ -143,7 +146,8 @@ def _available(method: str) -> str | None:
     """None when ``method`` can run here, else why not."""
     if method in ("freecontact", "plmc", "ccmpred"):
         return None if shutil.which(method) else f"'{method}' not on PATH"
-    module = {"plmdca": "pydca.plmdca", "adabmdca": "adabmDCA.api.contacts"}.get(method)
+    modules = {"plmdca": "pydca.plmdca", "adabmdca": "adabmDCA.api.contacts", "ardca": "arDCA.models"}
+    module = modules.get(method)
     if module:
         try:
             __import__(module)
@@ -197,6 +201,10 @@ def _run_peer(method: str, rows: list[str], threads: int, tmp: Path) -> np.ndarr
         from adabmDCA.api.contacts import predict_contacts
 
         return np.asarray(predict_contacts(fasta_path=str(fasta), device="cpu").scores, dtype=float)
+    if method == "ardca":
+        from ardca_peer import ardca_contacts
+
+        return ardca_contacts(rows, tmp)
     # pydca plmDCA, its defaults for proteins, APC-corrected Frobenius norms
     from pydca.plmdca import plmdca
 
@@ -273,7 +281,7 @@ def _run(
     """Run ``_worker`` in a fresh interpreter and collect its result and peak memory."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TQDM_DISABLE": "1"}  # arDCA's progress bar
         if psicov is not None:
             env[PSICOV_ENV] = str(psicov)
         subprocess.run(
