@@ -15,6 +15,7 @@ depend on a and b together, and Σ_k log Z_k(a, b) for all pairs is one matrix p
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,9 @@ def fit_ardca(fasta: Path, *, seed: int = 0):
     from adabmDCA.functional import one_hot
     from arDCA.models import arDCA
 
-    dataset = DatasetDCA(path_data=str(fasta), alphabet="protein", clustering_th=0.8, message=False)
+    with warnings.catch_warnings():  # adabmDCA 1.0 deprecates the call arDCA's own train script makes
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dataset = DatasetDCA(path_data=str(fasta), alphabet="protein", clustering_th=0.8, message=False)
     length, states = dataset.get_num_residues(), dataset.get_num_states()
     torch.manual_seed(seed)
     model = arDCA(L=length, q=states)
