@@ -53,11 +53,45 @@ def fit_ardca(fasta: Path, *, seed: int = 0):
     return model, dataset.data.cpu().numpy()
 
 
+def epistasis(h: np.ndarray, couplings: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """ΔΔE around the sequence ``x`` up to terms in one site's state alone, (L, q, L, q)
+    [i, a, j, b], in the model's site order; the blocks i = j are meaningless.
+
+    ΔΔE_ij(a, b) = E(a at i, b at j) − E(a at i) − E(b at j) + E(x), E = −log P. Its part in a
+    and b together is − J_ji(b, a) for j after i (site j's own term) plus Σ_k log Z_k over the
+    sites k after both, whose logits the two mutations shift by J_ki(·, a) − J_ki(·, x_i) and
+    J_kj(·, b) − J_kj(·, x_j): for each k one (kq × q) @ (q × kq) product gives Z_k for every pair.
+
+    Parameters
+    ----------
+    h : (L, q) fields
+    couplings : (L, q, L, q) J[k, c, l, d], used for l < k
+    x : (L,) the sequence's states, all in the model's site order
+    """
+    h = np.asarray(h, dtype=np.float64)
+    j4 = np.asarray(couplings, dtype=np.float64)
+    length, q = h.shape
+    sites = np.arange(length)
+    total = np.zeros((length * q, length * q))
+    for k in range(2, length):
+        jk = j4[k, :, :k, :]  # (c, l, d)
+        base = h[k] + jk[:, sites[:k], x[:k]].sum(1)  # logits of site k for x
+        shift = jk - jk[:, sites[:k], x[:k]][:, :, None]  # change of those logits, d at site l
+        top = base.max()
+        weights = np.exp(base - top)
+        e = np.exp(shift).reshape(q, k * q)
+        total[: k * q, : k * q] += np.log(e.T @ (weights[:, None] * e)) + top
+    later = sites[:, None] > sites[None, :]  # [j, i]: j after i
+    pair = np.where(later[:, None, :, None], j4, 0.0)  # J[j, b, i, a] for j > i
+    return total.reshape(length, q, length, q) - pair - pair.transpose(2, 3, 0, 1)
+
+
 def epistatic_scores(
     h: np.ndarray, couplings: np.ndarray, order: np.ndarray, reference: np.ndarray, *, gap: int = 0
 ) -> np.ndarray:
-    """APC-corrected Frobenius norms of the epistasis around ``reference``, (L, L) in the
-    alignment's column order.
+    """ArDCA.jl's contact scores around ``reference``, (L, L) in the alignment's column order:
+    the ``epistasis`` blocks in the zero-sum gauge, their Frobenius norms without the gap state,
+    APC as its ``correct_APC``.
 
     Parameters
     ----------
@@ -67,33 +101,12 @@ def epistatic_scores(
     reference : (L,) the reference sequence's states in the alignment's column order
     gap : the gap state, left out of the norms
     """
-    h = np.asarray(h, dtype=np.float64)
-    j4 = np.asarray(couplings, dtype=np.float64)
-    length, q = h.shape
-    x = np.asarray(reference)[order]
-    sites = np.arange(length)
-    # Σ_{k > max(i, j)} log Z_k with a at i and b at j, for every (i, a), (j, b) with i, j < k
-    total = np.zeros((length * q, length * q))
-    for k in range(2, length):
-        jk = j4[k, :, :k, :]  # (c, l, d)
-        base = h[k] + jk[:, sites[:k], x[:k]].sum(1)  # logits of site k for the reference
-        shift = jk - jk[:, sites[:k], x[:k]][:, :, None]  # change of those logits, d at site l
-        top = base.max()
-        weights = np.exp(base - top)
-        e = np.exp(shift).reshape(q, k * q)
-        total[: k * q, : k * q] += np.log(e.T @ (weights[:, None] * e)) + top
-    # ΔΔE: − J_ji(b, a) (site j's own term) + Σ_k log Z_k, up to terms in a alone or b alone
-    eps = total.reshape(length, q, length, q)
-    later = sites[:, None] > sites[None, :]  # [j, i]: j after i
-    pair = np.where(later[:, None, :, None], j4, 0.0)  # J[j, b, i, a] for j > i
-    eps = eps - pair - pair.transpose(2, 3, 0, 1)
-    # zero-sum gauge per block, then the norm without the gap state
+    eps = epistasis(h, couplings, np.asarray(reference)[order])
     eps = eps - eps.mean(1, keepdims=True) - eps.mean(3, keepdims=True) + eps.mean((1, 3), keepdims=True)
-    keep = np.delete(np.arange(q), gap)
+    keep = np.delete(np.arange(eps.shape[1]), gap)
     norms = np.sqrt(np.square(eps[:, keep][:, :, :, keep]).sum((1, 3)))
     np.fill_diagonal(norms, 0.0)
-    # APC as ArDCA.jl's correct_APC
-    norms = norms - np.outer(norms.sum(1), norms.sum(0)) / (norms.sum() * (1 - 1 / length))
+    norms = norms - np.outer(norms.sum(1), norms.sum(0)) / (norms.sum() * (1 - 1 / len(norms)))
     out = np.empty_like(norms)
     out[np.ix_(order, order)] = norms
     return out
