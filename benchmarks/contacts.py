@@ -38,7 +38,9 @@ seeds), then counts the seeds that meet the target: long P@L/5 at least our Pott
 freecontact's, P@L within 0.02 of Potts'.
 
 Each method runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own; wall
-time and CPU time (user + system of the process and its children) are both reported.
+time and CPU time (user + system of the process and its children) are both reported. A peer
+that fails on a family is skipped there with a note (its error printed above it); a failure of
+our own fits stops the run.
 ``--seeds`` repeats factored attention (random initialisation and mini-batches) once per seed;
 the Potts fit (zeros, full-batch L-BFGS) and the peers are deterministic and run once.
 ``--fit KEY=VALUE`` sets a ``FitConfig`` field of the factored fit (repeatable); the method
@@ -363,7 +365,15 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{family:13s} {LABELS[method]:20s} skipped: {why}", flush=True)
                 continue
             device = args.device if method in OURS else "cpu"
-            r = _run(family, method, args.threads, seed, device, fit, psicov)
+            try:
+                r = _run(family, method, args.threads, seed, device, fit, psicov)
+            except subprocess.CalledProcessError as err:
+                if method in OURS:
+                    raise
+                # a peer that fails on this family (its message is above) costs its row, not the run
+                why = f"it failed (exit {err.returncode})"
+                print(f"{family:13s} {LABELS[method]:20s} skipped: {why}", flush=True)
+                continue
             st = query_structure(fam["pdb"], r["query"], chain=fam["chain"])
             p = precision_table(np.array(r["scores"]), st.contacts)
             row = {

@@ -147,3 +147,39 @@ def test_benchmark_runs_the_default_beside_a_fit_variant(tmp_path, monkeypatch):
     default = bench._worker("1a0tP", "factored-default", 1, 0, "cpu", {"steps": 3, "heads": 2})
     assert variant["info"]["steps"] == 3
     assert default["info"]["steps"] > 3  # the default schedule, not --fit steps=3
+
+
+def test_a_failing_peer_costs_its_row_not_the_run(tmp_path, monkeypatch, capsys):
+    """A peer whose subprocess fails is skipped with a note; the other methods' rows stay."""
+    import subprocess
+
+    _psicov_family(tmp_path / "psicov", "1a0tP")
+    run = bench._run
+
+    def failing_peer(family, method, *args):
+        if method == "ccmpred":
+            raise subprocess.CalledProcessError(3, ["ccmpred"])
+        return run(family, method, *args)
+
+    monkeypatch.setattr(bench, "_run", failing_peer)
+    monkeypatch.setattr(bench, "_available", lambda method: None)
+    table = tmp_path / "rows.json"
+    bench.main(
+        ["--psicov", str(tmp_path / "psicov"), "--families", "1a0tP", "--methods", "ccmpred", "potts",
+         "--threads", "1", "--json", str(table)]
+    )  # fmt: skip
+    assert [r["method"] for r in json.loads(table.read_text())] == ["potts"]
+    assert "CCMpred" in capsys.readouterr().out.split("skipped: it failed (exit 3)")[0].splitlines()[-1]
+
+
+def test_a_failure_of_our_own_fit_stops_the_run(tmp_path, monkeypatch):
+    import subprocess
+
+    _psicov_family(tmp_path / "psicov", "1a0tP")
+
+    def failing(family, method, *args):
+        raise subprocess.CalledProcessError(1, ["worker"])
+
+    monkeypatch.setattr(bench, "_run", failing)
+    with pytest.raises(subprocess.CalledProcessError):
+        bench.main(["--psicov", str(tmp_path / "psicov"), "--families", "1a0tP", "--methods", "potts"])
