@@ -75,8 +75,9 @@ def epistasis(h: np.ndarray, couplings: np.ndarray, x: np.ndarray) -> np.ndarray
     total = np.zeros((length * q, length * q))
     for k in range(2, length):
         jk = j4[k, :, :k, :]  # (c, l, d)
-        base = h[k] + jk[:, sites[:k], x[:k]].sum(1)  # logits of site k for x
-        shift = jk - jk[:, sites[:k], x[:k]][:, :, None]  # change of those logits, d at site l
+        at_x = jk[:, sites[:k], x[:k]]  # (c, l): J_kl(c, x_l)
+        base = h[k] + at_x.sum(1)  # logits of site k for x
+        shift = jk - at_x[:, :, None]  # change of those logits, d at site l
         top = base.max()
         weights = np.exp(base - top)
         e = np.exp(shift).reshape(q, k * q)

@@ -87,7 +87,7 @@ def test_a_planted_coupling_ranks_first():
 
 
 def test_ardca_finds_planted_pairs_through_its_package(tmp_path):
-    """End to end where arDCA is installed (about 40 s): its package's fit with its defaults, then
+    """End to end where arDCA is installed (7–40 s on 2 cores): its package's fit with its defaults, then
     our read-out, on rows with letters outside its alphabet (X, B, U read as gap, gap, C): the two
     planted pairs rank first. With 1,000 rows instead of 3,000 only one of them does: the
     package's Adam steps stop at its loss threshold with every coupling moved by about the
