@@ -11,6 +11,7 @@ from mhsa_bio.cli.common import command_context, console
 from mhsa_bio.cli.options import (
     Device,
     Force,
+    Gaps,
     ModelType,
     MsaFormat,
     OutDir,
@@ -55,6 +56,15 @@ def contacts(
         ModelType,
         choice("--model-type", ModelType, help="factored (factored attention) or potts (plmDCA-like)."),
     ] = "factored",
+    gaps: Annotated[
+        Gaps | None,
+        choice(
+            "--gaps",
+            Gaps,
+            help="ignore: gaps take no part in the couplings and are not predicted (default for "
+            "factored); model: the gap is a 21st state (default for potts).",
+        ),
+    ] = None,
     identity: Annotated[
         float,
         typer.Option(
@@ -166,6 +176,7 @@ def contacts(
             batch_size=batch_size,
             l2=l2,
             bfloat16=bfloat16,
+            gaps=gaps,
         )
         out_dir = run.out_dir()
         with console.status("fitting", spinner="dots") as status:

@@ -53,6 +53,7 @@ Control = Literal["none", "shuffle"]
 NullBackground = Literal["kept", "shuffled"]
 MsaFormat = Literal["auto", "fasta", "a3m", "a2m", "stockholm", "clustal", "aln"]
 ModelType = Literal["factored", "potts"]
+Gaps = Literal["ignore", "model"]
 Strand = Literal["both", "+", "-"]
 
 

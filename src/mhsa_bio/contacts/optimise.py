@@ -51,14 +51,26 @@ class Rows(NamedTuple):
 
 
 def _objective(model, xb, ib, wb, *, l2: float, l2_fields: float, neff: float, n_states: int):
-    """(penalised loss, data NLL), both per effective sequence, of a coupling model on a batch."""
+    """(penalised loss, data NLL), both per effective sequence, of a coupling model on a batch.
+
+    When ``model.ignore_gap`` the gap (the last state) is left out of the pseudo-likelihood:
+    residues in a gap are not predicted, and each residue's conditional is a softmax over the
+    amino acids only (the model's gap couplings are zero, so gaps add nothing to the logits).
+    """
     import torch.nn.functional as F
 
     table, pen = model.table_and_penalty()
     length = xb.shape[1]
     logits = F.embedding_bag(ib, table, mode="sum").view(-1, length, n_states) + model.fields
-    nll = F.cross_entropy(logits.reshape(-1, n_states), xb.reshape(-1), reduction="none")
-    nll = nll.view(-1, length).sum(1)
+    if model.ignore_gap:
+        gap = xb == n_states - 1
+        nll = F.cross_entropy(
+            logits[..., :-1].reshape(-1, n_states - 1), xb.masked_fill(gap, 0).reshape(-1), reduction="none"
+        )
+        nll = nll.view(-1, length).masked_fill(gap, 0.0).sum(1)
+    else:
+        nll = F.cross_entropy(logits.reshape(-1, n_states), xb.reshape(-1), reduction="none")
+        nll = nll.view(-1, length).sum(1)
     data = (nll * wb).sum()
     reg = l2 * pen + l2_fields * model.fields.square().sum()
     return (data + reg) / neff, data / neff
@@ -226,7 +238,7 @@ def warm_start(model: FactoredAttention, rows: Rows, *, cfg: FitConfig, n_states
 
     start = time.perf_counter()
     length = model.length
-    potts = Potts(length, n_states, fields=fields0).to(rows.x.device)
+    potts = Potts(length, n_states, fields=fields0, ignore_gap=model.ignore_gap).to(rows.x.device)
     fit_lbfgs(potts, rows, cfg=cfg, n_states=n_states, max_iter=int(cfg.warm_start))
     with torch.no_grad():
         target, fields = zero_sum_pairs(

@@ -33,6 +33,10 @@ class FactoredAttention(nn.Module):
     generator : for the random queries, keys and values
     init_std : standard deviation of the initial query and key entries
     value_std : standard deviation of the initial value entries (0: zeros)
+    ignore_gap : the last state (the gap) takes no part in the couplings: the values' gap row
+        and column are held at zero, so a gap neither adds to another residue's logits nor gets
+        a coupling of its own (the fit then leaves gap targets out, see
+        ``mhsa_bio.contacts.optimise``)
 
     Attributes
     ----------
@@ -42,6 +46,7 @@ class FactoredAttention(nn.Module):
     """
 
     diag: torch.Tensor  # buffers (registered in __init__)
+    value_mask: torch.Tensor
     upper: torch.Tensor
     lower: torch.Tensor
     rows: torch.Tensor
@@ -57,6 +62,7 @@ class FactoredAttention(nn.Module):
         generator: torch.Generator | None = None,
         init_std: float = 0.01,
         value_std: float = 0.0,
+        ignore_gap: bool = False,
     ) -> None:
         super().__init__()
         self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
@@ -66,6 +72,8 @@ class FactoredAttention(nn.Module):
         if value_std:
             value.normal_(0.0, value_std, generator=generator)
         self.value = nn.Parameter(value)
+        self.ignore_gap = ignore_gap
+        self.register_buffer("value_mask", _state_mask(n_states, ignore_gap), persistent=False)
         self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         self.register_buffer("diag", torch.eye(length, dtype=torch.bool), persistent=False)
         first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
@@ -89,9 +97,8 @@ class FactoredAttention(nn.Module):
         attn = self.attention().reshape(self.heads, -1)
         forward = attn.index_select(1, self.upper)  # (H, P): attn_h(i, j)
         backward = attn.index_select(1, self.lower)  # attn_h(j, i)
-        value = 0.5 * torch.cat(
-            [self.value.reshape(self.heads, -1), self.value.transpose(1, 2).reshape(self.heads, -1)]
-        )
+        v = self.value * self.value_mask if self.ignore_gap else self.value
+        value = 0.5 * torch.cat([v.reshape(self.heads, -1), v.transpose(1, 2).reshape(self.heads, -1)])
         return torch.cat([forward, backward]).T @ value
 
     def table(self, pairs: torch.Tensor | None = None) -> torch.Tensor:
@@ -109,6 +116,15 @@ class FactoredAttention(nn.Module):
         appears twice in the table, (i, j) and (j, i) transposed."""
         pairs = self.pair_couplings()
         return self.table(pairs), pairs.square().sum()
+
+
+def _state_mask(n_states: int, ignore_gap: bool) -> torch.Tensor:
+    """(A, A) ones, the last state's row and column zero when ``ignore_gap``."""
+    mask = torch.ones(n_states, n_states)
+    if ignore_gap:
+        mask[-1, :] = 0.0
+        mask[:, -1] = 0.0
+    return mask
 
 
 def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

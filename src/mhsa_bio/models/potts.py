@@ -18,16 +18,25 @@ class Potts(nn.Module):
     length : L
     n_states : A
     fields : (L, A) initial fields, or None for zeros
+    ignore_gap : the last state (the gap) takes no part in the couplings: its rows and columns
+        of the table are held at zero like the (i, i) blocks (the fit then leaves gap targets
+        out, see ``mhsa_bio.contacts.optimise``)
     """
 
-    def __init__(self, length: int, n_states: int, *, fields: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, length: int, n_states: int, *, fields: torch.Tensor | None = None, ignore_gap: bool = False
+    ) -> None:
         super().__init__()
         self.length, self.n_states = length, n_states
+        self.ignore_gap = ignore_gap
         size = length * n_states
         self.weight = nn.Parameter(torch.zeros(size, size))
         self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         block = torch.arange(size) // n_states
         mask = (block[:, None] != block[None, :]).float()
+        if ignore_gap:
+            coupled = (torch.arange(size) % n_states != n_states - 1).float()
+            mask = mask * coupled[:, None] * coupled[None, :]
         self.register_buffer("mask", mask, persistent=False)
         self.weight.register_hook(lambda grad: grad * self.mask)
 
