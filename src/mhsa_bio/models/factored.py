@@ -7,6 +7,8 @@ import math
 import torch
 from torch import nn
 
+from mhsa_bio.models.potts import coupled_states
+
 
 class FactoredAttention(nn.Module):
     """One layer of factored attention over an MSA's columns.
@@ -73,7 +75,7 @@ class FactoredAttention(nn.Module):
             value.normal_(0.0, value_std, generator=generator)
         self.value = nn.Parameter(value)
         self.ignore_gap = ignore_gap
-        self.register_buffer("value_mask", _state_mask(n_states, ignore_gap), persistent=False)
+        self.register_buffer("value_mask", coupled_states(n_states, ignore_gap), persistent=False)
         self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         self.register_buffer("diag", torch.eye(length, dtype=torch.bool), persistent=False)
         first, second = torch.triu_indices(length, length, 1)  # the pairs i < j
@@ -97,7 +99,7 @@ class FactoredAttention(nn.Module):
         attn = self.attention().reshape(self.heads, -1)
         forward = attn.index_select(1, self.upper)  # (H, P): attn_h(i, j)
         backward = attn.index_select(1, self.lower)  # attn_h(j, i)
-        v = self.value * self.value_mask if self.ignore_gap else self.value
+        v = self.value * self.value_mask
         value = 0.5 * torch.cat([v.reshape(self.heads, -1), v.transpose(1, 2).reshape(self.heads, -1)])
         return torch.cat([forward, backward]).T @ value
 
@@ -116,15 +118,6 @@ class FactoredAttention(nn.Module):
         appears twice in the table, (i, j) and (j, i) transposed."""
         pairs = self.pair_couplings()
         return self.table(pairs), pairs.square().sum()
-
-
-def _state_mask(n_states: int, ignore_gap: bool) -> torch.Tensor:
-    """(A, A) ones, the last state's row and column zero when ``ignore_gap``."""
-    mask = torch.ones(n_states, n_states)
-    if ignore_gap:
-        mask[-1, :] = 0.0
-        mask[:, -1] = 0.0
-    return mask
 
 
 def _block_rows(length: int, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:

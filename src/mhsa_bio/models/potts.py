@@ -33,10 +33,9 @@ class Potts(nn.Module):
         self.weight = nn.Parameter(torch.zeros(size, size))
         self.fields = nn.Parameter(fields.clone() if fields is not None else torch.zeros(length, n_states))
         block = torch.arange(size) // n_states
-        mask = (block[:, None] != block[None, :]).float()
-        if ignore_gap:
-            coupled = (torch.arange(size) % n_states != n_states - 1).float()
-            mask = mask * coupled[:, None] * coupled[None, :]
+        mask = (block[:, None] != block[None, :]).float() * coupled_states(n_states, ignore_gap).repeat(
+            length, length
+        )
         self.register_buffer("mask", mask, persistent=False)
         self.weight.register_hook(lambda grad: grad * self.mask)
 
@@ -47,6 +46,16 @@ class Potts(nn.Module):
     def table_and_penalty(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``table()`` and ½ Σ W² over it, each pair (i, j) being stored twice."""
         return self.weight, 0.5 * self.weight.square().sum()
+
+
+def coupled_states(n_states: int, ignore_gap: bool) -> torch.Tensor:
+    """(A, A) ones: which state pairs (b, a) a coupling block may hold; the last state's (the
+    gap's) row and column are zero when ``ignore_gap``."""
+    mask = torch.ones(n_states, n_states)
+    if ignore_gap:
+        mask[-1, :] = 0.0
+        mask[:, -1] = 0.0
+    return mask
 
 
 def default_pair_l2(length: int) -> float:
