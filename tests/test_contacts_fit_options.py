@@ -13,7 +13,7 @@ from contacts_fixtures import one_thread, planted_msa  # noqa: F401 (autouse fix
 
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
 from mhsa_bio.contacts.weights import sequence_weights
-from mhsa_bio.io.msa import MSA_ALPHABET
+from mhsa_bio.io.msa import encode_rows
 from mhsa_bio.models.factored import FactoredAttention
 from mhsa_bio.models.potts import zero_sum_pairs
 
@@ -50,9 +50,7 @@ def test_zero_sum_gauge_keeps_every_conditional():
 
 
 def _weights():
-    seqs = planted_msa(n=300, length=12)
-    tokens = np.array([[MSA_ALPHABET.index(c) for c in s] for s in seqs])
-    return sequence_weights(tokens, identity=0.8, n_states=21)
+    return sequence_weights(encode_rows(planted_msa(n=300, length=12)), identity=0.8, n_states=21)
 
 
 def _top_pairs(couplings: np.ndarray, k: int = 2) -> set[tuple[int, int]]:

@@ -15,7 +15,7 @@ from mhsa_bio.contacts.optimise import _objective
 from mhsa_bio.contacts.readout import contact_scores, coupling_norms
 from mhsa_bio.contacts.weights import sequence_weights
 from mhsa_bio.errors import InputError
-from mhsa_bio.io.msa import GAP, MSA_ALPHABET
+from mhsa_bio.io.msa import GAP, MSA_ALPHABET, encode_rows
 from mhsa_bio.models.factored import FactoredAttention
 from mhsa_bio.models.potts import Potts
 
@@ -30,10 +30,6 @@ def _gappy(rows: list[str], fraction: float, seed: int = 0) -> list[str]:
         gap = rng.random(len(row)) < fraction
         out.append("".join("-" if g else c for c, g in zip(row, gap, strict=True)))
     return out
-
-
-def _tokens(rows: list[str]) -> np.ndarray:
-    return np.array([[MSA_ALPHABET.index(c) for c in row] for row in rows], dtype=np.uint8)
 
 
 def _by_hand(table: np.ndarray, fields: np.ndarray, x: np.ndarray) -> float:
@@ -72,7 +68,7 @@ def test_ignored_gaps_leave_gapped_residues_out_of_the_pseudo_likelihood(kind):
     with torch.no_grad():
         model.fields.normal_(0.0, 1.0, generator=gen)
     rows = _gappy(planted_msa(n=8, length=length, pairs=((1, 4),)), 0.3)
-    x = torch.from_numpy(_tokens(rows).astype(np.int64))
+    x = torch.from_numpy(encode_rows(rows).astype(np.int64))
     assert (x == GAP).any()
     idx = x + STATES * torch.arange(length)
     w = torch.ones(x.shape[0])
@@ -95,7 +91,7 @@ def test_ignored_gaps_get_no_couplings_and_the_planted_pairs_still_lead(kind):
     """A fit with 20 % gaps: every coupling to or from the gap state is zero, and the two planted
     pairs are the top two by score."""
     rows = _gappy(planted_msa(n=400), 0.2)
-    weights = sequence_weights(_tokens(rows), identity=0.8, n_states=STATES)
+    weights = sequence_weights(encode_rows(rows), identity=0.8, n_states=STATES)
     over = {"heads": 8, "steps": 150} if kind == "factored" else {}
     res = fit_couplings(weights, config=FitConfig(model_type=kind, gaps="ignore", **over), seed=0)
     assert res.config.gaps == "ignore"
@@ -124,7 +120,7 @@ def test_modelled_gaps_are_coupled():
     rng = np.random.default_rng(1)
     together = rng.random(len(rows)) < 0.3
     rows = [r[:4] + "--" + r[6:] if t else r for r, t in zip(rows, together, strict=True)]
-    weights = sequence_weights(_tokens(rows), identity=0.8, n_states=STATES)
+    weights = sequence_weights(encode_rows(rows), identity=0.8, n_states=STATES)
     res = fit_couplings(weights, config=FitConfig(model_type="potts", gaps="model"), seed=0)
     assert abs(res.couplings[4, GAP, 5, GAP]) > 0.1
 
