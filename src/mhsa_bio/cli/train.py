@@ -155,6 +155,18 @@ def train(
             "seeded) for validation metrics and early stopping.",
         ),
     ] = 0.2,
+    val_group_kmer: Annotated[
+        int,
+        typer.Option(
+            "--val-group-kmer",
+            min=0,
+            max=31,
+            help="Records that share a run of this many bases, on either strand, stay on one side "
+            "of the train/validation split, so the validation metrics do not reward remembering "
+            "overlapping windows (20 is a good value for windows cut from one genome). 0: records "
+            "are split one by one.",
+        ),
+    ] = 0,
     shuffles: Annotated[
         int, typer.Option("--shuffles", min=1, help="Shuffled background sequences per positive.")
     ] = 1,
@@ -265,6 +277,17 @@ def train(
             "training part, used for early stopping only. 0: one train/validation split.",
         ),
     ] = 0,
+    group_kmer: Annotated[
+        int,
+        typer.Option(
+            "--group-kmer",
+            min=0,
+            max=31,
+            help="With --folds: records that share a run of this many bases, on either strand "
+            "(overlapping windows, repeats), go to the same fold, so no held-out record has an "
+            "overlapping copy in training. 0 deals records one by one.",
+        ),
+    ] = 20,
     seed: Seed = 0,
     device: Device = "auto",
     threads: Threads = 0,
@@ -303,6 +326,7 @@ def train(
             weight_decay=weight_decay,
             patience=patience,
             val_fraction=val_fraction,
+            val_group_kmer=val_group_kmer,
             seed=seed,
             rc_augment=rc_augment,
             shift_augment=shift_augment,
@@ -331,6 +355,7 @@ def train(
             folds=folds,
             resume=resume,
             device=run.device,
+            group_kmer=group_kmer,
         )
         if plan.train_config.stem_pretrain and plan.dist.is_main and not resume:
             console.log(

@@ -43,7 +43,9 @@ CV_COLUMNS = (
 )
 
 
-def check_folds(folds: int, data: tuple[Any, ...], *, resume: bool, distributed: bool) -> None:
+def check_folds(
+    folds: int, data: tuple[Any, ...], *, resume: bool, distributed: bool, seed: int = 0, group_kmer: int = 0
+) -> None:
     """Refuse what cross-validation cannot do, before anything is written."""
     if resume:
         raise InputError(
@@ -51,18 +53,55 @@ def check_folds(folds: int, data: tuple[Any, ...], *, resume: bool, distributed:
         )
     if distributed:
         raise InputError("--folds runs in one process: start it without torchrun")
-    stratified_folds(fold_labels(*data[:3]), folds=folds, seed=0)
+    assign_folds(data, folds=folds, seed=seed, group_kmer=group_kmer)
 
 
-def stratified_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray:
-    """The fold (0 … K − 1) of every record: each class shuffled (seeded) and dealt round-robin,
-    so every fold holds ⌊n_c / K⌋ or ⌈n_c / K⌉ records of class c.
+class Folds(NamedTuple):
+    """The folds of a cross-validation.
+
+    of : (N,) the fold of every record, in the order of ``fold_labels``
+    groups : how many groups of overlapping records were dealt (N when records are dealt one by one)
+    group_kmer : the k-mer length that linked them (0: not grouped)
+    """
+
+    of: np.ndarray
+    groups: int
+    group_kmer: int
+
+
+def assign_folds(data: tuple[Any, ...], *, folds: int, seed: int, group_kmer: int) -> Folds:
+    """The folds of the inputs (as ``read_inputs`` returns them): stratified by ``fold_labels``,
+    records sharing a ``group_kmer``-mer on either strand kept in one fold
+    (``mhsa_bio.training.groups.overlap_groups``); ``group_kmer`` 0 deals records one by one."""
+    labels = fold_labels(*data[:3])
+    if not group_kmer:
+        return Folds(stratified_folds(labels, folds=folds, seed=seed), int(labels.size), 0)
+    from mhsa_bio.training.groups import MAX_GROUP_KMER, overlap_groups
+
+    if not 1 <= group_kmer <= MAX_GROUP_KMER:
+        raise InputError(f"--group-kmer {group_kmer}: expected 0 (off) or 1 to {MAX_GROUP_KMER}")
+    groups = overlap_groups([r.seq for r in data[0] + (data[1] or [])], group_kmer)
+    fold = stratified_folds(labels, folds=folds, seed=seed, groups=groups)
+    return Folds(fold, int(groups.max()) + 1 if groups.size else 0, group_kmer)
+
+
+def stratified_folds(
+    labels: np.ndarray, *, folds: int, seed: int, groups: np.ndarray | None = None
+) -> np.ndarray:
+    """The fold (0 … K − 1) of every record.
+
+    Without ``groups`` each class is shuffled (seeded) and dealt round-robin, so every fold holds
+    ⌊n_c / K⌋ or ⌈n_c / K⌉ records of class c. With ``groups`` (N,) every group goes whole to
+    one fold: the groups, shuffled (seeded), largest first, each to the fold that holds the
+    smallest share of its classes so far (``mhsa_bio.training.groups.deal_groups``); folds are
+    then as even as the groups allow.
 
     Parameters
     ----------
     labels : (N,) class index of each record
     folds : K ≥ 2, at most the size of the smallest class
     seed : fixes the folds
+    groups : (N,) group index of each record (``overlap_groups``), or None
     """
     labels = np.asarray(labels)
     if folds < 2:
@@ -75,6 +114,19 @@ def stratified_folds(labels: np.ndarray, *, folds: int, seed: int) -> np.ndarray
             "every fold needs at least one of each class"
         )
     rng = np.random.default_rng([seed, 29])
+    if groups is not None:
+        from mhsa_bio.training.groups import deal_groups
+
+        fold = deal_groups(labels, np.asarray(groups), shares=np.full(folds, 1.0 / folds), rng=rng)
+        filled = np.zeros((folds, counts.size), dtype=np.int64)
+        np.add.at(filled, (fold, labels), 1)
+        if (filled[:, counts > 0] == 0).any():
+            k = int(np.argwhere(filled[:, counts > 0] == 0)[0, 0])
+            raise InputError(
+                f"--folds {folds}: fold {k} gets no record of one class once overlapping records are kept "
+                "together (--group-kmer); use fewer folds, or --group-kmer 0 to deal records one by one"
+            )
+        return fold
     fold = np.empty(labels.size, dtype=np.int64)
     offset = 0
     for c in np.unique(labels):
@@ -271,6 +323,7 @@ def run_crossval(
     model_config: Any,
     train_config: Any,
     device: Any,
+    group_kmer: int = 0,
     params: dict[str, Any] | None = None,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
     on_epoch: Callable[..., None] | None = None,
@@ -280,8 +333,9 @@ def run_crossval(
     ``heldout_predictions.tsv`` and ``heldout_metrics.json``), then ``out/cv_metrics.tsv`` and
     ``out/run.json``. Returns the per-fold rows of the table.
 
-    ``data`` is what ``read_inputs`` returned. The folds are fixed by ``train_config.seed``;
-    within each training part ``train_config.val_fraction`` is held out for early stopping.
+    ``data`` is what ``read_inputs`` returned. The folds are fixed by ``train_config.seed``,
+    records sharing a ``group_kmer``-mer kept in one fold (``assign_folds``; 0: dealt one by
+    one); within each training part ``train_config.val_fraction`` is held out for early stopping.
     """
     from mhsa_bio.io.outputs import write_json
 
@@ -289,7 +343,15 @@ def run_crossval(
     if model_config.max_len <= 0:  # one position table for every fold
         longest = max(len(r.seq) for r in positives + (negatives or []))
         model_config = replace(model_config, max_len=longest)
-    fold = stratified_folds(fold_labels(*data[:3]), folds=folds, seed=train_config.seed)
+    dealt = assign_folds(data, folds=folds, seed=train_config.seed, group_kmer=group_kmer)
+    fold = dealt.of
+    if group_kmer:
+        log.info(
+            "folds: %d records in %d groups that share no %d-mer (either strand)",
+            fold.size,
+            dealt.groups,
+            group_kmer,
+        )
     rows: list[dict[str, Any]] = []
     for k in range(folds):
         part = split_fold(
@@ -325,6 +387,8 @@ def run_crossval(
         params or {},
         folds=folds,
         fold_seed=train_config.seed,
+        group_kmer=group_kmer,
+        fold_groups=dealt.groups,
         fold_sizes=[int(np.sum(fold == k)) for k in range(folds)],
         model_config=model_config.to_dict(),
         train_config=train_config.to_dict(),

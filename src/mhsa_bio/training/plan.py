@@ -60,6 +60,7 @@ class TrainPlan(NamedTuple):
     folds: int
     dist: Any
     device: Any
+    group_kmer: int = 0
 
 
 def plan_training(
@@ -79,6 +80,7 @@ def plan_training(
     folds: int,
     resume: bool,
     device: Any,
+    group_kmer: int = 0,
 ) -> TrainPlan:
     """Check the options, read and validate every input, before anything is written.
 
@@ -152,8 +154,10 @@ def plan_training(
     if folds:
         from mhsa_bio.training.crossval import check_folds
 
-        check_folds(folds, data, resume=resume, distributed=ctx.active)
-    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev)
+        check_folds(
+            folds, data, resume=resume, distributed=ctx.active, seed=train_config.seed, group_kmer=group_kmer
+        )
+    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev, group_kmer)
 
 
 class Trained(NamedTuple):
@@ -190,6 +194,7 @@ def train(
             output.start(),
             data=plan.data,
             folds=plan.folds,
+            group_kmer=plan.group_kmer,
             model_config=plan.model_config,
             train_config=plan.train_config,
             device=plan.device,

@@ -33,9 +33,25 @@ class Split(NamedTuple):
     background: str
 
 
-def stratified_split(labels: np.ndarray, *, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, val): ``fraction`` of each class to validation, seeded, sorted."""
+def stratified_split(
+    labels: np.ndarray, *, fraction: float, seed: int, groups: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): ``fraction`` of each class to validation, seeded, sorted. With
+    ``groups`` (N,) every group goes whole to one side (``groups.deal_groups``), so the
+    fractions hold as nearly as the groups allow."""
     rng = np.random.default_rng([seed, 17])
+    if groups is not None and labels.size:
+        from mhsa_bio.training.groups import deal_groups
+
+        part = deal_groups(labels, groups, shares=np.array([1.0 - fraction, fraction]), rng=rng)
+        for side in (0, 1):
+            if np.unique(labels[part == side]).size < np.unique(labels).size:
+                raise InputError(
+                    f"--val-group-kmer: the {('training', 'validation')[side]} side of the split gets no "
+                    "record of one class once overlapping records are kept together; raise "
+                    "--val-fraction or give --val-group-kmer 0"
+                )
+        return np.flatnonzero(part == 0), np.flatnonzero(part == 1)
     val: list[np.ndarray] = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
@@ -47,6 +63,15 @@ def stratified_split(labels: np.ndarray, *, fraction: float, seed: int) -> tuple
     val_idx = np.sort(np.concatenate(val)) if val else np.array([], dtype=np.int64)
     train_idx = np.setdiff1d(np.arange(labels.size), val_idx)
     return train_idx, val_idx
+
+
+def _groups(records: Sequence[Record], config: TrainConfig) -> np.ndarray | None:
+    """The overlap groups of ``records`` when the split keeps them whole (``val_group_kmer``)."""
+    if not config.val_group_kmer:
+        return None
+    from mhsa_bio.training.groups import overlap_groups
+
+    return overlap_groups([r.seq for r in records], config.val_group_kmer)
 
 
 def make_split(
@@ -69,7 +94,9 @@ def make_split(
 
     if labels is not None:
         assert classes is not None
-        tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed)
+        tr, va = stratified_split(
+            labels, fraction=config.val_fraction, seed=config.seed, groups=_groups(positives, config)
+        )
         return Split(
             _subset(positives, labels, classes, tr), _subset(positives, labels, classes, va), "labels"
         )
@@ -77,10 +104,14 @@ def make_split(
     if negatives is not None:
         records = positives + negatives
         lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
-        tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
+        tr, va = stratified_split(
+            lab, fraction=config.val_fraction, seed=config.seed, groups=_groups(records, config)
+        )
         return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va), "negatives")
     lab = np.ones(len(positives), dtype=np.int64)
-    tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed)
+    tr, va = stratified_split(
+        lab, fraction=config.val_fraction, seed=config.seed, groups=_groups(positives, config)
+    )
     train_pos = [positives[i] for i in tr]
     val_pos = [positives[i] for i in va]
     val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive, seed=config.seed + 1_000_003)

@@ -49,6 +49,9 @@ class TrainConfig:
     jitter : each epoch, rotate every training sequence circularly by a random offset in
         [-jitter, jitter] (:func:`mhsa_bio.training.batches.rotate_tokens`); 0 = off. With
         ``shift_augment`` (any offset) it is not used.
+    val_group_kmer : records sharing a k-mer this long (either strand) stay on one side of the
+        train/validation split (:func:`mhsa_bio.training.groups.overlap_groups`); 0 = records
+        are split one by one
     """
 
     epochs: int = 0
@@ -72,6 +75,7 @@ class TrainConfig:
     kmer_member: bool = False
     kmer_positional: bool = False
     stem_pretrain: int = 0
+    val_group_kmer: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

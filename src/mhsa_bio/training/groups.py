@@ -1,0 +1,93 @@
+"""Groups of overlapping records: sequences that share an exact k-mer on either strand.
+
+Windows cut from one genome often overlap (negatives tiled across the same genes, promoters of
+neighbouring transcription starts). Dealt one by one into cross-validation folds, a held-out
+window then has an overlapping copy in training, and the held-out figure measures memory as well
+as generalisation. ``overlap_groups`` links every two records that share a k-mer (or one is the
+other's reverse complement there); the folds keep each linked group whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The k-mer length that links records by default (``train --group-kmer``): 20 bases occur by
+#: chance about once in 4²⁰ ≈ 10¹² positions, so a shared 20-mer is an overlap or a repeat.
+DEFAULT_GROUP_KMER = 20
+#: The longest k whose codes fit an int64 (2 bits a base).
+MAX_GROUP_KMER = 31
+
+_CODE = np.full(256, 4, dtype=np.int64)
+for _i, _base in enumerate("ACGT"):
+    _CODE[ord(_base)] = _i
+    _CODE[ord(_base.lower())] = _i
+
+
+def kmer_codes(seq: str, k: int) -> np.ndarray:
+    """The canonical code of every k-mer of ``seq`` made of A, C, G and T only: the smaller of the
+    k-mer's and its reverse complement's 2-bit codes. int64, shape (M,), M ≤ len(seq) − k + 1."""
+    if not 1 <= k <= MAX_GROUP_KMER:
+        raise ValueError(f"k = {k}: expected 1 to {MAX_GROUP_KMER}")
+    codes = _CODE[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
+    if codes.size < k:
+        return np.empty(0, dtype=np.int64)
+    windows = np.lib.stride_tricks.sliding_window_view(codes, k)
+    valid = (windows < 4).all(axis=1)
+    windows = windows[valid]
+    powers = 4 ** np.arange(k - 1, -1, -1, dtype=np.int64)
+    forward = windows @ powers
+    reverse = (3 - windows) @ powers[::-1]  # the complement read backwards
+    return np.minimum(forward, reverse)
+
+
+def overlap_groups(seqs: Sequence[str], k: int = DEFAULT_GROUP_KMER) -> np.ndarray:
+    """The group of every sequence, shape (N,) int64, numbered 0, 1, … in order of first record:
+    the connected components of "shares a k-mer with" (on either strand). A sequence shorter
+    than ``k``, or with no k-mer of A, C, G, T only, is a group of its own."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(seqs)
+    per = [np.unique(kmer_codes(s, k)) for s in seqs]
+    codes = np.concatenate(per) if per else np.empty(0, dtype=np.int64)
+    owner = np.repeat(np.arange(n), [c.size for c in per])
+    _, kmer = np.unique(codes, return_inverse=True)
+    # records 0 … N − 1 and k-mers N … joined by an edge where a record holds the k-mer
+    size = n + (int(kmer.max()) + 1 if kmer.size else 0)
+    graph = coo_matrix((np.ones(owner.size, dtype=np.int8), (owner, n + kmer)), shape=(size, size))
+    _, component = connected_components(graph, directed=False)
+    _, first, relabel = np.unique(component[:n], return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))  # number the groups by their first record
+    return order[relabel].astype(np.int64)
+
+
+def deal_groups(
+    labels: np.ndarray, groups: np.ndarray, *, shares: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The part (0 … P − 1) of every record when whole groups are dealt into parts that should
+    hold ``shares`` (P,) of each class (K folds: 1/K each).
+
+    In a random (seeded) order, the largest groups first, a group goes to the part p with the
+    least Σ_c n_gc · filled_pc / (n_c · share_p), n_gc its records of class c: where its classes
+    are furthest below their share (ties: the part least filled for its share, then the lower
+    index). (N,) ``labels`` and ``groups``; returns (N,) int64.
+    """
+    shares = np.asarray(shares, dtype=np.float64)
+    _, group = np.unique(groups, return_inverse=True)
+    _, label = np.unique(labels, return_inverse=True)
+    per = np.zeros((int(group.max()) + 1 if group.size else 0, int(label.max()) + 1 if label.size else 0))
+    np.add.at(per, (group, label), 1)
+    total = np.maximum(per.sum(0), 1.0)
+    shuffled = rng.permutation(per.shape[0])
+    order = shuffled[np.argsort(-per[shuffled].sum(1), kind="stable")]
+    filled = np.zeros((shares.size, per.shape[1]))
+    where = np.empty(per.shape[0], dtype=np.int64)
+    parts = np.arange(shares.size)
+    for g in order:
+        need = (filled / total) @ per[g] / shares
+        k = int(np.lexsort((parts, filled.sum(1) / shares, need))[0])
+        where[g] = k
+        filled[k] += per[g]
+    return where[group]
