@@ -156,6 +156,14 @@ def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, A
     return model, train
 
 
+def logged_rows(paths: list[Path], *, group_kmer: int) -> list[dict[str, Any]]:
+    """The rows of ``--log`` files whose folds were cut with ``group_kmer``; a row without the
+    field comes from folds dealt one by one (0)."""
+    rows = [{"group_kmer": 0, **json.loads(line)} for path in paths
+            for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in rows if r["group_kmer"] == group_kmer]
+
+
 def overlap_summary(dataset: str, background: str, k: int) -> str:
     """One line on how the records of a dataset overlap: groups linked by a shared k-mer (either
     strand; ``mhsa_bio.training.groups.overlap_groups``), per class and over both."""
@@ -441,10 +449,7 @@ def main() -> None:
              "device": args.device}
             for d in args.datasets for b in args.backgrounds for s in args.seeds for k in folds
             for m in args.models for c in (candidates if m == "mhsa-bio" else ["default"])]
-    # rows of logs written before folds were grouped were dealt one by one
-    done = [{"group_kmer": 0, **json.loads(line)} for path in args.from_log
-            for line in path.read_text().splitlines() if line.strip()]
-    done = [r for r in done if r["group_kmer"] == args.group_kmer]
+    done = logged_rows(args.from_log, group_kmer=args.group_kmer)
     key = ("dataset", "background", "model", "candidate", "seed", "fold", "group_kmer")
     have = {tuple(r[k] for k in key) for r in done}
     wanted = len(jobs)

@@ -194,3 +194,17 @@ def test_train_val_group_kmer_keeps_overlaps_out_of_validation_and_refuses_a_one
                     "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1, "--threads", 1)
     assert_clean_error(result, "--val-group-kmer")
     assert not bad.exists()
+
+
+def test_benchmark_reads_only_logged_rows_of_the_same_fold_grouping(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from promoters import logged_rows
+
+    log = tmp_path / "rows.jsonl"
+    rows = [{"model": "kmer-lr", "fold": 0}, {"model": "kmer-lr", "fold": 0, "group_kmer": 20},
+            {"model": "cnnprom", "fold": 1, "group_kmer": 0}]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    assert logged_rows([log], group_kmer=20) == [rows[1]]
+    assert logged_rows([log], group_kmer=0) == [{**rows[0], "group_kmer": 0}, rows[2]]
