@@ -134,6 +134,9 @@ def test_train_folds_never_hold_out_a_record_that_overlaps_training(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["group_kmer"] == DEFAULT_GROUP_KMER
     assert run["fold_groups"] == overlap_groups([r.seq for r in pos + neg]).max() + 1
+    said = " ".join(result.output.split())
+    assert f"{len(pos + neg)} records in {run['fold_groups']} groups" in said, said
+    assert "held out together" in said
     # the option's default is the library's
     option = next(p for p in get_command(app).commands["train"].params if p.name == "group_kmer")
     assert option.default == DEFAULT_GROUP_KMER

@@ -362,6 +362,11 @@ def train(
                 f"stem guide {plan.model_config.stem_guide:g}: first the convolution stem trains alone "
                 f"as a max-pool CNN (at most {plan.train_config.stem_pretrain} epochs)"
             )
+        if plan.dealt is not None and plan.dealt.group_kmer:
+            console.log(
+                f"{folds} folds over {plan.dealt.of.size:,} records in {plan.dealt.groups:,} groups: records "
+                f"sharing a {plan.dealt.group_kmer}-mer (either strand) are held out together"
+            )
         with _progress(plan.dist.is_main and not folds) as (on_epoch, on_step):
             done = run_train(
                 plan,

@@ -45,15 +45,15 @@ CV_COLUMNS = (
 
 def check_folds(
     folds: int, data: tuple[Any, ...], *, resume: bool, distributed: bool, seed: int = 0, group_kmer: int = 0
-) -> None:
-    """Refuse what cross-validation cannot do, before anything is written."""
+) -> Folds:
+    """Refuse what cross-validation cannot do, before anything is written; the folds."""
     if resume:
         raise InputError(
             "--folds cannot be combined with --resume: rerun the cross-validation (with --force)"
         )
     if distributed:
         raise InputError("--folds runs in one process: start it without torchrun")
-    assign_folds(data, folds=folds, seed=seed, group_kmer=group_kmer)
+    return assign_folds(data, folds=folds, seed=seed, group_kmer=group_kmer)
 
 
 class Folds(NamedTuple):
@@ -324,6 +324,7 @@ def run_crossval(
     train_config: Any,
     device: Any,
     group_kmer: int = 0,
+    dealt: Folds | None = None,
     params: dict[str, Any] | None = None,
     on_fold: Callable[[int, dict[str, Any]], None] | None = None,
     on_epoch: Callable[..., None] | None = None,
@@ -335,7 +336,8 @@ def run_crossval(
 
     ``data`` is what ``read_inputs`` returned. The folds are fixed by ``train_config.seed``,
     records sharing a ``group_kmer``-mer kept in one fold (``assign_folds``; 0: dealt one by
-    one); within each training part ``train_config.val_fraction`` is held out for early stopping.
+    one; ``dealt``: those folds, already cut by ``check_folds``); within each training part
+    ``train_config.val_fraction`` is held out for early stopping.
     """
     from mhsa_bio.io.outputs import write_json
 
@@ -343,15 +345,9 @@ def run_crossval(
     if model_config.max_len <= 0:  # one position table for every fold
         longest = max(len(r.seq) for r in positives + (negatives or []))
         model_config = replace(model_config, max_len=longest)
-    dealt = assign_folds(data, folds=folds, seed=train_config.seed, group_kmer=group_kmer)
+    if dealt is None:
+        dealt = assign_folds(data, folds=folds, seed=train_config.seed, group_kmer=group_kmer)
     fold = dealt.of
-    if group_kmer:
-        log.info(
-            "folds: %d records in %d groups that share no %d-mer (either strand)",
-            fold.size,
-            dealt.groups,
-            group_kmer,
-        )
     rows: list[dict[str, Any]] = []
     for k in range(folds):
         part = split_fold(
@@ -387,7 +383,7 @@ def run_crossval(
         params or {},
         folds=folds,
         fold_seed=train_config.seed,
-        group_kmer=group_kmer,
+        group_kmer=dealt.group_kmer,
         fold_groups=dealt.groups,
         fold_sizes=[int(np.sum(fold == k)) for k in range(folds)],
         model_config=model_config.to_dict(),

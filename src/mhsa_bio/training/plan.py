@@ -61,6 +61,7 @@ class TrainPlan(NamedTuple):
     dist: Any
     device: Any
     group_kmer: int = 0
+    dealt: Any = None  # the folds (crossval.Folds) when ``folds``
 
 
 def plan_training(
@@ -151,13 +152,14 @@ def plan_training(
                     f"{path}: record '{longest.id}' is {len(longest.seq)} bp; --kmer-positional "
                     f"reads aligned windows of at most {MAX_POSITIONAL_WIDTH} bp"
                 )
+    dealt = None
     if folds:
         from mhsa_bio.training.crossval import check_folds
 
-        check_folds(
+        dealt = check_folds(
             folds, data, resume=resume, distributed=ctx.active, seed=train_config.seed, group_kmer=group_kmer
         )
-    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev, group_kmer)
+    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev, group_kmer, dealt)
 
 
 class Trained(NamedTuple):
@@ -195,6 +197,7 @@ def train(
             data=plan.data,
             folds=plan.folds,
             group_kmer=plan.group_kmer,
+            dealt=plan.dealt,
             model_config=plan.model_config,
             train_config=plan.train_config,
             device=plan.device,
