@@ -60,7 +60,6 @@ class TrainPlan(NamedTuple):
     folds: int
     dist: Any
     device: Any
-    group_kmer: int = 0
     dealt: Any = None  # the folds (crossval.Folds) when ``folds``
 
 
@@ -89,7 +88,9 @@ def plan_training(
     ``layers`` overriding it. ``stem_guide`` ``None``: by the positives' median length
     (:func:`auto_stem_guide`); ``stem_pretrain`` ``None``: ``PRETRAIN_EPOCHS`` when the stem guide
     is on, else off. Under torchrun (``WORLD_SIZE`` > 1) each rank takes the GPU of its
-    local rank, and the ranks other than 0 log errors only.
+    local rank, and the ranks other than 0 log errors only. With ``folds`` the folds are cut
+    here (records sharing a ``group_kmer``-mer held out together; 0: one by one) and the plan
+    carries them.
     """
     from mhsa_bio.models.promoter import PRESETS, PromoterConfig
     from mhsa_bio.runtime.distributed import context_from_env, rank_device
@@ -159,7 +160,7 @@ def plan_training(
         dealt = check_folds(
             folds, data, resume=resume, distributed=ctx.active, seed=train_config.seed, group_kmer=group_kmer
         )
-    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev, group_kmer, dealt)
+    return TrainPlan(inputs, data, model_config, train_config, folds, ctx, dev, dealt)
 
 
 class Trained(NamedTuple):
@@ -196,7 +197,6 @@ def train(
             output.start(),
             data=plan.data,
             folds=plan.folds,
-            group_kmer=plan.group_kmer,
             dealt=plan.dealt,
             model_config=plan.model_config,
             train_config=plan.train_config,
