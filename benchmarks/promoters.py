@@ -92,6 +92,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "kmerpos": ({}, {"kmer_member": True, "kmer_positional": True}),
     "ensemble5-dropout0.1-jitter3-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "jitter": 3,
                                              "kmer_member": True, "kmer_positional": True}),
+    "ensemble5-dropout0.1-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
+                                    "kmer_positional": True}),
     "val-grouped": ({}, {"val_group_kmer": 20}),
     "dropout0.1-val-grouped": ({"dropout": 0.1}, {"val_group_kmer": 20}),
 }
