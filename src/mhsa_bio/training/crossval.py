@@ -115,13 +115,11 @@ def stratified_folds(
         )
     rng = np.random.default_rng([seed, 29])
     if groups is not None:
-        from mhsa_bio.training.groups import deal_groups
+        from mhsa_bio.training.groups import deal_groups, part_without_class
 
         fold = deal_groups(labels, np.asarray(groups), shares=np.full(folds, 1.0 / folds), rng=rng)
-        filled = np.zeros((folds, counts.size), dtype=np.int64)
-        np.add.at(filled, (fold, labels), 1)
-        if (filled[:, counts > 0] == 0).any():
-            k = int(np.argwhere(filled[:, counts > 0] == 0)[0, 0])
+        k = part_without_class(fold, labels, folds)
+        if k is not None:
             raise InputError(
                 f"--folds {folds}: fold {k} gets no record of one class once overlapping records are kept "
                 "together (--group-kmer); use fewer folds, or --group-kmer 0 to deal records one by one"

@@ -91,3 +91,12 @@ def deal_groups(
         where[g] = k
         filled[k] += per[g]
     return where[group]
+
+
+def part_without_class(part: np.ndarray, labels: np.ndarray, parts: int) -> int | None:
+    """The first of ``parts`` parts that holds no record of some class of ``labels``, or None."""
+    classes = np.unique(labels)
+    for p in range(parts):
+        if np.setdiff1d(classes, labels[part == p]).size:
+            return p
+    return None

@@ -41,16 +41,16 @@ def stratified_split(
     fractions hold as nearly as the groups allow."""
     rng = np.random.default_rng([seed, 17])
     if groups is not None and labels.size:
-        from mhsa_bio.training.groups import deal_groups
+        from mhsa_bio.training.groups import deal_groups, part_without_class
 
         part = deal_groups(labels, groups, shares=np.array([1.0 - fraction, fraction]), rng=rng)
-        for side in (0, 1):
-            if np.unique(labels[part == side]).size < np.unique(labels).size:
-                raise InputError(
-                    f"--val-group-kmer: the {('training', 'validation')[side]} side of the split gets no "
-                    "record of one class once overlapping records are kept together; raise "
-                    "--val-fraction or give --val-group-kmer 0"
-                )
+        side = part_without_class(part, labels, 2)
+        if side is not None:
+            raise InputError(
+                f"--val-group-kmer: the {('training', 'validation')[side]} side of the split gets no "
+                "record of one class once overlapping records are kept together; raise "
+                "--val-fraction or give --val-group-kmer 0"
+            )
         return np.flatnonzero(part == 0), np.flatnonzero(part == 1)
     val: list[np.ndarray] = []
     for c in np.unique(labels):
