@@ -94,8 +94,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                              "kmer_member": True, "kmer_positional": True}),
     "ensemble5-dropout0.1-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
                                     "kmer_positional": True}),
-    "val-grouped": ({}, {"val_group_kmer": 20}),
-    "dropout0.1-val-grouped": ({"dropout": 0.1}, {"val_group_kmer": 20}),
+    "val-grouped": ({}, {"val_group_kmer": DEFAULT_GROUP_KMER}),
+    "dropout0.1-val-grouped": ({"dropout": 0.1}, {"val_group_kmer": DEFAULT_GROUP_KMER}),
 }
 #: Candidates whose inner validation split is not the default's (records sharing a 20-mer kept on
 #: one side of it): their inner MCC is measured on other records, so the rule does not choose
@@ -176,13 +176,13 @@ def overlap_summary(dataset: str, background: str, k: int) -> str:
     text = []
     for name, records in parts:
         groups = overlap_groups([r.seq for r in records], k)
-        shared = int((np.bincount(groups)[groups] > 1).sum())
-        text.append(f"{len(records):,} {name} in {groups.max() + 1:,} groups ({shared:,} share a "
-                    f"{k}-mer with another, largest group {np.bincount(groups).max()})")
+        sizes = np.bincount(groups)
+        shared = int((sizes[groups] > 1).sum())
+        text.append(f"{len(records):,} {name} in {sizes.size:,} groups ({shared:,} share a "
+                    f"{k}-mer with another, largest group {sizes.max()})")
     if negatives:
         both = overlap_groups([r.seq for r in positives + negatives], k)
-        y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
-        mixed = sum(len(set(y[both == g])) > 1 for g in range(both.max() + 1))
+        mixed = np.intersect1d(both[:len(positives)], both[len(positives):]).size
         text.append(f"{both.max() + 1:,} groups over both, {mixed} holding both classes")
     return f"{dataset} {background}: " + "; ".join(text)
 
