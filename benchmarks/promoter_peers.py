@@ -1,8 +1,9 @@
 """The promoter benchmark's peers: a CNNProm-like CNN and a k-mer logistic regression (torch).
 
 Both take the same training part as the default model, hold out the same inner validation split
-(``mhsa_bio.training.split.stratified_split`` with the same fraction and seed, positives first) for early
-stopping or for choosing their L2 strength, and return held-out probabilities of the positive class.
+(``mhsa_bio.training.split.stratified_split`` with the same fraction, seed and overlap groups,
+positives first) for early stopping or for choosing their L2 strength, and return held-out
+probabilities of the positive class.
 
 - CNNProm-like (Umarov & Solovyev 2017, the E. coli architecture): one-hot → one convolution of
   200 filters, width 21, ReLU → max-pool 2 → dense 128, ReLU → dropout 0.5 → 2 classes; Adam
@@ -24,18 +25,23 @@ import numpy as np
 
 
 def inner_sets(pos: list[Any], neg: list[Any] | None, *, val_fraction: float, seed: int,
-               shuffle_seed: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
-    """(train records, labels, validation records, labels) as ``make_split`` cuts them; with no
-    negatives the background is one fixed dinucleotide shuffle per positive on each side."""
+               shuffle_seed: int, group_kmer: int) -> tuple[list[Any], np.ndarray, list[Any], np.ndarray]:
+    """(train records, labels, validation records, labels) as ``make_split`` cuts them (records
+    sharing a ``group_kmer``-mer on one side; 0: one by one); with no negatives the background is
+    one fixed dinucleotide shuffle per positive on each side."""
     from mhsa_bio.shuffle import shuffle_records
+    from mhsa_bio.training.groups import linked_groups
     from mhsa_bio.training.split import stratified_split
 
     if neg is not None:
         records = pos + neg
         y = np.r_[np.ones(len(pos)), np.zeros(len(neg))].astype(np.int64)
-        tr, va = stratified_split(y, fraction=val_fraction, seed=seed)
+        groups = linked_groups([r.seq for r in records], group_kmer)
+        tr, va = stratified_split(y, fraction=val_fraction, seed=seed, groups=groups)
         return [records[i] for i in tr], y[tr], [records[i] for i in va], y[va]
-    tr, va = stratified_split(np.ones(len(pos), dtype=np.int64), fraction=val_fraction, seed=seed)
+    groups = linked_groups([r.seq for r in pos], group_kmer)
+    tr, va = stratified_split(np.ones(len(pos), dtype=np.int64), fraction=val_fraction, seed=seed,
+                              groups=groups)
     out = []
     for idx, salt in ((tr, 0), (va, 1)):
         p = [pos[i] for i in idx]

@@ -94,13 +94,12 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                              "kmer_member": True, "kmer_positional": True}),
     "ensemble5-dropout0.1-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
                                     "kmer_positional": True}),
-    "val-grouped": ({}, {"val_group_kmer": DEFAULT_GROUP_KMER}),
-    "dropout0.1-val-grouped": ({"dropout": 0.1}, {"val_group_kmer": DEFAULT_GROUP_KMER}),
+    "val-one-by-one": ({}, {"val_group_kmer": 0}),
 }
-#: Candidates whose inner validation split is not the default's (records sharing a 20-mer kept on
-#: one side of it): their inner MCC is measured on other records, so the rule does not choose
-#: among them; their held-out folds are shown for reference.
-OWN_SPLIT = {"val-grouped", "dropout0.1-val-grouped"}
+#: Candidates whose inner validation split is not the default's (``val-one-by-one`` deals records
+#: one by one, overlapping ones included): their inner MCC is measured on other records, so the
+#: rule does not choose among them; their held-out folds are shown for reference.
+OWN_SPLIT = {"val-one-by-one"}
 #: Decision rules for the binary call: probability 0.5, or the threshold with the highest MCC on
 #: the inner validation split (``mhsa_bio.metrics.mcc_threshold``, what ``mhsa-bio train`` stores).
 DECISIONS = ("0.5", "inner-MCC")
@@ -145,7 +144,11 @@ def load(dataset: str, background: str) -> tuple[Any, ...]:
     return inputs, read_inputs(inputs, min_length=21)
 
 
-def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, Any]:
+def configs(candidate: str, *, seed: int, data: tuple[Any, ...],
+            val_group_kmer: int = DEFAULT_GROUP_KMER) -> tuple[Any, Any]:
+    """(model, training) settings of ``candidate``; its inner validation split keeps records
+    sharing a ``val_group_kmer``-mer on one side, as ``train`` does, unless the candidate says
+    otherwise."""
     from dataclasses import replace
 
     from mhsa_bio.models.promoter import PromoterConfig
@@ -154,16 +157,16 @@ def configs(candidate: str, *, seed: int, data: tuple[Any, ...]) -> tuple[Any, A
     model_over, train_over = CANDIDATES[candidate]
     longest = max(len(r.seq) for r in data[0] + (data[1] or []))
     model = replace(PromoterConfig(**model_over), max_len=longest)
-    train = TrainConfig(seed=seed, **train_over)
+    train = TrainConfig(seed=seed, **{"val_group_kmer": val_group_kmer, **train_over})
     return model, train
 
 
-def logged_rows(paths: list[Path], *, group_kmer: int) -> list[dict[str, Any]]:
-    """The rows of ``--log`` files whose folds were cut with ``group_kmer``; a row without the
-    field comes from folds dealt one by one (0)."""
-    rows = [{"group_kmer": 0, **json.loads(line)} for path in paths
+def logged_rows(paths: list[Path], *, group_kmer: int, val_group_kmer: int) -> list[dict[str, Any]]:
+    """The rows of ``--log`` files whose folds were cut with ``group_kmer`` and inner splits with
+    ``val_group_kmer``; a row without either field comes from records dealt one by one (0)."""
+    rows = [{"group_kmer": 0, "val_group_kmer": 0, **json.loads(line)} for path in paths
             for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if r["group_kmer"] == group_kmer]
+    return [r for r in rows if (r["group_kmer"], r["val_group_kmer"]) == (group_kmer, val_group_kmer)]
 
 
 def overlap_summary(dataset: str, background: str, k: int) -> str:
@@ -211,7 +214,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         from mhsa_bio.checkpoint import load_predictor
         from mhsa_bio.training.split import make_split
 
-        model_config, train_config = configs(job["candidate"], seed=seed, data=data)
+        model_config, train_config = configs(job["candidate"], seed=seed, data=data,
+                                             val_group_kmer=job["val_group_kmer"])
         with tempfile.TemporaryDirectory() as tmp:
             row, probs = fit_fold(inputs, Path(tmp), part, model_config=model_config,
                                   train_config=train_config, device=device)
@@ -230,7 +234,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         import promoter_peers as peers
 
         tr_x, tr_y, va_x, va_y = peers.inner_sets(part.train[0], part.train[1], val_fraction=0.2,
-                                                  seed=seed, shuffle_seed=seed * 7919)
+                                                  seed=seed, shuffle_seed=seed * 7919,
+                                                  group_kmer=job["val_group_kmer"])
         if job["model"] == "cnnprom":
             scores, extra = peers.cnnprom((tr_x, tr_y), (va_x, va_y), part.heldout, seed=seed,
                                           device=device)
@@ -242,7 +247,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                  "inner_labels": va_y.tolist()}
     m = binary_metrics(part.heldout_labels == 1, scores)
     return {**{k: job[k] for k in ("dataset", "background", "model", "candidate", "seed", "fold",
-                                   "group_kmer")},
+                                   "group_kmer", "val_group_kmer")},
             "n": int(part.heldout_labels.size), "Sn": m["sensitivity"], "Sp": m["specificity"],
             "MCC": m["mcc"], "AUROC": m["auroc"], "AUPRC": m["auprc"], "seconds": seconds,
             "threads": job["threads"], "device": job["device"], **extra,
@@ -421,6 +426,10 @@ def main() -> None:
     parser.add_argument("--group-kmer", type=int, default=DEFAULT_GROUP_KMER,
                         help="records sharing a k-mer this long (either strand) stay in one fold, "
                         "as in train --folds (default %(default)s); 0: dealt one by one")
+    parser.add_argument("--val-group-kmer", type=int, default=DEFAULT_GROUP_KMER,
+                        help="every model's inner validation split keeps records sharing a k-mer "
+                        "this long on one side, as train does (default %(default)s); 0: dealt one "
+                        "by one")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per fit")
     parser.add_argument("--workers", type=int, default=1, help="fits run in parallel")
     parser.add_argument("--device", default="cpu")
@@ -447,12 +456,14 @@ def main() -> None:
     candidates = (["default"] + [c for c in (args.candidates or CANDIDATES) if c != "default"]
                   if args.tune else ["default"])
     jobs = [{"dataset": d, "background": b, "model": m, "candidate": c, "seed": s, "fold": k,
-             "folds": args.folds, "group_kmer": args.group_kmer, "threads": args.threads,
+             "folds": args.folds, "group_kmer": args.group_kmer,
+             "val_group_kmer": args.val_group_kmer, "threads": args.threads,
              "device": args.device}
             for d in args.datasets for b in args.backgrounds for s in args.seeds for k in folds
             for m in args.models for c in (candidates if m == "mhsa-bio" else ["default"])]
-    done = logged_rows(args.from_log, group_kmer=args.group_kmer)
-    key = ("dataset", "background", "model", "candidate", "seed", "fold", "group_kmer")
+    done = logged_rows(args.from_log, group_kmer=args.group_kmer, val_group_kmer=args.val_group_kmer)
+    key = ("dataset", "background", "model", "candidate", "seed", "fold", "group_kmer",
+           "val_group_kmer")
     have = {tuple(r[k] for k in key) for r in done}
     wanted = len(jobs)
     jobs = [j for j in jobs if tuple(j[k] for k in key) not in have]
@@ -463,7 +474,9 @@ def main() -> None:
     rows = done + run_jobs(jobs, workers=args.workers, log=args.log)
     wall = time.perf_counter() - start
     grouping = (f"records sharing a {args.group_kmer}-mer in one fold" if args.group_kmer
-                else "records dealt one by one")
+                else "records dealt one by one") + (
+        f"; inner splits keep records sharing a {args.val_group_kmer}-mer on one side"
+        if args.val_group_kmer else "; inner splits dealt one by one")
     print(f"\n{args.folds}-fold stratified CV ({grouping}), folds {list(folds)}, seeds {args.seeds}; "
           f"{args.threads} threads per fit, {args.workers} worker(s), device {args.device}; "
           f"wall {wall:.0f} s; peak RSS {peak_rss_mb():.0f} MB (this process)")

@@ -157,16 +157,53 @@ def test_grouped_validation_split_keeps_overlapping_records_on_one_side():
         assert 0.12 < share < 0.28, (c, share)
     pos = [Record(f"p{i}", s) for i, s in enumerate(np.array(seqs)[labels == 1])]
     neg = [Record(f"n{i}", s) for i, s in enumerate(np.array(seqs)[labels == 0])]
-    split = make_split(pos, negatives=neg, config=TrainConfig(seed=3, val_group_kmer=20))
+    split = make_split(pos, negatives=neg, config=TrainConfig(seed=3))  # grouped by default
     held = {c for r in split.val.records for c in kmer_codes(r.seq, 20).tolist()}
     assert not any(held & set(kmer_codes(r.seq, 20).tolist()) for r in split.train.records)
-    # the default splits records one by one: overlapping windows then fall on both sides
-    plain = make_split(pos, negatives=neg, config=TrainConfig(seed=3))
+    sizes = np.bincount(groups)
+    assert split.linked == int((sizes[groups] > 1).sum()) > 0
+    # 0 splits records one by one: overlapping windows then fall on both sides
+    plain = make_split(pos, negatives=neg, config=TrainConfig(seed=3, val_group_kmer=0))
     held = {c for r in plain.val.records for c in kmer_codes(r.seq, 20).tolist()}
     assert any(held & set(kmer_codes(r.seq, 20).tolist()) for r in plain.train.records)
+    assert plain.linked == 0
 
 
-def test_train_val_group_kmer_keeps_overlaps_out_of_validation_and_refuses_a_one_sided_split(tmp_path):
+def test_records_that_do_not_overlap_are_split_as_without_groups():
+    from mhsa_bio.training.split import make_split
+    from mhsa_bio.training.trainer import TrainConfig
+
+    rng = np.random.default_rng(8)
+    pos = [Record(f"p{i}", random_dna(rng, 60)) for i in range(50)]
+    neg = [Record(f"n{i}", random_dna(rng, 60)) for i in range(70)]
+    for negatives in (neg, None):
+        grouped = make_split(pos, negatives=negatives, config=TrainConfig(seed=2))
+        plain = make_split(pos, negatives=negatives, config=TrainConfig(seed=2, val_group_kmer=0))
+        assert [r.id for r in grouped.val.records] == [r.id for r in plain.val.records]
+        assert [r.id for r in grouped.train.records] == [r.id for r in plain.train.records]
+        assert grouped.linked == 0
+
+
+def test_a_run_recorded_before_the_validation_grouping_resumes_only_as_it_was_split(tmp_path):
+    from mhsa_bio.errors import InputError
+    from mhsa_bio.models.promoter import PromoterConfig
+    from mhsa_bio.training.run import check_resumable
+    from mhsa_bio.training.trainer import TrainConfig
+
+    def prov(config):
+        return {"inputs": {"fasta": "x"}, "train_config": config}
+
+    old = TrainConfig().to_dict()
+    del old["val_group_kmer"]  # written before the setting existed: split one by one
+    saved = {"config": PromoterConfig().to_dict(), "provenance": prov(old)}
+    check_resumable(saved, prov(TrainConfig(val_group_kmer=0).to_dict()), PromoterConfig().to_dict(),
+                    path=tmp_path / "last.pt")
+    with pytest.raises(InputError, match="--val-group-kmer 0 -> 20"):
+        check_resumable(saved, prov(TrainConfig().to_dict()), PromoterConfig().to_dict(),
+                        path=tmp_path / "last.pt")
+
+
+def test_train_keeps_overlaps_out_of_validation_by_default_and_refuses_a_one_sided_split(tmp_path):
     from conftest import assert_clean_error
 
     rng = np.random.default_rng(5)
@@ -175,11 +212,13 @@ def test_train_val_group_kmer_keeps_overlaps_out_of_validation_and_refuses_a_one
     neg = [(f"n{i}", s) for i, s in enumerate(np.array(seqs)[labels == 0])]
     pos_fa, neg_fa = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
     out = tmp_path / "run"
-    result = invoke("train", pos_fa, "--negatives", neg_fa, "--out", out, "--val-group-kmer", 20,
+    result = invoke("train", pos_fa, "--negatives", neg_fa, "--out", out,
                     "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1, "--threads", 1)
     assert result.exit_code == 0, result.output
     run = json.loads((out / "run.json").read_text())
-    assert run["train_config"]["val_group_kmer"] == 20
+    assert run["train_config"]["val_group_kmer"] == 20  # the default
+    linked = json.loads((out / "metrics.json").read_text())["linked_records"]
+    assert linked > 0 and f"validation split: {linked:,} records overlap another" in result.output
     import torch
 
     ckpt = torch.load(out / "model.pt", weights_only=True)
@@ -193,10 +232,14 @@ def test_train_val_group_kmer_keeps_overlaps_out_of_validation_and_refuses_a_one
     linked = [(f"q{i}", chain[10 * i:10 * i + 80]) for i in range(12)]
     one = write_fasta(tmp_path / "linked.fa", linked)
     bad = tmp_path / "bad"
-    result = invoke("train", one, "--negatives", neg_fa, "--out", bad, "--val-group-kmer", 20,
+    result = invoke("train", one, "--negatives", neg_fa, "--out", bad,
                     "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1, "--threads", 1)
     assert_clean_error(result, "--val-group-kmer")
     assert not bad.exists()
+    result = invoke("train", one, "--negatives", neg_fa, "--out", bad, "--val-group-kmer", 0,
+                    "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1, "--threads", 1)
+    assert result.exit_code == 0, result.output
+    assert "records overlap another" not in result.output
 
 
 def test_benchmark_reads_only_logged_rows_of_the_same_fold_grouping(tmp_path, monkeypatch):
@@ -207,7 +250,10 @@ def test_benchmark_reads_only_logged_rows_of_the_same_fold_grouping(tmp_path, mo
 
     log = tmp_path / "rows.jsonl"
     rows = [{"model": "kmer-lr", "fold": 0}, {"model": "kmer-lr", "fold": 0, "group_kmer": 20},
-            {"model": "cnnprom", "fold": 1, "group_kmer": 0}]
+            {"model": "cnnprom", "fold": 1, "group_kmer": 0},
+            {"model": "cnnprom", "fold": 1, "group_kmer": 20, "val_group_kmer": 20}]
     log.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
-    assert logged_rows([log], group_kmer=20) == [rows[1]]
-    assert logged_rows([log], group_kmer=0) == [{**rows[0], "group_kmer": 0}, rows[2]]
+    assert logged_rows([log], group_kmer=20, val_group_kmer=0) == [{**rows[1], "val_group_kmer": 0}]
+    assert logged_rows([log], group_kmer=20, val_group_kmer=20) == [rows[3]]
+    assert logged_rows([log], group_kmer=0, val_group_kmer=0) == [
+        {**rows[0], "group_kmer": 0, "val_group_kmer": 0}, {**rows[2], "val_group_kmer": 0}]

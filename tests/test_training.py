@@ -246,7 +246,7 @@ def test_resume_reads_settings_an_older_version_lacked_as_their_defaults(tmp_pat
     saved = {"config": old_model, "provenance": {"inputs": {}, "train_config": old_train}}
     check_resumable(saved, prov, model, path=tmp_path / "last.pt")  # defaults: nothing differs
     shifted = {**prov, "train_config": {**prov["train_config"], "shift_augment": True}}
-    with pytest.raises(InputError, match="--shift-augment None -> True"):
+    with pytest.raises(InputError, match="--shift-augment False -> True"):
         check_resumable(saved, shifted, model, path=tmp_path / "last.pt")
     guided = {**model, "stem_guide": 1.0}
     with pytest.raises(InputError, match="stem.guide"):

@@ -162,12 +162,12 @@ def train(
             "--val-group-kmer",
             min=0,
             max=31,
-            help="Records that share a run of this many bases, on either strand, stay on one side "
-            "of the train/validation split, so the validation metrics do not reward remembering "
-            "overlapping windows (20 is a good value for windows cut from one genome). 0: records "
-            "are split one by one.",
+            help="Records that share a run of this many bases, on either strand (overlapping "
+            "windows, repeats), stay on one side of the train/validation split, so the validation "
+            "metrics, early stopping and --threshold auto do not reward remembering overlapping "
+            "windows. Inputs where no two records share one are split one by one, as with 0.",
         ),
-    ] = 0,
+    ] = 20,
     shuffles: Annotated[
         int, typer.Option("--shuffles", min=1, help="Shuffled background sequences per positive.")
     ] = 1,
@@ -418,6 +418,11 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
                 + (f"; position-specific over {width} bp" if width else "")
                 + f"), averaged "
                 f"{metrics['auroc']:.3f}"
+            )
+        if metrics.get("linked_records"):
+            console.print(
+                f"validation split: {metrics['linked_records']:,} records overlap another "
+                "(--val-group-kmer) and went to its side of the split"
             )
         members = metrics.get("members", [metrics])
         pretrained = [m["stem_pretrain"] for m in members if "stem_pretrain" in m]

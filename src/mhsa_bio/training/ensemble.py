@@ -97,6 +97,7 @@ def train_ensemble(
         "epochs_rule": fits[0].get("epochs_rule"),
         "n_validation": len(split.val.records),
         "n_train": fits[0].get("n_train"),
+        "linked_records": split.linked,
         **multiclass_metrics(split.val.labels, probs),
     }
     if probs.shape[1] == 2:

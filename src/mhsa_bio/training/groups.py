@@ -63,6 +63,15 @@ def overlap_groups(seqs: Sequence[str], k: int = DEFAULT_GROUP_KMER) -> np.ndarr
     return order[relabel].astype(np.int64)
 
 
+def linked_groups(seqs: Sequence[str], k: int) -> np.ndarray | None:
+    """``overlap_groups`` when any two of ``seqs`` share a k-mer, else None (and None for ``k`` 0):
+    with nothing to keep together, a split deals records one by one, exactly as without groups."""
+    if not k:
+        return None
+    groups = overlap_groups(seqs, k)
+    return groups if groups.size and np.bincount(groups).max() > 1 else None
+
+
 def deal_groups(
     labels: np.ndarray, groups: np.ndarray, *, shares: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:

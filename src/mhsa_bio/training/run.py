@@ -118,10 +118,15 @@ def check_resumable(
             "differ); give the same inputs, or start over with --force"
         )
     from mhsa_bio.models.promoter import LEGACY_CONFIG, PromoterConfig
-    from mhsa_bio.training.trainer import TrainConfig
+    from mhsa_bio.training.trainer import LEGACY_TRAIN_CONFIG, TrainConfig
 
     # a setting the interrupted run's version did not have yet: its default then
-    defaults = {**PromoterConfig().to_dict(), **TrainConfig().to_dict(), **LEGACY_CONFIG}
+    defaults = {
+        **PromoterConfig().to_dict(),
+        **TrainConfig().to_dict(),
+        **LEGACY_CONFIG,
+        **LEGACY_TRAIN_CONFIG,
+    }
     differ = []
     for old, new in (
         (saved.get("config", {}), model_config),
@@ -130,10 +135,9 @@ def check_resumable(
         for key in sorted(set(old) | set(new)):
             if key == "threshold":  # chosen or stored after training; training does not read it
                 continue
-            if key not in old and key in defaults and new.get(key) == defaults[key]:
-                continue
-            if old.get(key) != new.get(key):
-                differ.append(f"{_option(key)} {old.get(key)} -> {new.get(key)}")
+            before = old.get(key, defaults.get(key))
+            if before != new.get(key):
+                differ.append(f"{_option(key)} {before} -> {new.get(key)}")
     if differ:
         raise InputError(
             f"{path}: the run to resume used other settings ({'; '.join(differ)}); "
@@ -161,6 +165,8 @@ def split_sizes(split: Any, train_config: Any) -> dict[str, Any]:
         "validation_ids": [r.id for r in split.val.records],
         "val_fraction": train_config.val_fraction,
         "seed": train_config.seed,
+        "val_group_kmer": train_config.val_group_kmer,
+        "linked_records": split.linked,
     }
 
 
@@ -273,6 +279,7 @@ def run_training(
         "epochs_rule": rule,
         "n_validation": len(split.val.records),
         "n_train": int(sum(sizes["train"])),
+        "linked_records": split.linked,
         **state.best_metrics,
         **({"stem_pretrain": state.stem_pretrain} if state.stem_pretrain else {}),
     }

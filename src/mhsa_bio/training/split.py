@@ -26,11 +26,14 @@ class Dataset(NamedTuple):
 
 
 class Split(NamedTuple):
-    """Training and validation sets; ``background`` says how the background class was made."""
+    """Training and validation sets; ``background`` says how the background class was made;
+    ``linked`` records share a k-mer with another and were kept on one side with it (0: none, or
+    the split dealt records one by one)."""
 
     train: Dataset
     val: Dataset
     background: str
+    linked: int = 0
 
 
 def stratified_split(
@@ -66,12 +69,19 @@ def stratified_split(
 
 
 def _groups(records: Sequence[Record], config: TrainConfig) -> np.ndarray | None:
-    """The overlap groups of ``records`` when the split keeps them whole (``val_group_kmer``)."""
-    if not config.val_group_kmer:
-        return None
-    from mhsa_bio.training.groups import overlap_groups
+    """The overlap groups of ``records`` when the split keeps them whole (``val_group_kmer``
+    and some records overlap: ``groups.linked_groups``)."""
+    from mhsa_bio.training.groups import linked_groups
 
-    return overlap_groups([r.seq for r in records], config.val_group_kmer)
+    return linked_groups([r.seq for r in records], config.val_group_kmer)
+
+
+def _linked(groups: np.ndarray | None) -> int:
+    """How many records share their group with another."""
+    if groups is None:
+        return 0
+    sizes = np.bincount(groups)
+    return int((sizes[groups] > 1).sum())
 
 
 def make_split(
@@ -94,30 +104,35 @@ def make_split(
 
     if labels is not None:
         assert classes is not None
-        tr, va = stratified_split(
-            labels, fraction=config.val_fraction, seed=config.seed, groups=_groups(positives, config)
-        )
+        groups = _groups(positives, config)
+        tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed, groups=groups)
         return Split(
-            _subset(positives, labels, classes, tr), _subset(positives, labels, classes, va), "labels"
+            _subset(positives, labels, classes, tr),
+            _subset(positives, labels, classes, va),
+            "labels",
+            _linked(groups),
         )
     classes = ["background", "positive"]
     if negatives is not None:
         records = positives + negatives
         lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
-        tr, va = stratified_split(
-            lab, fraction=config.val_fraction, seed=config.seed, groups=_groups(records, config)
+        groups = _groups(records, config)
+        tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed, groups=groups)
+        return Split(
+            _subset(records, lab, classes, tr),
+            _subset(records, lab, classes, va),
+            "negatives",
+            _linked(groups),
         )
-        return Split(_subset(records, lab, classes, tr), _subset(records, lab, classes, va), "negatives")
     lab = np.ones(len(positives), dtype=np.int64)
-    tr, va = stratified_split(
-        lab, fraction=config.val_fraction, seed=config.seed, groups=_groups(positives, config)
-    )
+    groups = _groups(positives, config)
+    tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed, groups=groups)
     train_pos = [positives[i] for i in tr]
     val_pos = [positives[i] for i in va]
     val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive, seed=config.seed + 1_000_003)
     train = Dataset(train_pos, np.ones(len(train_pos), dtype=np.int64), classes)
     val = _labelled(val_pos, val_neg, classes)
-    return Split(train, val, SHUFFLE)
+    return Split(train, val, SHUFFLE, _linked(groups))
 
 
 def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray) -> Dataset:

@@ -20,10 +20,14 @@ from mhsa_bio.runtime.device import autocast
 from mhsa_bio.runtime.distributed import SINGLE, DistContext, all_reduce_sum, broadcast, shard, wrap_model
 from mhsa_bio.training.batches import augment_draws, batch_order, batch_tensors
 from mhsa_bio.training.epochs import resolve_epochs, training_size
+from mhsa_bio.training.groups import DEFAULT_GROUP_KMER
 from mhsa_bio.training.optimisation import build_optimisation
 from mhsa_bio.training.split import Dataset, Split, epoch_training_set
 
 log = logging.getLogger(__name__)
+
+#: What a run recorded before a training setting existed meant by leaving it out.
+LEGACY_TRAIN_CONFIG: dict[str, Any] = {"val_group_kmer": 0}
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class TrainConfig:
         ``shift_augment`` (any offset) it is not used.
     val_group_kmer : records sharing a k-mer this long (either strand) stay on one side of the
         train/validation split (:func:`mhsa_bio.training.groups.overlap_groups`); 0 = records
-        are split one by one
+        are split one by one, as they are when no two records share one
     """
 
     epochs: int = 0
@@ -75,7 +79,7 @@ class TrainConfig:
     kmer_member: bool = False
     kmer_positional: bool = False
     stem_pretrain: int = 0
-    val_group_kmer: int = 0
+    val_group_kmer: int = DEFAULT_GROUP_KMER
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
