@@ -262,8 +262,9 @@ def train(
             "sequence; at most 1,000 bp): for aligned windows of one length, such as promoters "
             "cut around the TSS. On the E. coli promoter folds (dealt one by one) --ensemble 5 --dropout 0.1 "
             "--jitter 3 --kmer-member --kmer-positional gave MCC 0.86 against 0.85 without it; on "
-            "folds that hold overlapping windows out together, --kmer-member --kmer-positional "
-            "0.80 against the default's 0.75 (benchmarks/promoters.py).",
+            "folds and inner splits that keep overlapping windows apart, --kmer-member "
+            "--kmer-positional --threshold auto 0.79 against the default's 0.76 "
+            "(benchmarks/promoters.py).",
         ),
     ] = False,
     amp: Amp = True,

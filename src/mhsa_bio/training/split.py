@@ -76,12 +76,17 @@ def _groups(records: Sequence[Record], config: TrainConfig) -> np.ndarray | None
     return linked_groups([r.seq for r in records], config.val_group_kmer)
 
 
-def _linked(groups: np.ndarray | None) -> int:
-    """How many records share their group with another."""
+def _cut(
+    records: Sequence[Record], labels: np.ndarray, config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(train, validation) indices of ``records`` and how many of them share their overlap group
+    with another (0 when the split deals them one by one)."""
+    groups = _groups(records, config)
+    tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed, groups=groups)
     if groups is None:
-        return 0
+        return tr, va, 0
     sizes = np.bincount(groups)
-    return int((sizes[groups] > 1).sum())
+    return tr, va, int((sizes[groups] > 1).sum())
 
 
 def make_split(
@@ -102,37 +107,26 @@ def make_split(
     """
     from mhsa_bio.shuffle import shuffle_records
 
-    if labels is not None:
-        assert classes is not None
-        groups = _groups(positives, config)
-        tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed, groups=groups)
+    if labels is not None or negatives is not None:
+        if labels is not None:
+            assert classes is not None
+            records, lab, background = positives, labels, "labels"
+        else:
+            assert negatives is not None
+            records, classes, background = positives + negatives, ["background", "positive"], "negatives"
+            lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
+        tr, va, linked = _cut(records, lab, config)
         return Split(
-            _subset(positives, labels, classes, tr),
-            _subset(positives, labels, classes, va),
-            "labels",
-            _linked(groups),
+            _subset(records, lab, classes, tr), _subset(records, lab, classes, va), background, linked
         )
     classes = ["background", "positive"]
-    if negatives is not None:
-        records = positives + negatives
-        lab = np.r_[np.ones(len(positives)), np.zeros(len(negatives))].astype(np.int64)
-        groups = _groups(records, config)
-        tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed, groups=groups)
-        return Split(
-            _subset(records, lab, classes, tr),
-            _subset(records, lab, classes, va),
-            "negatives",
-            _linked(groups),
-        )
-    lab = np.ones(len(positives), dtype=np.int64)
-    groups = _groups(positives, config)
-    tr, va = stratified_split(lab, fraction=config.val_fraction, seed=config.seed, groups=groups)
+    tr, va, linked = _cut(positives, np.ones(len(positives), dtype=np.int64), config)
     train_pos = [positives[i] for i in tr]
     val_pos = [positives[i] for i in va]
     val_neg = shuffle_records(val_pos, n_per=config.shuffles_per_positive, seed=config.seed + 1_000_003)
     train = Dataset(train_pos, np.ones(len(train_pos), dtype=np.int64), classes)
     val = _labelled(val_pos, val_neg, classes)
-    return Split(train, val, SHUFFLE, _linked(groups))
+    return Split(train, val, SHUFFLE, linked)
 
 
 def _subset(records: list[Record], labels: np.ndarray, classes: list[str], idx: np.ndarray) -> Dataset:
