@@ -237,9 +237,12 @@ def test_train_keeps_overlaps_out_of_validation_by_default_and_refuses_a_one_sid
     assert_clean_error(result, "--val-group-kmer")
     assert not bad.exists()
     result = invoke("train", one, "--negatives", neg_fa, "--out", bad, "--val-group-kmer", 0,
-                    "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1, "--threads", 1)
+                    "--group-kmer", 0, "--epochs", 1, "--dim", 16, "--heads", 2, "--layers", 1,
+                    "--threads", 1)
     assert result.exit_code == 0, result.output
     assert "records overlap another" not in result.output
+    # --group-kmer without --folds: said to have no effect, the split named
+    assert "--group-kmer 0 is for --folds and has no effect here" in " ".join(result.output.split())
 
 
 def test_benchmark_reads_only_logged_rows_of_the_same_fold_grouping(tmp_path, monkeypatch):

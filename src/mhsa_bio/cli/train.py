@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mhsa_bio.cli.common import command_context, console, progress_bar
+from mhsa_bio.cli.common import command_context, console, log, progress_bar
 from mhsa_bio.cli.options import (
     Amp,
     BatchSize,
@@ -321,10 +321,19 @@ def train(
         resume=resume,
         keep_partial=_resumable,
     ) as run:
+        from mhsa_bio.training.groups import DEFAULT_GROUP_KMER
         from mhsa_bio.training.plan import plan_training
         from mhsa_bio.training.plan import train as run_train
         from mhsa_bio.training.run import TrainInputs
         from mhsa_bio.training.trainer import TrainConfig
+
+        if not folds and group_kmer != DEFAULT_GROUP_KMER:
+            log.warning(
+                "--group-kmer %d is for --folds and has no effect here; the train/validation "
+                "split keeps overlapping records apart by --val-group-kmer (%d)",
+                group_kmer,
+                val_group_kmer,
+            )
 
         train_config = TrainConfig(
             epochs=epochs,
