@@ -45,6 +45,30 @@ def test_overlapping_windows_are_linked_through_chains_and_either_strand():
     assert groups.tolist() == [0, 0, 0, 0, 1, 2, 3]
     assert overlap_groups(windows, 19).tolist() == [0, 0, 0, 0, 1, 1, 2]
     assert overlap_groups([], 20).size == 0
+    # read in chunks of a few records and sorted in several passes: the same groups
+    for pass_bases in (100, 250):
+        assert overlap_groups(windows, 20, pass_bases=pass_bases).tolist() == groups.tolist()
+
+
+def test_the_joined_records_give_each_record_its_own_kmer_codes():
+    from mhsa_bio.training.groups import _chunk_codes
+
+    rng = np.random.default_rng(3)
+    seqs = [random_dna(rng, 30), "ACGTNacgtaCGTAGGT", "", "ACG", random_dna(rng, 25).lower(), "AC?GTACGGA"]
+    codes, owner = _chunk_codes(seqs, 7, 5)
+    for i, seq in enumerate(seqs):
+        assert sorted(codes[owner == 7 + i].tolist()) == sorted(kmer_codes(seq, 5).tolist()), i
+    assert set(owner.tolist()) <= set(range(7, 7 + len(seqs)))
+
+
+def test_grouping_in_passes_matches_one_pass_on_a_larger_set():
+    rng = np.random.default_rng(6)
+    seqs, _ = _grouped_set(rng, 80)
+    seqs = [revcomp(s) if i % 4 == 1 else s for i, s in enumerate(seqs)]
+    one = overlap_groups(seqs, 20)
+    assert one.max() + 1 < len(seqs)  # some records are linked
+    assert np.array_equal(overlap_groups(seqs, 20, pass_bases=1_000), one)
+    assert np.array_equal(overlap_groups(seqs, 20, pass_bases=7_000), one)
 
 
 def _grouped_set(rng, n_groups=60):

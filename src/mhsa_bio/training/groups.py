@@ -23,6 +23,7 @@ _CODE = np.full(256, 4, dtype=np.int64)
 for _i, _base in enumerate("ACGT"):
     _CODE[ord(_base)] = _i
     _CODE[ord(_base.lower())] = _i
+_CODE8 = _CODE.astype(np.uint8)
 
 
 def kmer_codes(seq: str, k: int) -> np.ndarray:
@@ -42,23 +43,75 @@ def kmer_codes(seq: str, k: int) -> np.ndarray:
     return np.minimum(forward, reverse)
 
 
-def overlap_groups(seqs: Sequence[str], k: int = DEFAULT_GROUP_KMER) -> np.ndarray:
+#: Bases whose k-mers one pass of :func:`overlap_groups` sorts at a time (about 30 bytes a base):
+#: larger inputs take several passes, each over the k-mers of one residue class of their codes.
+PASS_BASES = 4_000_000
+
+
+def _chunk_codes(seqs: Sequence[str], first: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, records): the canonical code (as :func:`kmer_codes` gives it) of every k-mer of
+    ``seqs`` made of A, C, G and T only, and the index (from ``first``) of the record holding it;
+    computed at once over the records joined by an N."""
+    joined = "N".join(seqs).encode("ascii", "replace")
+    bases = _CODE8[np.frombuffer(joined, dtype=np.uint8)]
+    m = bases.size - k + 1
+    if m <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    other = np.concatenate([[0], np.cumsum(bases == 4)])
+    valid = other[k:] == other[:m]  # no N (nor other letter) in the window
+    two_bit = np.minimum(bases, 3).astype(np.int64)
+    forward = np.zeros(m, dtype=np.int64)
+    reverse = np.zeros(m, dtype=np.int64)
+    for j in range(k):
+        forward <<= 2
+        forward += two_bit[j : j + m]
+        reverse += (3 - two_bit[j : j + m]) << (2 * j)  # the complement, read backwards
+    lengths = np.fromiter((len(s) + 1 for s in seqs), dtype=np.int64, count=len(seqs))
+    owner = np.repeat(np.arange(first, first + len(seqs)), lengths)[:m]
+    return np.minimum(forward, reverse)[valid], owner[valid]
+
+
+def overlap_groups(
+    seqs: Sequence[str], k: int = DEFAULT_GROUP_KMER, *, pass_bases: int = PASS_BASES
+) -> np.ndarray:
     """The group of every sequence, shape (N,) int64, numbered 0, 1, … in order of first record:
     the connected components of "shares a k-mer with" (on either strand). A sequence shorter
-    than ``k``, or with no k-mer of A, C, G, T only, is a group of its own."""
+    than ``k``, or with no k-mer of A, C, G, T only, is a group of its own.
+
+    The k-mers are sorted and each links the records that hold it; inputs of more than
+    ``pass_bases`` bases are read in chunks of records and sorted in passes (one residue class
+    of the codes each), so memory stays near ``pass_bases`` × 30 bytes."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    if not 1 <= k <= MAX_GROUP_KMER:
+        raise ValueError(f"k = {k}: expected 1 to {MAX_GROUP_KMER}")
     n = len(seqs)
-    per = [np.unique(kmer_codes(s, k)) for s in seqs]
-    codes = np.concatenate(per) if per else np.empty(0, dtype=np.int64)
-    owner = np.repeat(np.arange(n), [c.size for c in per])
-    _, kmer = np.unique(codes, return_inverse=True)
-    # records 0 … N − 1 and k-mers N … joined by an edge where a record holds the k-mer
-    size = n + (int(kmer.max()) + 1 if kmer.size else 0)
-    graph = coo_matrix((np.ones(owner.size, dtype=np.int8), (owner, n + kmer)), shape=(size, size))
+    chunks, size, start = [], 0, 0
+    for i, seq in enumerate(seqs):
+        size += len(seq) + 1
+        if size >= pass_bases or i == n - 1:
+            chunks.append((start, i + 1))
+            start, size = i + 1, 0
+    passes = max(1, -(-sum(len(s) + 1 for s in seqs) // pass_bases))
+    links = [np.empty((0, 2), dtype=np.int64)]
+    for residue in range(passes):
+        parts = []
+        for lo, hi in chunks:
+            codes, owner = _chunk_codes(seqs[lo:hi], lo, k)
+            keep = codes % passes == residue
+            parts.append((codes[keep], owner[keep]))
+        codes = np.concatenate([c for c, _ in parts]) if parts else np.empty(0, dtype=np.int64)
+        owner = np.concatenate([o for _, o in parts]) if parts else np.empty(0, dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        codes, owner = codes[order], owner[order]
+        same = codes[1:] == codes[:-1]  # consecutive holders of one k-mer
+        pair = np.stack([owner[:-1][same], owner[1:][same]], axis=1)
+        links.append(np.unique(pair[pair[:, 0] != pair[:, 1]], axis=0))
+    edges = np.concatenate(links)
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
     _, component = connected_components(graph, directed=False)
-    _, first, relabel = np.unique(component[:n], return_index=True, return_inverse=True)
+    _, first, relabel = np.unique(component, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))  # number the groups by their first record
     return order[relabel].astype(np.int64)
 
