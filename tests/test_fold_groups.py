@@ -22,15 +22,32 @@ def random_dna(rng, n):
     return "".join(rng.choice(list("ACGT"), n))
 
 
+def codes_of(seq, k):
+    """The canonical k-mer codes of one sequence."""
+    return kmer_codes([seq], k)[0]
+
+
+def reference_codes(seq, k):
+    """The canonical codes of one sequence's k-mers of A, C, G, T, window by window (the oracle)."""
+    out = []
+    for i in range(len(seq) - k + 1):
+        word = seq[i:i + k].upper()
+        if set(word) <= set("ACGT"):
+            code = int("".join(str("ACGT".index(b)) for b in word), 4)
+            back = int("".join(str(3 - "ACGT".index(b)) for b in reversed(word)), 4)
+            out.append(min(code, back))
+    return out
+
+
 def test_kmer_codes_are_canonical_and_skip_other_letters():
     seq = "ACGTTGCAAGGCTTAC"
-    assert np.array_equal(np.sort(kmer_codes(seq, 5)), np.sort(kmer_codes(revcomp(seq), 5)))
-    assert kmer_codes("ACGNACGTAC", 4).size == 3  # the windows touching N are left out
-    assert kmer_codes("ACG", 4).size == 0
+    assert np.array_equal(np.sort(codes_of(seq, 5)), np.sort(codes_of(revcomp(seq), 5)))
+    assert codes_of("ACGNACGTAC", 4).size == 3  # the windows touching N are left out
+    assert codes_of("ACG", 4).size == 0
     # AAAA and its reverse complement TTTT are one k-mer, coded as AAAA = 0
-    assert kmer_codes("TTTT", 4).tolist() == [0] and kmer_codes("aaaa", 4).tolist() == [0]
+    assert codes_of("TTTT", 4).tolist() == [0] and codes_of("aaaa", 4).tolist() == [0]
     # the code is the 2-bit number of the smaller strand: ACGT reads 0·64 + 1·16 + 2·4 + 3
-    assert kmer_codes("ACGT", 4).tolist() == [27]
+    assert codes_of("ACGT", 4).tolist() == [27]
 
 
 def test_overlapping_windows_are_linked_through_chains_and_either_strand():
@@ -51,14 +68,15 @@ def test_overlapping_windows_are_linked_through_chains_and_either_strand():
 
 
 def test_the_joined_records_give_each_record_its_own_kmer_codes():
-    from mhsa_bio.training.groups import _chunk_codes
-
     rng = np.random.default_rng(3)
     seqs = [random_dna(rng, 30), "ACGTNacgtaCGTAGGT", "", "ACG", random_dna(rng, 25).lower(), "AC?GTACGGA"]
-    codes, owner = _chunk_codes(seqs, 7, 5)
-    for i, seq in enumerate(seqs):
-        assert sorted(codes[owner == 7 + i].tolist()) == sorted(kmer_codes(seq, 5).tolist()), i
-    assert set(owner.tolist()) <= set(range(7, 7 + len(seqs)))
+    for k in (1, 5, 20):
+        codes, owner = kmer_codes(seqs, k, first=7)
+        for i, seq in enumerate(seqs):
+            assert sorted(codes[owner == 7 + i].tolist()) == sorted(reference_codes(seq, k)), (k, i)
+        assert set(owner.tolist()) <= set(range(7, 7 + len(seqs)))
+    with pytest.raises(ValueError, match="expected 1 to 31"):
+        kmer_codes(seqs, 32)
 
 
 def test_grouping_in_passes_matches_one_pass_on_a_larger_set():
@@ -152,9 +170,9 @@ def test_train_folds_never_hold_out_a_record_that_overlaps_training(tmp_path):
         held[k] = [line.split("\t")[0] for line in rows]
     for k in range(3):
         kept = {code for other in range(3) if other != k for rid in held[other]
-                for code in kmer_codes(seq_of[rid], DEFAULT_GROUP_KMER).tolist()}
+                for code in codes_of(seq_of[rid], DEFAULT_GROUP_KMER).tolist()}
         for rid in held[k]:
-            assert not kept & set(kmer_codes(seq_of[rid], DEFAULT_GROUP_KMER).tolist()), rid
+            assert not kept & set(codes_of(seq_of[rid], DEFAULT_GROUP_KMER).tolist()), rid
     run = json.loads((out / "run.json").read_text())
     assert run["group_kmer"] == DEFAULT_GROUP_KMER
     assert run["fold_groups"] == overlap_groups([r.seq for r in pos + neg]).max() + 1
@@ -182,14 +200,14 @@ def test_grouped_validation_split_keeps_overlapping_records_on_one_side():
     pos = [Record(f"p{i}", s) for i, s in enumerate(np.array(seqs)[labels == 1])]
     neg = [Record(f"n{i}", s) for i, s in enumerate(np.array(seqs)[labels == 0])]
     split = make_split(pos, negatives=neg, config=TrainConfig(seed=3))  # grouped by default
-    held = {c for r in split.val.records for c in kmer_codes(r.seq, 20).tolist()}
-    assert not any(held & set(kmer_codes(r.seq, 20).tolist()) for r in split.train.records)
+    held = {c for r in split.val.records for c in codes_of(r.seq, 20).tolist()}
+    assert not any(held & set(codes_of(r.seq, 20).tolist()) for r in split.train.records)
     sizes = np.bincount(groups)
     assert split.linked == int((sizes[groups] > 1).sum()) > 0
     # 0 splits records one by one: overlapping windows then fall on both sides
     plain = make_split(pos, negatives=neg, config=TrainConfig(seed=3, val_group_kmer=0))
-    held = {c for r in plain.val.records for c in kmer_codes(r.seq, 20).tolist()}
-    assert any(held & set(kmer_codes(r.seq, 20).tolist()) for r in plain.train.records)
+    held = {c for r in plain.val.records for c in codes_of(r.seq, 20).tolist()}
+    assert any(held & set(codes_of(r.seq, 20).tolist()) for r in plain.train.records)
     assert plain.linked == 0
 
 
@@ -248,8 +266,8 @@ def test_train_keeps_overlaps_out_of_validation_by_default_and_refuses_a_one_sid
     ckpt = torch.load(out / "model.pt", weights_only=True)
     held = set(ckpt["provenance"]["split"]["validation_ids"])
     seq_of = dict(pos + neg)
-    val_codes = {c for i in held for c in kmer_codes(seq_of[i], 20).tolist()}
-    assert held and all(not val_codes & set(kmer_codes(s, 20).tolist())
+    val_codes = {c for i in held for c in codes_of(seq_of[i], 20).tolist()}
+    assert held and all(not val_codes & set(codes_of(s, 20).tolist())
                         for i, s in seq_of.items() if i not in held)
     # every positive one overlap group: no split can hold positives on both sides
     chain = random_dna(rng, 300)

@@ -27,6 +27,27 @@ _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 COMPLEMENT_TOKENS = np.array([3, 2, 1, 0, 4, 5], dtype=np.int64)
 
 
+def kmer_code_pair(tokens: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forward, reverse, valid), each (L − k + 1,), for the k-mer starting at each position of
+    ``tokens`` (A C G T = 0 … 3): its 2-bit code read 5′→3′ (A…A = 0), the code of its reverse
+    complement, and whether it holds A, C, G and T only (a token above 3 anywhere in it makes
+    it invalid, and its codes meaningless). Built one base at a time, so memory stays a few
+    arrays of the input's length."""
+    m = tokens.size - k + 1
+    if m <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool)
+    other = np.concatenate([[0], np.cumsum(tokens > 3)])
+    valid = other[k:] == other[:m]
+    two_bit = np.minimum(tokens, 3).astype(np.int64)
+    forward = np.zeros(m, dtype=np.int64)
+    reverse = np.zeros(m, dtype=np.int64)
+    for j in range(k):
+        forward <<= 2
+        forward += two_bit[j : j + m]
+        reverse += (3 - two_bit[j : j + m]) << (2 * j)  # the complement, read backwards
+    return forward, reverse, valid
+
+
 def encode_dna(seq: str) -> np.ndarray:
     """Encode one validated DNA string as tokens 0..4 (A C G T N), shape (L,), uint8."""
     return _LUT[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mhsa_bio import pwm
+from mhsa_bio.alphabet import kmer_code_pair
 from mhsa_bio.motifs.seqlets import Seqlet
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,8 @@ class Cluster(NamedTuple):
 
 def _kmer_codes(seq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Codes of every k-mer (−1 where it holds an N) and of its reverse complement."""
-    if seq.size < k:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    win = np.lib.stride_tricks.sliding_window_view(seq, k)
-    bad = (win > 3).any(1)
-    powers = 4 ** np.arange(k - 1, -1, -1)
-    fwd = (np.clip(win, 0, 3) * powers).sum(1)
-    rev = ((3 - np.clip(win, 0, 3))[:, ::-1] * powers).sum(1)
-    return np.where(bad, -1, fwd), np.where(bad, -1, rev)
+    fwd, rev, ok = kmer_code_pair(seq, k)
+    return np.where(ok, fwd, -1), np.where(ok, rev, -1)
 
 
 def _canonical_presence(windows: Sequence[np.ndarray], k: int) -> np.ndarray:

@@ -19,28 +19,10 @@ DEFAULT_GROUP_KMER = 20
 #: The longest k whose codes fit an int64 (2 bits a base).
 MAX_GROUP_KMER = 31
 
-_CODE = np.full(256, 4, dtype=np.int64)
+_CODE = np.full(256, 4, dtype=np.uint8)  # A C G T (either case) 0 … 3, any other byte 4
 for _i, _base in enumerate("ACGT"):
     _CODE[ord(_base)] = _i
     _CODE[ord(_base.lower())] = _i
-_CODE8 = _CODE.astype(np.uint8)
-
-
-def kmer_codes(seq: str, k: int) -> np.ndarray:
-    """The canonical code of every k-mer of ``seq`` made of A, C, G and T only: the smaller of the
-    k-mer's and its reverse complement's 2-bit codes. int64, shape (M,), M ≤ len(seq) − k + 1."""
-    if not 1 <= k <= MAX_GROUP_KMER:
-        raise ValueError(f"k = {k}: expected 1 to {MAX_GROUP_KMER}")
-    codes = _CODE[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
-    if codes.size < k:
-        return np.empty(0, dtype=np.int64)
-    windows = np.lib.stride_tricks.sliding_window_view(codes, k)
-    valid = (windows < 4).all(axis=1)
-    windows = windows[valid]
-    powers = 4 ** np.arange(k - 1, -1, -1, dtype=np.int64)
-    forward = windows @ powers
-    reverse = (3 - windows) @ powers[::-1]  # the complement read backwards
-    return np.minimum(forward, reverse)
 
 
 #: Bases whose k-mers one pass of :func:`overlap_groups` sorts at a time (about 30 bytes a base):
@@ -48,26 +30,19 @@ def kmer_codes(seq: str, k: int) -> np.ndarray:
 PASS_BASES = 4_000_000
 
 
-def _chunk_codes(seqs: Sequence[str], first: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, records): the canonical code (as :func:`kmer_codes` gives it) of every k-mer of
-    ``seqs`` made of A, C, G and T only, and the index (from ``first``) of the record holding it;
-    computed at once over the records joined by an N."""
-    joined = "N".join(seqs).encode("ascii", "replace")
-    bases = _CODE8[np.frombuffer(joined, dtype=np.uint8)]
-    m = bases.size - k + 1
-    if m <= 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    other = np.concatenate([[0], np.cumsum(bases == 4)])
-    valid = other[k:] == other[:m]  # no N (nor other letter) in the window
-    two_bit = np.minimum(bases, 3).astype(np.int64)
-    forward = np.zeros(m, dtype=np.int64)
-    reverse = np.zeros(m, dtype=np.int64)
-    for j in range(k):
-        forward <<= 2
-        forward += two_bit[j : j + m]
-        reverse += (3 - two_bit[j : j + m]) << (2 * j)  # the complement, read backwards
+def kmer_codes(seqs: Sequence[str], k: int, *, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, records): the canonical code of every k-mer of ``seqs`` made of A, C, G and T
+    only — the smaller of the k-mer's and its reverse complement's 2-bit codes — and the index
+    (from ``first``) of the record holding it; computed at once over the records joined by an N.
+    int64, shape (M,) each."""
+    from mhsa_bio.alphabet import kmer_code_pair
+
+    if not 1 <= k <= MAX_GROUP_KMER:
+        raise ValueError(f"k = {k}: expected 1 to {MAX_GROUP_KMER}")
+    bases = _CODE[np.frombuffer("N".join(seqs).encode("ascii", "replace"), dtype=np.uint8)]
+    forward, reverse, valid = kmer_code_pair(bases, k)
     lengths = np.fromiter((len(s) + 1 for s in seqs), dtype=np.int64, count=len(seqs))
-    owner = np.repeat(np.arange(first, first + len(seqs)), lengths)[:m]
+    owner = np.repeat(np.arange(first, first + len(seqs)), lengths)[: valid.size]
     return np.minimum(forward, reverse)[valid], owner[valid]
 
 
@@ -84,21 +59,19 @@ def overlap_groups(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    if not 1 <= k <= MAX_GROUP_KMER:
-        raise ValueError(f"k = {k}: expected 1 to {MAX_GROUP_KMER}")
     n = len(seqs)
-    chunks, size, start = [], 0, 0
+    chunks, size, start, total = [], 0, 0, 0
     for i, seq in enumerate(seqs):
         size += len(seq) + 1
         if size >= pass_bases or i == n - 1:
             chunks.append((start, i + 1))
-            start, size = i + 1, 0
-    passes = max(1, -(-sum(len(s) + 1 for s in seqs) // pass_bases))
+            start, total, size = i + 1, total + size, 0
+    passes = max(1, -(-total // pass_bases))
     links = [np.empty((0, 2), dtype=np.int64)]
     for residue in range(passes):
         parts = []
         for lo, hi in chunks:
-            codes, owner = _chunk_codes(seqs[lo:hi], lo, k)
+            codes, owner = kmer_codes(seqs[lo:hi], k, first=lo)
             keep = codes % passes == residue
             parts.append((codes[keep], owner[keep]))
         codes = np.concatenate([c for c, _ in parts]) if parts else np.empty(0, dtype=np.int64)
