@@ -68,20 +68,15 @@ def stratified_split(
     return train_idx, val_idx
 
 
-def _groups(records: Sequence[Record], config: TrainConfig) -> np.ndarray | None:
-    """The overlap groups of ``records`` when the split keeps them whole (``val_group_kmer``
-    and some records overlap: ``groups.linked_groups``)."""
-    from mhsa_bio.training.groups import linked_groups
-
-    return linked_groups([r.seq for r in records], config.val_group_kmer)
-
-
 def _cut(
     records: Sequence[Record], labels: np.ndarray, config: TrainConfig
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(train, validation) indices of ``records`` and how many of them share their overlap group
-    with another (0 when the split deals them one by one)."""
-    groups = _groups(records, config)
+    with another (0 when the split deals them one by one): records sharing a
+    ``config.val_group_kmer``-mer stay on one side (``groups.linked_groups``)."""
+    from mhsa_bio.training.groups import linked_groups
+
+    groups = linked_groups([r.seq for r in records], config.val_group_kmer)
     tr, va = stratified_split(labels, fraction=config.val_fraction, seed=config.seed, groups=groups)
     if groups is None:
         return tr, va, 0
