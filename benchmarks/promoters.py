@@ -128,7 +128,11 @@ def unique_ids(path: Path) -> Path:
     if not renamed:
         return path
     copy = Path(tempfile.gettempdir()) / f"mhsa-bio-bench-{path.name}"
-    copy.write_text("\n".join(out) + "\n")
+    # parallel workers write the same copy: each writes its own file and renames it into place,
+    # so no reader ever sees a half-written one
+    with tempfile.NamedTemporaryFile("w", dir=copy.parent, prefix=copy.name, delete=False) as tmp:
+        tmp.write("\n".join(out) + "\n")
+    Path(tmp.name).replace(copy)
     return copy
 
 
