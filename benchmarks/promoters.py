@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 from _common import SHARED_DATA, peak_rss_mb, shared, table
 
+from mhsa_bio.io.outputs import atomic_open
 from mhsa_bio.training.groups import DEFAULT_GROUP_KMER
 
 DATASETS = {
@@ -130,9 +131,8 @@ def unique_ids(path: Path) -> Path:
     copy = Path(tempfile.gettempdir()) / f"mhsa-bio-bench-{path.name}"
     # parallel workers write the same copy: each writes its own file and renames it into place,
     # so no reader ever sees a half-written one
-    with tempfile.NamedTemporaryFile("w", dir=copy.parent, prefix=copy.name, delete=False) as tmp:
-        tmp.write("\n".join(out) + "\n")
-    Path(tmp.name).replace(copy)
+    with atomic_open(copy) as handle:
+        handle.write("\n".join(out) + "\n")
     return copy
 
 
