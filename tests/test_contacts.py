@@ -12,7 +12,16 @@ from contacts_fixtures import line_pdb, one_thread, planted_msa  # noqa: F401 (a
 
 from mhsa_bio.contacts.evaluate import precision_at, precision_table
 from mhsa_bio.contacts.fit import FitConfig, fit_couplings
-from mhsa_bio.contacts.readout import apc, contact_scores, coupling_norms, probability, symmetrize
+from mhsa_bio.contacts.readout import (
+    CALIBRATION,
+    apc,
+    calibrated,
+    contact_scores,
+    coupling_norms,
+    probability,
+    symmetrize,
+    zscores,
+)
 from mhsa_bio.contacts.weights import sequence_weights
 from mhsa_bio.contacts.writers import read_rr, read_tsv, write_npy, write_rr, write_tsv
 from mhsa_bio.io.msa import MSA_ALPHABET
@@ -75,6 +84,21 @@ def test_probability_is_monotone_and_bounded():
     assert p.min() >= 0 and p.max() <= 1
     # invariant to the scale and offset of the scores
     np.testing.assert_allclose(probability(10 * s + 3), p)
+
+
+def test_calibration_falls_with_length_inside_the_fitted_range_only():
+    z = np.array([0.0, 3.0, 6.0])
+    for model, c in CALIBRATION.items():
+        lo, hi = c["min_length"], c["max_length"]
+        short, long_ = calibrated(z, lo, model=model), calibrated(z, hi, model=model)
+        assert np.all(long_ < short)  # the same z means less in a longer protein
+        np.testing.assert_allclose(calibrated(z, lo // 2, model=model), short)
+        np.testing.assert_allclose(calibrated(z, 4 * hi, model=model), long_)
+        logit = c["slope"] * z + c["log_length"] * np.log(200) + c["intercept"]
+        np.testing.assert_allclose(calibrated(z, 200, model=model), 1 / (1 + np.exp(-logit)))
+    s = symmetrize(np.random.default_rng(3).normal(size=(200, 200)))
+    zs = zscores(s)
+    np.testing.assert_allclose(probability(s, model="potts"), symmetrize(calibrated(zs, 200, model="potts")))
 
 
 def test_precision_by_hand_and_unknown_residues():

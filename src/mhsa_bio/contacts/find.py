@@ -69,5 +69,10 @@ def contacts_from_msa(
         "config": asdict(fit.config),
     }
     return ContactsResult(
-        msa.query, msa.ids[msa.query_index], scores, probability(scores), fit.config.model_type, info
+        msa.query,
+        msa.ids[msa.query_index],
+        scores,
+        probability(scores, model=fit.config.model_type),
+        fit.config.model_type,
+        info,
     )

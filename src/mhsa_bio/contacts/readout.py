@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-#: Logistic calibration of APC-corrected scores (see ``probability``): p = sigmoid(a * z + b) on
-#: z-scores of the long-range scores.
-CALIBRATION = {"slope": 1.1, "intercept": -3.4}
+#: Logistic calibration of APC-corrected scores, by model (see ``calibrated``):
+#: p = σ(slope·z + log_length·ln L + intercept), L clipped to [min_length, max_length].
+#: Fitted by ``benchmarks/contacts_calibration.py`` on the tuning families (1a3aA, 1a0tP, T1042,
+#: T1034; each model's default fit, seed 0) and checked there on the validation families
+#: (docs/contacts.md, *Probability calibration*).
+CALIBRATION = {
+    "factored": {
+        "slope": 0.942,
+        "log_length": -1.748,
+        "intercept": 5.039,
+        "min_length": 145,
+        "max_length": 289,
+    },
+    "potts": {
+        "slope": 0.985,
+        "log_length": -1.793,
+        "intercept": 5.246,
+        "min_length": 145,
+        "max_length": 289,
+    },
+}
 
 
 def symmetrize(x: np.ndarray) -> np.ndarray:
@@ -49,27 +69,46 @@ def contact_scores(raw: np.ndarray) -> np.ndarray:
     return s
 
 
-def probability(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray:
-    """Map APC scores (L, L) to contact probabilities with a fixed logistic calibration.
+def probability(scores: np.ndarray, *, model: str = "factored", min_separation: int = 6) -> np.ndarray:
+    """Map APC scores (L, L) to contact probabilities (Cβ < 8 Å) with a fixed logistic calibration.
 
     The scores of pairs at separation ≥ ``min_separation`` are turned into z-scores (their mean
-    and standard deviation), then p = 1 / (1 + exp(−(a·z + b))) with ``CALIBRATION``'s a and b.
-    The z-score makes the map independent of the model's scale (factored attention, Potts and ESM
-    scores differ by orders of magnitude). a = 1.1 and b = −3.4 are a maximum-likelihood logistic
-    fit of true contacts (Cβ < 8 Å) on z over all pairs at separation ≥ 6 of 1atzA with
-    factored attention (fit: 1.08, −3.42); there the mean p of the top L/5, L/2 and L pairs is
-    0.87, 0.58, 0.40 against measured precisions 0.80, 0.68, 0.40. It is a rough, monotone
-    calibration fitted on one family: the ranking, and so every precision figure, does not
-    depend on it.
+    and standard deviation), which makes the map independent of the model's scale (factored
+    attention, Potts and ESM scores differ by orders of magnitude); ``calibrated`` maps z and L
+    to a probability with ``model``'s constants (``CALIBRATION``; ESM attention maps take
+    factored attention's). The calibration is monotone in the score, so the ranking, and every
+    precision figure, does not depend on it.
     """
-    length = scores.shape[0]
-    i, j = np.triu_indices(length, min_separation)
+    z = zscores(scores, min_separation=min_separation)
+    if z is None:
+        return np.full_like(scores, 0.0, dtype=np.float64)
+    return symmetrize(calibrated(z, scores.shape[0], model=model))
+
+
+def calibrated(z: np.ndarray, length: int, *, model: str = "factored") -> np.ndarray:
+    """p = σ(slope·z + log_length·ln L + intercept) with ``CALIBRATION[model]``, L clipped to the
+    lengths the constants were fitted on.
+
+    The length term is there because the share of pairs at separation ≥ 6 that are in contact
+    falls as about 1/L: the same z means a lower probability in a longer protein. Fitted by
+    ``benchmarks/contacts_calibration.py``: its rule (lowest mean leave-one-family-out log-loss
+    over the tuning families) chose this form over z alone and over forms with log(Neff / L).
+    """
+    c = CALIBRATION[model]
+    ell = math.log(min(max(length, c["min_length"]), c["max_length"]))
+    logit = c["slope"] * np.asarray(z, dtype=np.float64) + c["log_length"] * ell + c["intercept"]
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def zscores(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray | None:
+    """(L, L) scores as z-scores against the mean and standard deviation of the pairs i < j at
+    separation ≥ ``min_separation`` (what ``probability`` calibrates); None when those pairs
+    have no spread."""
+    i, j = np.triu_indices(scores.shape[0], min_separation)
     vals = scores[i, j]
     if vals.size < 2 or vals.std() == 0:
-        return np.full_like(scores, 0.0, dtype=np.float64)
-    z = (scores - vals.mean()) / vals.std()
-    p = 1.0 / (1.0 + np.exp(-(CALIBRATION["slope"] * z + CALIBRATION["intercept"])))
-    return symmetrize(p)
+        return None
+    return (scores - vals.mean()) / vals.std()
 
 
 def ranked_pairs(scores: np.ndarray, *, min_separation: int = 1) -> tuple[np.ndarray, np.ndarray]:
