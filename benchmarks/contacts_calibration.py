@@ -6,10 +6,11 @@ among the pairs at separation ≥ 6, then a logistic function of it (and of the 
 in the forms below). This script chooses the form, fits its constants and measures how well they
 hold:
 
-1. For every family of ``benchmarks/contacts.py`` whose files are here, the default factored
-   attention fit (``--seeds``, each in its own subprocess as there) gives the scores; the
-   structure gives the truth (Cβ < 8 Å; unmapped residues left out). ``--maps DIR`` keeps the
-   fitted scores, so a second run reads them instead of fitting again.
+1. For every family of ``benchmarks/contacts.py`` whose files are here, the default fit of
+   ``--method`` (factored attention, or the Potts model; ``--seeds``, each in its own
+   subprocess as there) gives the scores; the structure gives the truth (Cβ < 8 Å; unmapped
+   residues left out). ``--maps DIR`` keeps the fitted scores, so a second run reads them
+   instead of fitting again.
 2. Candidate forms (``FORMS``), each a maximum-likelihood logistic fit over the pairs at
    separation ≥ 6 with every family weighted equally: ``z`` (a·z + b), then a·z + b plus
    c·log(Neff / L) (``z+neff``: how much signal the alignment holds), plus d·log L
@@ -198,7 +199,9 @@ def load_family(
         print(f"{family:13s} seed {seed}: fitted in {r['wall_s']:.0f} s", flush=True)
         if kept is not None:
             kept.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(kept, scores=scores, neff=neff, query=query)
+            part = kept.with_name(kept.name + ".part.npz")  # a killed run leaves no half-written map
+            np.savez(part, scores=scores, neff=neff, query=query)
+            part.replace(kept)
     contacts = query_structure(fam["pdb"], query, chain=fam["chain"]).contacts
     return family_data(scores, contacts, neff)
 

@@ -9,7 +9,7 @@ import numpy as np
 #: Logistic calibration of APC-corrected scores, by model (see ``calibrated``):
 #: p = σ(slope·z + log_length·ln L + intercept), L clipped to [min_length, max_length].
 #: Fitted by ``benchmarks/contacts_calibration.py`` on the tuning families (1a3aA, 1a0tP, T1042,
-#: T1034; each model's default fit, seed 0) and checked there on the validation families
+#: T1034; each model's default fit, seed 0) and checked by it on the validation families
 #: (docs/contacts.md, *Probability calibration*).
 CALIBRATION = {
     "factored": {
@@ -97,7 +97,7 @@ def calibrated(z: np.ndarray, length: int, *, model: str = "factored") -> np.nda
     c = CALIBRATION[model]
     ell = math.log(min(max(length, c["min_length"]), c["max_length"]))
     logit = c["slope"] * np.asarray(z, dtype=np.float64) + c["log_length"] * ell + c["intercept"]
-    return 1.0 / (1.0 + np.exp(-logit))
+    return 0.5 * (1.0 + np.tanh(0.5 * logit))  # σ(logit), without overflow for large |logit|
 
 
 def zscores(scores: np.ndarray, *, min_separation: int = 6) -> np.ndarray | None:
