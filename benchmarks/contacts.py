@@ -248,9 +248,11 @@ def _worker(
     child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     info: dict = {}
     if method in OURS:
-        overrides = (fit or {}) if method == "factored" else {}
+        overrides = dict(fit or {}) if method == "factored" else {}
+        # identity=X: the sequence weights' identity (contacts --identity), not a FitConfig field
+        weights = {"identity": float(overrides.pop("identity"))} if "identity" in overrides else {}
         config = FitConfig(model_type="potts" if method == "potts" else "factored", **overrides)
-        result = contacts_from_msa(msa, config=config, seed=seed, device=device)
+        result = contacts_from_msa(msa, config=config, seed=seed, device=device, **weights)
         scores = result.scores
         info = {"steps": result.info["steps"], "neff": result.info["neff"], "loss": result.info["final_loss"]}
         if device.startswith("cuda"):
@@ -316,7 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--families", nargs="+", choices=list(FAMILIES),
                         help="These families instead of --set.")
     parser.add_argument("--fit", nargs="+", default=[], metavar="KEY=VALUE",
-                        help="FitConfig fields for the factored fit, e.g. warm_start=20 bfloat16=true.")
+                        help="FitConfig fields for the factored fit, e.g. warm_start=20 bfloat16=true; "
+                        "identity=X sets its sequence weights' identity (contacts --identity).")
     parser.add_argument("--methods", nargs="+", default=[m for m in METHODS if m != "factored-default"],
                         choices=METHODS, help="Default: all but factored-default (factored attention "
                         "with the default settings whatever --fit says, to run beside a --fit variant).")

@@ -149,6 +149,17 @@ def test_benchmark_runs_the_default_beside_a_fit_variant(tmp_path, monkeypatch):
     assert default["info"]["steps"] > 3  # the default schedule, not --fit steps=3
 
 
+def test_fit_identity_sets_the_sequence_weights(tmp_path, monkeypatch):
+    """``--fit identity=X`` goes to the sequence weights, not to FitConfig (which has no such field)."""
+    _psicov_family(tmp_path, "1a0tP", n=40)
+    monkeypatch.setenv(bench.PSICOV_ENV, str(tmp_path))
+    fit = {"steps": 2, "heads": 2}
+    base = bench._worker("1a0tP", "factored", 1, 0, "cpu", fit)
+    loose = bench._worker("1a0tP", "factored", 1, 0, "cpu", {**fit, "identity": 0.05})
+    assert loose["info"]["neff"] < base["info"]["neff"]  # more neighbours at a lower identity
+    assert fit == {"steps": 2, "heads": 2}  # the caller's settings are left as they were
+
+
 def test_a_failing_peer_costs_its_row_not_the_run(tmp_path, monkeypatch, capsys):
     """A peer whose subprocess fails is skipped with a note; the other methods' rows stay."""
     import subprocess
