@@ -59,7 +59,7 @@ TOPS = {"L/5": 5, "L/2": 2, "L": 1}
 
 
 def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[str, np.ndarray]:
-    """The known pairs i < j at separation ≥ 6 of one family: their features, label and score."""
+    """The known pairs i < j at separation ≥ 6 of one family: their features and label."""
     from mhsa_bio.contacts.readout import zscores
 
     length = scores.shape[0]
@@ -74,7 +74,6 @@ def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[s
         "z": z[i, j],
         "log_neff_per_l": np.full(n, math.log(max(neff, 1.0) / length)),
         "y": (contacts[i, j] == 1).astype(float),
-        "score": scores[i, j],
         "log_length": np.full(n, math.log(length)),
         "length": np.full(n, length),
     }
@@ -148,7 +147,7 @@ def calibration_rows(data: dict[str, np.ndarray], probs: dict[str, np.ndarray]) 
     """Mean probability (per calibration) against measured precision for the top L/5, L/2, L
     pairs by score, and for the pairs at p ≥ 0.5 of each calibration."""
     length = int(data["length"][0])
-    order = np.argsort(-data["score"], kind="stable")
+    order = np.argsort(-data["z"], kind="stable")  # z ranks the pairs as their scores do
     rows = []
     for name, div in TOPS.items():
         top = order[: max(1, length // div)]

@@ -26,7 +26,6 @@ def _family(rng, *, n: int, neff_per_l: float, a: float, b: float, c: float) -> 
         "z": z,
         "log_neff_per_l": np.full(n, log_r),
         "y": (rng.random(n) < p).astype(float),
-        "score": z.copy(),
         "log_length": np.full(n, math.log(200)),
         "length": np.full(n, 200),
     }
@@ -87,7 +86,7 @@ def test_calibration_rows_by_hand():
     # L 10: top L/5 = 2 pairs, L/2 = 5, L = 10; scores rank the pairs 0..11
     score = np.arange(12, 0, -1, dtype=float)
     y = np.array([1, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0], dtype=float)
-    data = {"score": score, "y": y, "length": np.full(12, 10)}
+    data = {"z": score, "y": y, "length": np.full(12, 10)}
     p = np.linspace(0.9, 0.0, 12)
     rows = {r["list"]: r for r in cc.calibration_rows(data, {"now": p, "fitted": p / 2})}
     assert rows["top L/5"]["n"] == 2 and rows["top L/5"]["precision"] == 0.5
