@@ -15,7 +15,9 @@ hold:
    separation ≥ 6 with every family weighted equally: ``z`` (a·z + b), then a·z + b plus
    c·log(Neff / L) (``z+neff``: how much signal the alignment holds), plus d·log L
    (``z+length``: the share of pairs in contact falls as 1/L; L clipped to the lengths of the
-   families fitted on), or both.
+   families fitted on), or both; last, a·z + d·log L plus a term each for short- (6–11) and
+   medium-range (12–23) pairs (``z+length+range``: a short pair at a given z is more often a
+   contact than a long one at the same z).
 3. The rule, on the tuning families only: the form with the lowest mean log-loss in
    leave-one-family-out (fitted on the other tuning families, scored on the one left out); in
    ``FORMS``' order, a later form replaces the one kept only when it is lower by more than
@@ -50,6 +52,7 @@ FORMS = {
     "z+neff": ("z", "log_neff_per_l"),
     "z+length": ("z", "log_length"),
     "z+neff+length": ("z", "log_neff_per_l", "log_length"),
+    "z+length+range": ("z", "log_length", "short", "medium"),
 }
 #: A richer form must lower the mean leave-one-family-out log-loss by more than this.
 TIE = 0.002
@@ -70,8 +73,11 @@ def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[s
     known = contacts[i, j] >= 0
     i, j = i[known], j[known]
     n = i.size
+    separation = j - i
     return {
         "z": z[i, j],
+        "short": (separation < 12).astype(float),
+        "medium": ((separation >= 12) & (separation < 24)).astype(float),
         "log_neff_per_l": np.full(n, math.log(max(neff, 1.0) / length)),
         "y": (contacts[i, j] == 1).astype(float),
         "log_length": np.full(n, math.log(length)),
@@ -258,12 +264,12 @@ def main(argv: list[str] | None = None) -> None:
     chosen, cv = choose_form(tuning)
     print("\nleave-one-family-out log-loss on the tuning families (nats per pair):")
     for form, loss in cv.items():
-        print(f"  {form:8s} {loss:.4f}{'  <- chosen' if form == chosen else ''}")
+        print(f"  {form:14s} {loss:.4f}{'  <- chosen' if form == chosen else ''}")
     fitted = {form: fit_logistic(list(tuning.values()), form) for form in FORMS}
     print("\nfitted on all tuning families:")
     for form, coef in fitted.items():
         print(
-            f"  {form:8s} "
+            f"  {form:14s} "
             + ", ".join(f"{n} {b:.3f}" for n, b in zip([*FORMS[form], "intercept"], coef, strict=True))
             + ("  <- chosen" if form == chosen else "")
         )

@@ -17,24 +17,31 @@ import contacts_calibration as cc  # noqa: E402
 from mhsa_bio.contacts.readout import zscores  # noqa: E402
 
 
-def _family(rng, *, n: int, neff_per_l: float, a: float, b: float, c: float) -> dict[str, np.ndarray]:
-    """n pairs whose contact probability is σ(a·z + b + c·log(Neff/L))."""
+def _family(
+    rng, *, n: int, neff_per_l: float, a: float, b: float, c: float, s: float = 0.0
+) -> dict[str, np.ndarray]:
+    """n pairs whose contact probability is σ(a·z + b + c·log(Neff/L) + s·short), a fifth of
+    them short-range and a fifth medium-range."""
     z = rng.standard_normal(n)
     log_r = math.log(neff_per_l)
-    p = 1.0 / (1.0 + np.exp(-(a * z + b + c * log_r)))
+    band = rng.integers(0, 5, n)
+    short, medium = (band == 0).astype(float), (band == 1).astype(float)
+    p = 1.0 / (1.0 + np.exp(-(a * z + b + c * log_r + s * short)))
     return {
         "z": z,
         "log_neff_per_l": np.full(n, log_r),
+        "short": short,
+        "medium": medium,
         "y": (rng.random(n) < p).astype(float),
         "log_length": np.full(n, math.log(200)),
         "length": np.full(n, 200),
     }
 
 
-def _families(c: float, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
+def _families(c: float, seed: int = 0, s: float = 0.0) -> dict[str, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return {
-        f"f{k}": _family(rng, n=40_000, neff_per_l=r, a=1.3, b=-3.0, c=c)
+        f"f{k}": _family(rng, n=40_000, neff_per_l=r, a=1.3, b=-3.0, c=c, s=s)
         for k, r in enumerate((0.8, 2.0, 10.0, 50.0))
     }
 
@@ -65,6 +72,14 @@ def test_rule_adds_the_neff_term_only_when_it_pays():
     assert chosen == "z"
 
 
+def test_rule_adds_the_range_terms_only_when_short_pairs_differ():
+    chosen, losses = cc.choose_form(_families(c=0.0, seed=4, s=1.0))
+    assert chosen == "z+length+range" and losses[chosen] < losses["z"] - cc.TIE
+    beta = cc.fit_logistic(list(_families(c=0.0, seed=4, s=1.0).values()), "z+length+range")
+    assert beta[0] == pytest.approx(1.3, abs=0.1) and beta[2] == pytest.approx(1.0, abs=0.15)
+    assert beta[3] == pytest.approx(0.0, abs=0.15)  # medium-range pairs are like long ones here
+
+
 def test_family_data_keeps_known_pairs_at_separation_six_or_more():
     rng = np.random.default_rng(2)
     length = 30
@@ -79,6 +94,9 @@ def test_family_data_keeps_known_pairs_at_separation_six_or_more():
     assert d["y"].size == keep.sum()
     np.testing.assert_allclose(d["z"], zscores(scores, min_separation=6)[i[keep], j[keep]])
     np.testing.assert_array_equal(d["y"], contacts[i[keep], j[keep]])
+    sep = (j - i)[keep]
+    np.testing.assert_array_equal(d["short"], sep < 12)
+    np.testing.assert_array_equal(d["medium"], (sep >= 12) & (sep < 24))
     assert d["log_neff_per_l"][0] == pytest.approx(math.log(3.0))
 
 

@@ -9,20 +9,20 @@ import numpy as np
 #: Logistic calibration of APC-corrected scores, by model (see ``calibrated``):
 #: p = σ(slope·z + log_length·ln L + intercept), L clipped to [min_length, max_length].
 #: Fitted by ``benchmarks/contacts_calibration.py`` on the tuning families (1a3aA, 1a0tP, T1042,
-#: T1034; each model's default fit, seed 0) and checked by it on the validation families
+#: T1034, T1047s1; each model's default fit, seed 0) and checked by it on the validation families
 #: (docs/contacts.md, *Probability calibration*).
 CALIBRATION = {
     "factored": {
-        "slope": 0.942,
-        "log_length": -1.748,
-        "intercept": 5.039,
+        "slope": 0.899,
+        "log_length": -1.922,
+        "intercept": 5.924,
         "min_length": 145,
         "max_length": 289,
     },
     "potts": {
-        "slope": 0.985,
-        "log_length": -1.793,
-        "intercept": 5.246,
+        "slope": 0.929,
+        "log_length": -1.966,
+        "intercept": 6.130,
         "min_length": 145,
         "max_length": 289,
     },
@@ -92,7 +92,8 @@ def calibrated(z: np.ndarray, length: int, *, model: str = "factored") -> np.nda
     The length term is there because the share of pairs at separation ≥ 6 that are in contact
     falls as about 1/L: the same z means a lower probability in a longer protein. Fitted by
     ``benchmarks/contacts_calibration.py``: its rule (lowest mean leave-one-family-out log-loss
-    over the tuning families) chose this form over z alone and over forms with log(Neff / L).
+    over the tuning families) chose this form over z alone, over forms with log(Neff / L) and
+    over one with a term each for short- and medium-range pairs.
     """
     c = CALIBRATION[model]
     ell = math.log(min(max(length, c["min_length"]), c["max_length"]))
