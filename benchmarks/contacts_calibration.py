@@ -63,6 +63,7 @@ TOPS = {"L/5": 5, "L/2": 2, "L": 1}
 
 def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[str, np.ndarray]:
     """The known pairs i < j at separation ≥ 6 of one family: their features and label."""
+    from mhsa_bio.contacts.evaluate import RANGES
     from mhsa_bio.contacts.readout import zscores
 
     length = scores.shape[0]
@@ -74,10 +75,15 @@ def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[s
     i, j = i[known], j[known]
     n = i.size
     separation = j - i
+
+    def within(band: str) -> np.ndarray:
+        lo, hi = RANGES[band]
+        return ((separation >= lo) & (separation <= hi)).astype(float)
+
     return {
         "z": z[i, j],
-        "short": (separation < 12).astype(float),
-        "medium": ((separation >= 12) & (separation < 24)).astype(float),
+        "short": within("short"),
+        "medium": within("medium"),
         "log_neff_per_l": np.full(n, math.log(max(neff, 1.0) / length)),
         "y": (contacts[i, j] == 1).astype(float),
         "log_length": np.full(n, math.log(length)),

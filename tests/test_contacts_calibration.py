@@ -73,9 +73,10 @@ def test_rule_adds_the_neff_term_only_when_it_pays():
 
 
 def test_rule_adds_the_range_terms_only_when_short_pairs_differ():
-    chosen, losses = cc.choose_form(_families(c=0.0, seed=4, s=1.0))
+    families = _families(c=0.0, seed=4, s=1.0)
+    chosen, losses = cc.choose_form(families)
     assert chosen == "z+length+range" and losses[chosen] < losses["z"] - cc.TIE
-    beta = cc.fit_logistic(list(_families(c=0.0, seed=4, s=1.0).values()), "z+length+range")
+    beta = cc.fit_logistic(list(families.values()), "z+length+range")
     assert beta[0] == pytest.approx(1.3, abs=0.1) and beta[2] == pytest.approx(1.0, abs=0.15)
     assert beta[3] == pytest.approx(0.0, abs=0.15)  # medium-range pairs are like long ones here
 
