@@ -57,8 +57,6 @@ FORMS = {
 #: A richer form must lower the mean leave-one-family-out log-loss by more than this.
 TIE = 0.002
 MIN_SEPARATION = 6
-#: The list sizes of the calibration table, as divisors of L.
-TOPS = {"L/5": 5, "L/2": 2, "L": 1}
 
 
 def family_data(scores: np.ndarray, contacts: np.ndarray, neff: float) -> dict[str, np.ndarray]:
@@ -158,10 +156,12 @@ def choose_form(tuning: dict[str, dict[str, np.ndarray]]) -> tuple[str, dict[str
 def calibration_rows(data: dict[str, np.ndarray], probs: dict[str, np.ndarray]) -> list[dict]:
     """Mean probability (per calibration) against measured precision for the top L/5, L/2, L
     pairs by score, and for the pairs at p ≥ 0.5 of each calibration."""
+    from mhsa_bio.contacts.evaluate import TOPS
+
     length = int(data["length"][0])
     order = np.argsort(-data["z"], kind="stable")  # z ranks the pairs as their scores do
     rows = []
-    for name, div in TOPS.items():
+    for name, div in reversed(TOPS.items()):  # the precision table's list sizes, shortest first
         top = order[: max(1, length // div)]
         row = {"list": f"top {name}", "n": int(top.size), "precision": float(data["y"][top].mean())}
         row.update({f"mean p ({k})": float(p[top].mean()) for k, p in probs.items()})
