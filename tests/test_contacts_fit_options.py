@@ -164,6 +164,17 @@ def test_rich_alignments_get_256_heads_and_800_steps():
     assert FitConfig(model_type="potts").resolve(156, 7107, 10000).steps == 60
 
 
+def test_default_batch_is_the_whole_alignment_up_to_1024_rows():
+    """Factored attention: full-batch Adam up to 1,024 distinct rows (1a3aA's 1,024, 16pkA's 706),
+    512 rows drawn by weight beyond (1a3aA-hhblits' 1,303); a given --batch-size wins; Potts is
+    always full-batch."""
+    for rows, batch in ((100, 100), (706, 706), (1024, 1024), (1025, 512), (1303, 512), (15000, 512)):
+        assert FitConfig().resolve(145, 500, rows).batch_size == batch, rows
+        assert FitConfig(model_type="potts").resolve(145, 500, rows).batch_size == rows
+    assert FitConfig(batch_size=256).resolve(145, 500, 1000).batch_size == 256
+    assert FitConfig(batch_size=2048).resolve(145, 500, 1000).batch_size == 1000
+
+
 def test_cli_fits_a_rich_alignment_with_256_heads_and_800_steps(tmp_path):
     """300 random rows of L 12 (Neff ≈ 300 ≥ 20·12) get the rich defaults; 100 rows do not."""
     for n, heads, steps in ((300, 256, 800), (100, 128, 400)):

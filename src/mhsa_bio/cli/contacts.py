@@ -97,7 +97,12 @@ def contacts(
         typer.Option("--lr", min=0.0, help="Adam's peak learning rate, decayed linearly (default 0.05)."),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Sequences per step (factored; default 512).")
+        int | None,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="Sequences per step (factored; default: every distinct row up to 1,024 of them, else 512).",
+        ),
     ] = None,
     l2: Annotated[
         float | None,

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 import numpy as np
 
 from mhsa_bio.contacts.optimise import (
-    DEFAULT_BATCH,
     DEFAULT_LR,
     Rows,
+    default_batch,
     default_steps,
     fit_adam,
     fit_lbfgs,
@@ -63,7 +63,8 @@ class FitConfig:
     heads, head_dim : factored attention's H and d
     steps : the most optimiser steps (L-BFGS iterations for potts)
     lr : Adam's peak learning rate (factored); it decays linearly to ``lr_final``·lr at ``steps``
-    batch_size : sequences per Adam step (factored); the whole MSA for potts
+    batch_size : distinct rows per Adam step (factored); the whole MSA for potts. None: all of
+        them up to 1,024, else 512 drawn by weight (``optimise.default_batch``)
     l2 : penalty on ½ Σ W² of the coupling table, on the summed weighted NLL (both models).
         None: 0.2·(L − 1) for potts; for factored 0.4·(L − 1), 0.1·(L − 1) for 200 < L ≤ 300
         (``mhsa_bio.models.factored.default_l2``)
@@ -143,7 +144,7 @@ class FitConfig:
             c.bfloat16 = default_bfloat16(length, device) if c.bfloat16 is None else c.bfloat16
             c.steps = c.steps or default_steps(length, neff)
             c.lr = DEFAULT_LR if c.lr is None else c.lr
-            c.batch_size = min(n_unique, c.batch_size or DEFAULT_BATCH)
+            c.batch_size = min(n_unique, c.batch_size or default_batch(n_unique))
             c.l2 = default_l2(length) if c.l2 is None else c.l2
         return c
 
@@ -276,12 +277,15 @@ def fit_couplings(
         from mhsa_bio.models.factored import rich_alignment
 
         log.info(
-            "factored attention: L %d, Neff %.0f (%.1f per position%s): %d heads, at most %d steps",
+            "factored attention: L %d, Neff %.0f (%.1f per position%s): %d heads, %d of %d rows a step, "
+            "at most %d steps",
             length,
             weights.neff,
             weights.neff / max(length, 1),
             "; a rich alignment" if rich_alignment(length, weights.neff) else "",
             cfg.heads,
+            cfg.batch_size,
+            n_unique,
             cfg.steps,
         )
     gen = torch.Generator().manual_seed(seed)

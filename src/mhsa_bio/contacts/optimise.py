@@ -19,6 +19,20 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LR = 0.05
 DEFAULT_BATCH = 512
+FULL_BATCH_ROWS = 2 * DEFAULT_BATCH
+
+
+def default_batch(n_unique: int) -> int:
+    """Rows per Adam step by default: every distinct row (full-batch Adam, no sampling noise) when
+    the alignment has at most ``FULL_BATCH_ROWS`` (1,024) of them, else ``DEFAULT_BATCH`` (512)
+    drawn by weight.
+
+    On the tuning family 1a3aA (1,024 distinct rows, seeds 0–3) the full batch lowers the data
+    NLL from 191 to 181 and raises long P@L from 0.517 to 0.528 and P@L/5 from 0.759 to 0.776,
+    at 1.2–1.4× the time; families of at most 512 rows were full-batch already. Beyond two
+    batches a step's cost (B·L²·A of the gather) would outgrow the 600 s of a fit at L 300.
+    """
+    return n_unique if n_unique <= FULL_BATCH_ROWS else DEFAULT_BATCH
 
 
 def default_steps(length: int, neff: float) -> int:
