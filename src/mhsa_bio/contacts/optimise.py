@@ -29,8 +29,10 @@ def default_batch(n_unique: int) -> int:
 
     On the tuning family 1a3aA (1,024 distinct rows, seeds 0–3) the full batch lowers the data
     NLL from 191 to 181 and raises long P@L from 0.517 to 0.528 and P@L/5 from 0.759 to 0.776,
-    at 1.2–1.4× the time; families of at most 512 rows were full-batch already. Beyond two
-    batches a step's cost (B·L²·A of the gather) would outgrow the 600 s of a fit at L 300.
+    at 1.2–1.4× the time; families of at most 512 rows were full-batch already. A step's cost
+    grows with the rows (B·L²·A of the gather): at L 300 one of 1,024 rows takes 1.08 s against
+    0.78 s for 512 (``benchmarks/contacts_scaling.py``; 400 steps 430 s on 2 cores), so larger
+    full batches would outgrow the 600 s of a fit there.
     """
     return n_unique if n_unique <= FULL_BATCH_ROWS else DEFAULT_BATCH
 
