@@ -48,7 +48,7 @@ def default_gaps(model_type: str) -> str:
     0.09, 0.09 / 0.30, 0.26 against 0.08, 0.09 / 0.23, 0.23 (Potts 0.09 / 0.25); 1a0tP (14 %)
     0.17, 0.17 / 0.37, 0.37 against 0.17, 0.15 / 0.43, 0.41 (Potts 0.15 / 0.35). The benchmark's
     targets (P@L/5 at least Potts' and freecontact's, P@L within 0.02 of Potts') are then met on
-    T1042 and 1a0tP, against 1a0tP alone (docs/contacts.md, *Gaps*).
+    T1042 and 1a0tP, against 1a0tP alone (docs/contacts-benchmark.md, *Gaps*).
     """
     return "ignore" if model_type == "factored" else "model"
 
