@@ -148,6 +148,12 @@ def test_train_folds_with_an_ensemble_scores_each_fold_by_all_its_members(cv_inp
     members = [load_model(fold / f"member{k}" / "model.pt")[0] for k in (1, 2)]
     mean = sum(predict_proba(m, held, device="cpu")[:, 1] for m in members) / 2
     assert np.allclose([float(r["positive"]) for r in pred], mean, atol=1e-5)
+    # the table gives an ensemble's best epoch and epochs run as the mean over its members
+    table = {r["fold"]: r for r in _rows(out / "cv_metrics.tsv")}
+    fitted = json.loads((fold / "metrics.json").read_text())["members"]
+    for key in ("best_epoch", "epochs_run"):
+        assert float(table["1"][key]) == pytest.approx(np.mean([m[key] for m in fitted]))
+        assert table["mean"][key] != "NA"
 
 
 def test_train_folds_with_shuffled_background(cv_inputs, tmp_path):

@@ -259,6 +259,14 @@ def write_predictions(
             handle.write("\t".join([rec.id, classes[int(y)], *(f"{v:.6g}" for v in p)]) + "\n")
 
 
+def _epochs(fit: dict[str, Any], key: str) -> float | int | None:
+    """A run's ``best_epoch`` or ``epochs_run``; for an ensemble, the mean over its members."""
+    if fit.get(key) is not None:
+        return fit[key]
+    values = [m[key] for m in fit.get("members", []) if m.get(key) is not None]
+    return float(np.mean(values)) if values else None
+
+
 def fit_fold(
     inputs: Any,
     out: Path,
@@ -304,8 +312,8 @@ def fit_fold(
     )
     row = {
         **heldout_metrics(part.heldout_labels, probs, threshold=decision_threshold(ckpt)),
-        "best_epoch": fit.get("best_epoch"),
-        "epochs_run": fit.get("epochs_run"),
+        "best_epoch": _epochs(fit, "best_epoch"),
+        "epochs_run": _epochs(fit, "epochs_run"),
         "seconds": seconds,
         "inner": {k: v for k, v in fit.items() if isinstance(v, (int, float))},
     }
