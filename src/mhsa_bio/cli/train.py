@@ -266,8 +266,8 @@ def train(
             "at each position too (one-hot, counted from the 5' end over the longest training "
             "sequence; at most 1,000 bp): for aligned windows of one length, such as promoters "
             "cut around the TSS. On the E. coli promoter folds --kmer-member --kmer-positional "
-            "--threshold auto gave held-out MCC 0.79 against the defaults' 0.76, and with "
-            "--ensemble 5 --dropout 0.1 0.82, the best measured there "
+            "--threshold auto gave held-out MCC 0.79 against the defaults' 0.76, and 0.82 with "
+            "--ensemble 5 --dropout 0.1 added, the best measured there "
             "(benchmarks/promoters.py).",
         ),
     ] = False,
