@@ -341,10 +341,11 @@ def run_jobs(jobs: list[dict[str, Any]], *, workers: int, log: Path | None) -> l
 
     def keep(row: dict[str, Any]) -> None:
         rows.append(row)
+        # the tuning part only: held-out figures are printed once, in the tables, after the rule
         print(f"  {row['dataset']} {row['background']} {row['model']}"
               f"{'' if row['candidate'] == 'default' else ' ' + row['candidate']} seed "
-              f"{row['seed']} fold {row['fold']}: MCC {row['MCC']:.3f} (inner-MCC threshold "
-              f"{decided(row, 'inner-MCC')['MCC']:.3f}) AUROC {row['AUROC']:.3f} "
+              f"{row['seed']} fold {row['fold']}: inner MCC {crossfit_mcc(row, '0.5'):.3f} "
+              f"(inner-MCC threshold {crossfit_mcc(row, 'inner-MCC'):.3f}) "
               f"{row['seconds']:.0f} s", file=sys.stderr, flush=True)
         if log is not None:
             with open(log, "a") as handle:

@@ -1,5 +1,5 @@
-"""benchmarks/promoters.py --with-kmer: an mhsa-bio fit's probabilities averaged with the k-mer
-model's on the same fold."""
+"""benchmarks/promoters.py's scoring: an mhsa-bio fit's probabilities averaged with the k-mer
+model's on the same fold (--with-kmer), and what each fit's progress line prints."""
 
 from __future__ import annotations
 
@@ -27,3 +27,23 @@ def test_with_kmer_averages_the_same_records_and_rescores(monkeypatch: pytest.Mo
     assert with_kmer(row, {**kmer, "model": "kmer-pos-lr"})["candidate"] == "default+kmer-pos-lr"
     with pytest.raises(ValueError, match="heldout records differ"):
         with_kmer(row, {**kmer, "heldout_labels": [0, 1, 1, 0]})
+
+
+def test_progress_lines_print_the_inner_split_not_the_held_out_fold(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """While ``--tune`` runs, each fit's line gives its inner-validation MCC only: the held-out
+    folds are the validation part and are printed once, after the rule has chosen."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import promoters
+
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    row = {"dataset": "ecoli", "background": "negatives", "model": "mhsa-bio", "candidate": "default",
+           "seed": 0, "fold": 2, "seconds": 12.0, "MCC": 0.123, "AUROC": 0.456,
+           "inner_labels": labels, "inner_scores": [0.9, 0.8, 0.7, 0.6] + [0.1] * 8,
+           "heldout_labels": labels, "heldout_scores": [0.2] * 12}
+    monkeypatch.setattr(promoters, "run_job", lambda job: row)
+    assert promoters.run_jobs([{}], workers=1, log=None) == [row]
+    line = capsys.readouterr().err
+    assert "ecoli negatives mhsa-bio seed 0 fold 2: inner MCC 1.000 (inner-MCC threshold 1.000)" in line
+    assert "0.123" not in line and "0.456" not in line and "AUROC" not in line
