@@ -39,7 +39,7 @@ Usage:
   python benchmarks/promoters.py --folds 5 --seeds 0 1 2
   python benchmarks/promoters.py --datasets ecoli --backgrounds negatives --only-folds 0  # one fold
   python benchmarks/promoters.py --tune --candidates default --datasets ecoli \
-      --backgrounds negatives --seeds 0 --log ecoli.jsonl  # the decision rules, docs/benchmarks.md
+      --backgrounds negatives --seeds 0 --log ecoli.jsonl  # the decision rules, docs/promoters-one-by-one.md
 """
 
 from __future__ import annotations
