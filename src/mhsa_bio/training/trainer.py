@@ -39,7 +39,8 @@ class TrainConfig:
     threshold : probability of the positive class at or above which a two-class model calls a
         sequence positive; ``None`` = the threshold with the highest MCC on the validation split
         (:func:`mhsa_bio.metrics.mcc_threshold`), chosen once training ends. 0.5 by default:
-        benchmarks/promoters.py --tune keeps it (cross-fitted inner MCC 0.779 vs 0.773 chosen)
+        benchmarks/promoters.py --tune keeps it (E. coli, grouped folds, seeds 0-2: cross-fitted
+        inner MCC 0.756 at 0.5 against 0.754 at the chosen threshold)
     ensemble : models trained on the same split from different random starts and saved as one
         checkpoint, whose probabilities are averaged (:func:`mhsa_bio.training.ensemble.train_ensemble`)
     member : the ensemble member this fit is (0 for a single model): see :attr:`fit_seed`
