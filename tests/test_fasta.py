@@ -41,6 +41,7 @@ def test_gzip_and_stdin(tmp_path, monkeypatch):
         ("ACGT\n>a\nACGT\n", "not a FASTA file"),
         (">a\n>b\nACGT\n", "record 'a': empty sequence"),
         (">a\nACGT\n>a\nACGT\n", "record 'a': duplicate id"),
+        (">a\nACGT\n>b\nACGT\n>a x\nACGT\n", "record 'a': duplicate id (records 1 and 3); ids must"),
         (">a\nACGTQ\n", "record 'a': invalid DNA letter 'Q' at position 5"),
         (">p\nMKVLEEF\n", "protein sequence in a DNA file"),
         (">a\nAC GT\n>b\nAC-GT\n", "record 'b': invalid DNA letter '-' at position 3"),

@@ -117,15 +117,18 @@ def read_fasta(path: str | os.PathLike[str], *, kind: str = "dna", min_length: i
         records = list(parse_fasta(handle, path))
     if not records:
         raise InputError(f"{path}: no FASTA records")
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     out: list[Record] = []
     n_ambiguous = 0
-    for rec in records:
+    for number, rec in enumerate(records, 1):
         if not rec.id:
             raise InputError(f"{path}: a record has an empty header line")
         if rec.id in seen:
-            raise InputError(f"{path}: record '{rec.id}': duplicate id")
-        seen.add(rec.id)
+            raise InputError(
+                f"{path}: record '{rec.id}': duplicate id (records {seen[rec.id]} and {number}); "
+                "ids must be unique: rename the copies, e.g. seqkit rename"
+            )
+        seen[rec.id] = number
         if not rec.seq:
             raise InputError(f"{path}: record '{rec.id}': empty sequence")
         if kind == "dna":
