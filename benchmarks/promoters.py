@@ -96,6 +96,7 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "ensemble5-dropout0.1-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
                                     "kmer_positional": True}),
     "val-one-by-one": ({}, {"val_group_kmer": 0}),
+    "patience16": ({}, {"patience": 16}),
 }
 #: Candidates whose inner validation split is not the default's (``val-one-by-one`` deals records
 #: one by one, overlapping ones included): their inner MCC is measured on other records, so the
@@ -165,12 +166,18 @@ def configs(candidate: str, *, seed: int, data: tuple[Any, ...],
     return model, train
 
 
-def logged_rows(paths: list[Path], *, group_kmer: int, val_group_kmer: int) -> list[dict[str, Any]]:
+def logged_rows(paths: list[Path], *, group_kmer: int, val_group_kmer: int,
+                datasets: Any = None, backgrounds: Any = None, seeds: Any = None,
+                folds: Any = None) -> list[dict[str, Any]]:
     """The rows of ``--log`` files whose folds were cut with ``group_kmer`` and inner splits with
-    ``val_group_kmer``; a row without either field comes from records dealt one by one (0)."""
+    ``val_group_kmer`` (a row without either field comes from records dealt one by one, 0), and
+    of this run's datasets, backgrounds, seeds and folds when given: rows of other sets would
+    otherwise enter the tuning rule's means beside this run's."""
     rows = [{"group_kmer": 0, "val_group_kmer": 0, **json.loads(line)} for path in paths
             for line in path.read_text().splitlines() if line.strip()]
-    return [r for r in rows if (r["group_kmer"], r["val_group_kmer"]) == (group_kmer, val_group_kmer)]
+    wanted = {"dataset": datasets, "background": backgrounds, "seed": seeds, "fold": folds}
+    return [r for r in rows if (r["group_kmer"], r["val_group_kmer"]) == (group_kmer, val_group_kmer)
+            and all(r[k] in v for k, v in wanted.items() if v is not None)]
 
 
 def overlap_summary(dataset: str, background: str, k: int) -> str:
@@ -466,7 +473,9 @@ def main() -> None:
              "device": args.device}
             for d in args.datasets for b in args.backgrounds for s in args.seeds for k in folds
             for m in args.models for c in (candidates if m == "mhsa-bio" else ["default"])]
-    done = logged_rows(args.from_log, group_kmer=args.group_kmer, val_group_kmer=args.val_group_kmer)
+    done = logged_rows(args.from_log, group_kmer=args.group_kmer, val_group_kmer=args.val_group_kmer,
+                       datasets=args.datasets, backgrounds=args.backgrounds, seeds=args.seeds,
+                       folds=list(folds))
     key = ("dataset", "background", "model", "candidate", "seed", "fold", "group_kmer",
            "val_group_kmer")
     have = {tuple(r[k] for k in key) for r in done}

@@ -302,3 +302,24 @@ def test_benchmark_reads_only_logged_rows_of_the_same_fold_grouping(tmp_path, mo
     assert logged_rows([log], group_kmer=20, val_group_kmer=20) == [rows[3]]
     assert logged_rows([log], group_kmer=0, val_group_kmer=0) == [
         {**rows[0], "group_kmer": 0, "val_group_kmer": 0}, {**rows[2], "val_group_kmer": 0}]
+
+
+def test_benchmark_reads_only_logged_rows_of_the_sets_seeds_and_folds_it_runs(tmp_path, monkeypatch):
+    """Rows of other sets in a --from-log file would otherwise enter the tuning rule's means."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from promoters import logged_rows
+
+    log = tmp_path / "rows.jsonl"
+    base = {"model": "mhsa-bio", "group_kmer": 20, "val_group_kmer": 20}
+    rows = [{**base, "dataset": d, "background": b, "seed": s, "fold": k}
+            for d, b, s, k in [("ecoli", "shuffle", 0, 0), ("mouse-tata", "shuffle", 0, 0),
+                               ("ecoli", "negatives", 0, 0), ("ecoli", "shuffle", 1, 0),
+                               ("ecoli", "shuffle", 0, 3)]]
+    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert len(logged_rows([log], group_kmer=20, val_group_kmer=20)) == 5
+    assert logged_rows([log], group_kmer=20, val_group_kmer=20, datasets=["ecoli"],
+                       backgrounds=["shuffle"], seeds=[0], folds=[0, 1, 2]) == [rows[0]]
+    assert logged_rows([log], group_kmer=20, val_group_kmer=20, datasets=["ecoli", "mouse-tata"],
+                       backgrounds=["shuffle"], seeds=[0, 1], folds=[0]) == rows[:2] + [rows[3]]
