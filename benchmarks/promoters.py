@@ -434,7 +434,9 @@ def main() -> None:
     parser.add_argument("--candidates", nargs="+", choices=list(CANDIDATES), default=None)
     parser.add_argument("--from-log", type=Path, nargs="+", default=[],
                         help="rows of earlier runs (--log files) to add to this run's before the "
-                        "tables; with no jobs left (--models none of them) only the tables")
+                        "tables, those of its --datasets, --backgrounds, --seeds and folds only; "
+                        "fits found there are not trained again, and with no jobs left only the "
+                        "tables are printed")
     parser.add_argument("--group-kmer", type=int, default=DEFAULT_GROUP_KMER,
                         help="records sharing a k-mer this long (either strand) stay in one fold, "
                         "as in train --folds (default %(default)s); 0: dealt one by one")
