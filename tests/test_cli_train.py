@@ -157,6 +157,18 @@ def _trained_with(tmp_path, *options):
     return net, json.loads((tmp_path / "run" / "run.json").read_text())
 
 
+def test_min_epochs_auto_is_resolved_recorded_and_kept(tmp_path):
+    pos, _ = planted_set(40, 50)
+    fa = write_fasta(tmp_path / "pos.fa", pos)
+    result = invoke("train", fa, "--out", tmp_path / "run", "--min-epochs", "auto", *SMALL[2:],
+                    "--epochs", "7", "--patience", "1")
+    assert result.exit_code == 0, result.output
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert run["train_config"]["min_epochs"] == metrics["min_epochs"] == 3  # ceil(7 / 3)
+    assert metrics["epochs_run"] >= 3
+
+
 def test_stem_activation_is_trained_recorded_and_reloaded(tmp_path):
     net, run = _trained_with(tmp_path, "--stem-activation", "gelu")
     assert net.config.stem_activation == "gelu"
@@ -284,6 +296,9 @@ def test_bad_options(planted_fastas, tmp_path):
     for bad in ("1.5", "nan", "best"):
         result = invoke("train", pos, "--out", tmp_path / "r", "--threshold", bad)
         assert_clean_error(result, f"--threshold {bad}", "'auto' or a probability")
+    for bad in ("-1", "2.5", "third"):
+        result = invoke("train", pos, "--out", tmp_path / "r", "--min-epochs", bad)
+        assert_clean_error(result, f"--min-epochs {bad}", "'auto' or a whole number")
     assert not (tmp_path / "r").exists()
 
 
@@ -350,3 +365,6 @@ def test_cli_defaults_are_the_library_defaults():
              "stem_activation": pc.stem_activation}
     for name, library in pairs.items():
         assert cli[name].default == library, name
+    from mhsa_bio.cli.train import _min_epochs
+
+    assert _min_epochs(cli["min_epochs"].default) == tc.min_epochs

@@ -204,6 +204,28 @@ def test_early_stopping_waits_while_the_model_is_at_chance(monkeypatch):
     assert state.best_epoch == 6 and state.epoch == 8
 
 
+def test_min_epochs_keeps_an_early_best_epoch_from_ending_the_fit(monkeypatch):
+    from mhsa_bio.training.trainer import Trainer
+
+    pos = [Record(f"p{i}", s) for i, (_, s) in enumerate(planted_set(40, 50)[0])]
+
+    def run(min_epochs):
+        config = TrainConfig(epochs=12, patience=2, seed=1, min_epochs=min_epochs)
+        trainer = Trainer(make_split(pos, negatives=None, config=config), config=config,
+                          model_config=PromoterConfig(dim=16, heads=2, layers=1),
+                          device=torch.device("cpu"))
+        # best early (epoch 1), worse until epoch 6, better again at 7
+        auprc = iter([0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.9, 0.85, 0.85, 0.85, 0.85, 0.85])
+        monkeypatch.setattr(trainer, "train_epoch", lambda epoch, on_step: 0.0)
+        monkeypatch.setattr(trainer, "evaluate", lambda: (0.0, {"auroc": 0.9, "auprc": next(auprc)}))
+        state = trainer.run()
+        return trainer.config.min_epochs, state.best_epoch, state.epoch
+
+    assert run(0) == (0, 1, 3)  # patience alone: stops two epochs after the first
+    assert run(None) == (4, 1, 4)  # a third of 12: not before epoch 4, then stops (3 bad epochs)
+    assert run(7) == (7, 7, 9)  # reaches the better epoch 7, then patience again
+
+
 def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     from mhsa_bio.training.epochs import epochs_rule, resolve_epochs
 
@@ -215,6 +237,9 @@ def test_resolve_epochs_counts_the_split_and_train_records_the_rule(tmp_path):
     assert resolve_epochs(split, replace(config, shuffles_per_positive=2)).epochs == 30  # 2,400
     assert epochs_rule(split, config) == "by data size: 1600 training sequences (background included)"
     assert resolve_epochs(split, TrainConfig(epochs=7)).epochs == 7
+    assert resolve_epochs(split, replace(config, min_epochs=None)).min_epochs == 13  # ceil(38 / 3)
+    assert resolve_epochs(split, TrainConfig(epochs=7, min_epochs=None)).min_epochs == 3
+    assert resolve_epochs(split, TrainConfig(epochs=7, min_epochs=5)).min_epochs == 5
     assert epochs_rule(split, TrainConfig(epochs=7)) == "--epochs"
     long = [Record(f"p{i}", "".join(rng.choice(list("ACGT"), 500))) for i in range(1000)]
     split = make_split(long, negatives=None, config=config)

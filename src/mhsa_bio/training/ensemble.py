@@ -94,6 +94,7 @@ def train_ensemble(
             for fit in fits
         ],
         "max_epochs": fits[0].get("max_epochs"),
+        "min_epochs": fits[0].get("min_epochs"),
         "epochs_rule": fits[0].get("epochs_rule"),
         "n_validation": len(split.val.records),
         "n_train": fits[0].get("n_train"),

@@ -276,6 +276,7 @@ def run_training(
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
         "max_epochs": train_config.epochs,
+        "min_epochs": train_config.min_epochs,
         "epochs_rule": rule,
         "n_validation": len(split.val.records),
         "n_train": int(sum(sizes["train"])),
