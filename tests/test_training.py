@@ -276,3 +276,11 @@ def test_resume_reads_settings_an_older_version_lacked_as_their_defaults(tmp_pat
     guided = {**model, "stem_guide": 1.0}
     with pytest.raises(InputError, match="stem.guide"):
         check_resumable(saved, prov, guided, path=tmp_path / "last.pt")
+    # a run from before --min-epochs stopped by patience alone: resumable with 0, not with more
+    resolved = {"inputs": {}, "train_config": TrainConfig(epochs=30, min_epochs=10).to_dict()}
+    before = {k: v for k, v in resolved["train_config"].items() if k != "min_epochs"}
+    saved = {"config": model, "provenance": {"inputs": {}, "train_config": before}}
+    with pytest.raises(InputError, match="--min-epochs 0 -> 10"):
+        check_resumable(saved, resolved, model, path=tmp_path / "last.pt")
+    alone = {"inputs": {}, "train_config": TrainConfig(epochs=30, min_epochs=0).to_dict()}
+    check_resumable(saved, alone, model, path=tmp_path / "last.pt")
