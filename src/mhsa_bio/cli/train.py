@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -23,6 +23,8 @@ from mhsa_bio.cli.options import (
     Verbose,
     choice,
 )
+
+T = TypeVar("T")
 
 PRESET_HELP = (
     "Model size: small (2 layers, 4 heads, d 64; CPU minutes), base (4 × 8, d 128), "
@@ -478,34 +480,32 @@ def _print_threshold(metrics: dict) -> None:
     )
 
 
-def _threshold(text: str) -> float | None:
-    """``--threshold``: ``None`` for auto, else a probability."""
+def _auto_or(
+    option: str, text: str, convert: Callable[[str], T], valid: Callable[[T], bool], expected: str
+) -> T | None:
+    """An option that takes 'auto' (``None``) or a value: ``convert``-ed, else a one-line error
+    that names the option and says what it expected."""
     from mhsa_bio.errors import InputError
 
     if text.strip().lower() == "auto":
         return None
     try:
-        value = float(text)
+        value = convert(text)
     except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:  # also NaN
-        raise InputError(f"--threshold {text}: expected 'auto' or a probability between 0 and 1")
+        value = None
+    if value is None or not valid(value):
+        raise InputError(f"{option} {text}: expected 'auto' or {expected}")
     return value
+
+
+def _threshold(text: str) -> float | None:
+    """``--threshold``: ``None`` for auto, else a probability."""
+    return _auto_or("--threshold", text, float, lambda v: 0 <= v <= 1, "a probability between 0 and 1")
 
 
 def _min_epochs(text: str) -> int | None:
     """``--min-epochs``: ``None`` for auto, else a number of epochs."""
-    from mhsa_bio.errors import InputError
-
-    if text.strip().lower() == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise InputError(f"--min-epochs {text}: expected 'auto' or a whole number of epochs, 0 or more")
-    return value
+    return _auto_or("--min-epochs", text, int, lambda v: v >= 0, "a whole number of epochs, 0 or more")
 
 
 def _resumable(folder: Path) -> bool:
