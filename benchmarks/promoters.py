@@ -97,7 +97,6 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                     "kmer_positional": True}),
     "val-one-by-one": ({}, {"val_group_kmer": 0}),
     "patience16": ({}, {"patience": 16}),
-    "min-epochs-third": ({}, {"min_epochs": None}),  # the default (train --min-epochs auto)
     "min-epochs0": ({}, {"min_epochs": 0}),  # patience alone
 }
 #: Candidates whose inner validation split is not the default's (``val-one-by-one`` deals records
