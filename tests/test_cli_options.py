@@ -52,3 +52,26 @@ def test_help_lists_the_choices() -> None:
     for values in ("cls|received|rollout|gradient", "gradient|none", "auto|scan|window|seqlets",
                    "none|shuffle"):
         assert f"<{values}>" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "metavars"),
+    [
+        ("train", ("<auto|N>", "<auto|P>", "<auto|cpu|cuda[:N]>")),
+        ("motifs", ("<auto|all|L:H,...>", "<auto|cpu|cuda[:N]>")),
+        ("contacts", ("<auto|cpu|cuda[:N]>",)),
+    ],
+)
+def test_help_shows_what_a_word_option_takes(command: str, metavars: tuple[str, ...]) -> None:
+    """Options that take 'auto' or a number, a head list or a device show their forms, not <str>."""
+    from typer.testing import CliRunner
+
+    from mhsa_bio.cli.main import app
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for metavar in metavars:
+        assert metavar in result.output
+    for line in result.output.splitlines():
+        if any(flag in line for flag in ("--min-epochs ", "--threshold ", "--heads ", "--device ")):
+            assert "<str>" not in line

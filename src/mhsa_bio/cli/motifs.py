@@ -70,7 +70,7 @@ def motifs(
         ),
     ] = None,
     score: Annotated[Score, choice("--score", Score, help=SCORE_HELP)] = "cls",
-    heads: Annotated[str, typer.Option("--heads", help=HEADS_HELP)] = "auto",
+    heads: Annotated[str, typer.Option("--heads", metavar="<auto|all|L:H,...>", help=HEADS_HELP)] = "auto",
     fallback: Annotated[Fallback, choice("--fallback", Fallback, help=FALLBACK_HELP)] = "gradient",
     fdr: Annotated[
         float,

@@ -20,6 +20,7 @@ Device = Annotated[
     str,
     typer.Option(
         "--device",
+        metavar="<auto|cpu|cuda[:N]>",
         help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
     ),
 ]

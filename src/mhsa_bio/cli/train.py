@@ -153,6 +153,7 @@ def train(
         str,
         typer.Option(
             "--min-epochs",
+            metavar="<auto|N>",
             help="Early stopping does not end training before this epoch: 'auto' (default), a "
             "third of the maximum epochs, rounded up; or a number; 0 = --patience alone. The "
             "learning rate decays over the maximum epochs, and a fit stopped early in it can "
@@ -234,6 +235,7 @@ def train(
         str,
         typer.Option(
             "--threshold",
+            metavar="<auto|P>",
             help="Decision threshold of a two-class model, stored in the checkpoint "
             "for predict: a probability, or 'auto': once training ends, the threshold with the "
             "highest MCC on the validation split (candidates: 0.5 and the midpoints between "
