@@ -127,6 +127,44 @@ def test_topk_fit_is_sparse_after_warm_up_and_finds_the_planted_pairs():
     assert _top_pairs(sparse.couplings) == {(1, 9), (3, 6)}
 
 
+def test_map_softmax_normalises_each_head_over_its_whole_map():
+    """softmax="map": a head's weights are one softmax over every pair i != j, times L — the map
+    sums to L, rows need not sum to 1, and the ratio of any two entries is that of their
+    exponentiated logits, as in a row softmax."""
+    gen = torch.Generator().manual_seed(5)
+    row = FactoredAttention(9, 5, heads=2, head_dim=4, generator=gen, init_std=1.0)
+    mapped = FactoredAttention(9, 5, heads=2, head_dim=4, softmax="map")
+    mapped.load_state_dict(row.state_dict())
+    attn = mapped.attention()
+    torch.testing.assert_close(attn.sum((1, 2)), torch.full((2,), 9.0))
+    assert (attn.diagonal(dim1=1, dim2=2) == 0).all()
+    assert not torch.allclose(attn.sum(-1), torch.ones(2, 9), atol=1e-3)
+    dense = row.attention()  # within a row the two normalisations differ by one factor
+    ratio = attn / dense.masked_fill(dense == 0, 1.0)
+    off = ~torch.eye(9, dtype=torch.bool)
+    per_row = ratio[:, off].view(2, 9, 8)
+    torch.testing.assert_close(per_row, per_row[..., :1].expand_as(per_row))
+    with pytest.raises(ValueError, match="softmax 'column'"):
+        FactoredAttention(9, 5, heads=2, head_dim=4, softmax="column")
+
+
+def test_map_softmax_fit_finds_the_planted_pairs():
+    weights = _weights()
+    fit = fit_couplings(weights, config=FitConfig(heads=8, steps=60, softmax="map"), seed=4)
+    torch.testing.assert_close(torch.from_numpy(fit.attention).sum((1, 2)), torch.full((8,), 12.0))
+    assert fit.config.softmax == "map"
+    assert _top_pairs(fit.couplings) == {(1, 9), (3, 6)}
+
+
+def test_map_softmax_refuses_topk_and_unknown_modes():
+    from mhsa_bio.errors import InputError
+
+    with pytest.raises(InputError, match="topk cuts attention rows"):
+        FitConfig(softmax="map", topk=4).resolve(50, 100.0, 100)
+    with pytest.raises(InputError, match="softmax sparse: expected row or map"):
+        FitConfig(softmax="sparse").resolve(50, 100.0, 100)
+
+
 def test_default_schedule_by_length_and_neff(monkeypatch):
     """L ≤ 200 keeps 128 heads in float32 (the settings measured on 1atzA and 1a3aA); 200 < L ≤ 300
     gets 256 heads, in bfloat16 on a CPU that computes it natively; L > 300 or Neff < 50 gets 32."""

@@ -90,6 +90,9 @@ class FitConfig:
         ``topk`` largest logits (sparse attention; ``FactoredAttention.topk``), to the end of the
         fit and in the read-out. 0: dense attention throughout
     topk_after : Adam steps of dense attention before ``topk`` takes effect
+    softmax : factored only: ``row`` (each attention row a softmax over the other positions) or
+        ``map`` (one softmax per head over its whole map, times L; ``FactoredAttention``).
+        Not with ``topk``, which cuts rows
     gaps : ``ignore`` — the gap takes no part in the couplings and gapped residues are not
         predicted, the pseudo-likelihood running over the amino acids only (as the published
         factored-attention code, mogwai, treats gaps) — or ``model`` — the gap is a 21st state
@@ -121,17 +124,22 @@ class FitConfig:
     topk: int = 0
     topk_after: int = 100
     gaps: str | None = None
+    softmax: str = "row"
 
     def resolve(self, length: int, neff: float, n_unique: int, device: str = "cpu") -> FitConfig:
         """Fill the defaults for an MSA of length L with ``neff`` effective sequences, fitted on
         ``device``."""
-        from mhsa_bio.models.factored import default_bfloat16, default_heads, default_l2
+        from mhsa_bio.models.factored import SOFTMAX_MODES, default_bfloat16, default_heads, default_l2
         from mhsa_bio.models.potts import default_pair_l2
 
         if self.model_type not in MODEL_TYPES:
             raise InputError(f"--model-type {self.model_type}: expected {' or '.join(MODEL_TYPES)}")
         if self.gaps is not None and self.gaps not in GAP_MODES:
             raise InputError(f"--gaps {self.gaps}: expected {' or '.join(GAP_MODES)}")
+        if self.softmax not in SOFTMAX_MODES:
+            raise InputError(f"softmax {self.softmax}: expected {' or '.join(SOFTMAX_MODES)}")
+        if self.softmax == "map" and self.topk:
+            raise InputError("topk cuts attention rows: it needs softmax row")
         c = FitConfig(**asdict(self))
         c.gaps = default_gaps(c.model_type) if c.gaps is None else c.gaps
         if c.model_type == "potts":
@@ -213,6 +221,7 @@ def _new_model(cfg: FitConfig, length: int, n_states: int, *, fields, generator)
         init_std=cfg.qk_init,
         value_std=cfg.value_init,
         ignore_gap=ignore_gap,
+        softmax=cfg.softmax,
     )
 
 

@@ -9,6 +9,9 @@ from torch import nn
 
 from mhsa_bio.models.potts import coupled_states
 
+#: How an attention map is normalised (``FactoredAttention(softmax=)``, ``FitConfig.softmax``).
+SOFTMAX_MODES = ("row", "map")
+
 
 class FactoredAttention(nn.Module):
     """One layer of factored attention over an MSA's columns.
@@ -35,6 +38,11 @@ class FactoredAttention(nn.Module):
     generator : for the random queries, keys and values
     init_std : standard deviation of the initial query and key entries
     value_std : standard deviation of the initial value entries (0: zeros)
+    softmax : ``row`` — each attention row is a softmax over j ≠ i (rows sum to 1, as in
+        Bhattacharya et al.) — or ``map`` — one softmax per head over every pair i ≠ j of its
+        map, times L, so a head's weights sum to L over the map as L rows of 1 do, but a row
+        holds as much of it as its logits win: a position with no partner need not spread a
+        row's weight over the others
     ignore_gap : the last state (the gap) takes no part in the couplings: the values' gap row
         and column are held at zero, so a gap neither adds to another residue's logits nor gets
         a coupling of its own (the fit then leaves gap targets out, see
@@ -65,8 +73,12 @@ class FactoredAttention(nn.Module):
         init_std: float = 0.01,
         value_std: float = 0.0,
         ignore_gap: bool = False,
+        softmax: str = "row",
     ) -> None:
         super().__init__()
+        if softmax not in SOFTMAX_MODES:
+            raise ValueError(f"softmax {softmax!r}: expected {' or '.join(SOFTMAX_MODES)}")
+        self.softmax = softmax
         self.length, self.n_states, self.heads, self.head_dim = length, n_states, heads, head_dim
         self.query = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
         self.key = nn.Parameter(torch.randn(heads, length, head_dim, generator=generator) * init_std)
@@ -86,9 +98,12 @@ class FactoredAttention(nn.Module):
 
     def attention(self) -> torch.Tensor:
         """Attention maps, shape (H, L, L); each row sums to 1 over j ≠ i (over its ``topk``
-        largest logits when ``topk`` is set)."""
+        largest logits when ``topk`` is set), or with ``softmax="map"`` each map sums to L."""
         s = self.query @ self.key.transpose(1, 2) / math.sqrt(self.head_dim)  # (H, L, L)
         s = s.masked_fill(self.diag, float("-inf"))
+        if self.softmax == "map":
+            heads, length = s.shape[0], s.shape[1]
+            return s.reshape(heads, -1).softmax(-1).view(heads, length, length) * length
         if 0 < self.topk < self.length - 1:
             kth = s.topk(self.topk, dim=-1).values[..., -1:]  # (H, L, 1)
             s = s.masked_fill(s < kth, float("-inf"))
