@@ -102,8 +102,7 @@ class FactoredAttention(nn.Module):
         s = self.query @ self.key.transpose(1, 2) / math.sqrt(self.head_dim)  # (H, L, L)
         s = s.masked_fill(self.diag, float("-inf"))
         if self.softmax == "map":
-            heads, length = s.shape[0], s.shape[1]
-            return s.reshape(heads, -1).softmax(-1).view(heads, length, length) * length
+            return s.flatten(1).softmax(-1).view_as(s) * self.length
         if 0 < self.topk < self.length - 1:
             kth = s.topk(self.topk, dim=-1).values[..., -1:]  # (H, L, 1)
             s = s.masked_fill(s < kth, float("-inf"))
