@@ -108,7 +108,8 @@ def _predict_and_parts(out, records, tmp_path):
     member = KmerLogistic.from_checkpoint(read_checkpoint(out / "model.pt")["kmer_member"])
     net, _ = load_model(out / "model.pt")  # the Transformer alone
     p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
-    z = (features([r.seq for r in records], width=member.width).float() - member.mean) / member.scale
+    z = (features([r.seq for r in records], width=member.width, bin_width=member.bin_width).float()
+         - member.mean) / member.scale
     p_kmer = torch.sigmoid(z @ member.weight + member.bias).numpy()
     both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
     result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
@@ -132,9 +133,9 @@ def test_predict_averages_the_transformer_and_the_member(kmer_run, tmp_path):
 def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
     _, _, out = kmer_run
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["kmer_member"]) == {"l2", "average_weight", "positional_width", "val_auroc",
-                                           "val_auprc"}
-    assert metrics["kmer_member"]["positional_width"] == 0
+    assert set(metrics["kmer_member"]) == {"l2", "average_weight", "positional_width", "positional_bin",
+                                           "val_auroc", "val_auprc"}
+    assert metrics["kmer_member"]["positional_width"] == metrics["kmer_member"]["positional_bin"] == 0
     assert "auroc" in metrics["transformer"] and "decision_threshold" in metrics["transformer"]
     assert metrics["auroc"] != metrics["transformer"]["auroc"]
 
@@ -246,7 +247,7 @@ def test_scan_scores_windows_with_the_member(kmer_run, tmp_path):
 # --kmer-positional: the one-hot 1- to 3-mers at each position
 
 
-def _naive_positional(seq: str, width: int) -> np.ndarray:
+def _naive_positional(seq: str, width: int, bin_width: int = 0) -> np.ndarray:
     out = []
     for k in (1, 2, 3):
         index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
@@ -255,6 +256,14 @@ def _naive_positional(seq: str, width: int) -> np.ndarray:
             word = seq[i:i + k]
             if len(word) == k and word in index:
                 block[i, index[word]] = 1
+        out.append(block.ravel())
+    for k in (3, 4) if bin_width else ():
+        index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
+        block = np.zeros((-(-(width - k + 1) // bin_width), 4**k))
+        for i in range(width - k + 1):
+            word = seq[i:i + k]
+            if len(word) == k and word in index:
+                block[i // bin_width, index[word]] = 1
         out.append(block.ravel())
     return np.concatenate(out)
 
@@ -271,6 +280,31 @@ def test_positional_kmers_mark_each_position_and_skip_n_padding_and_overhang():
         np.testing.assert_array_equal(row, _naive_positional(seq, 8))
     assert got[0, :32].sum() == 8 and got[2].sum() == 2 + 1  # "GG": two bases, one dinucleotide
     assert positional_kmers(torch.from_numpy(tokens), 2).shape == (4, 2 * 4 + 16)
+
+
+def test_binned_kmers_mark_each_word_once_per_bin_wherever_it_starts_there():
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import n_positional, positional_kmers
+
+    # AAA starts at 0, 1, 2 (bin 0) and 3 (bin 1); ACG at 5 (bin 1). The last sequence runs
+    # past width 10; the second holds an N and is shorter than the width.
+    seqs = ["AAAAAACGTT", "TTANCAT", "TATAATGGGC", "GTATAATCCCAAA"]
+    tokens, _ = encode_batch(seqs)
+    got = positional_kmers(torch.from_numpy(tokens), 10, 3, dtype=torch.float64).numpy()
+    exact = 10 * 4 + 9 * 16 + 8 * 64
+    # 3-mers start at 0 … 7 (bins 0-2, 3-5, 6-7), 4-mers at 0 … 6 (bins 0-2, 3-5, 6)
+    assert got.shape == (4, n_positional(10, 3)) == (4, exact + 3 * 64 + 3 * 256)
+    for row, seq in zip(got, seqs):
+        np.testing.assert_array_equal(row, _naive_positional(seq, 10, 3))
+    acg = 0 * 16 + 1 * 4 + 2  # lexicographic indices
+    assert [got[0, exact + b * 64] for b in range(3)] == [1, 1, 0]  # AAA: once a bin, however often
+    assert [got[0, exact + b * 64 + acg] for b in range(3)] == [0, 1, 0]
+    assert got[0, exact:exact + 3 * 64].sum() == 1 + 3 + 2  # 8 starts, 6 words a bin holds
+    # TATAAT one base later still shares the bin of its 3-mer TAT (start 0 and 1: bin 0)
+    tat = 3 * 16 + 0 * 4 + 3
+    assert got[2, exact + tat] == got[3, exact + tat] == 1
+    np.testing.assert_array_equal(positional_kmers(torch.from_numpy(tokens), 10, dtype=torch.float64).numpy(),
+                                  got[:, :exact])
 
 
 def _position_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -296,8 +330,9 @@ def test_the_positional_member_reads_where_a_word_sits_and_loads_as_fitted():
     va, yva = _position_set(80, 2)
     te, yte = _position_set(200, 3)
     counts = fit_kmer_member(tr, ytr, va, yva)
-    positional = fit_kmer_member(tr, ytr, va, yva, width=60)
+    positional = fit_kmer_member(tr, ytr, va, yva, width=60, bin_width=3)
     assert positional.l2 in POSITIONAL_L2_GRID and positional.model.width == 60
+    assert positional.model.bin_width == 3 and counts.model.bin_width == 0
     assert auroc(yte == 1, proba(counts.model, te)) < 0.75
     assert auroc(yte == 1, proba(positional.model, te)) > 0.95
     assert _assert_loads_as_fitted(positional, te).width == 60
@@ -308,6 +343,19 @@ def test_the_positional_member_reads_where_a_word_sits_and_loads_as_fitted():
     assert KmerLogistic.from_checkpoint(plain).width == 0
     with pytest.raises(ValueError, match="positional_width"):
         KmerLogistic.from_checkpoint({**entry, "positional_width": -3})
+    # an entry written before the binned part existed has no bin width: the exact block alone
+    exact = fit_kmer_member(tr, ytr, va, yva, width=60)
+    assert exact.model.bin_width == 0
+    old = exact.model.to_checkpoint(l2=exact.l2, average_weight=0.5)
+    del old["positional_bin"]
+    member = KmerLogistic.from_checkpoint(old)
+    assert (member.width, member.bin_width) == (60, 0)
+    np.testing.assert_allclose(proba(member.double(), te), proba(exact.model, te), atol=1e-5)
+    for bad in (-1, 61, True, 2.5):
+        with pytest.raises(ValueError, match="positional_bin"):
+            KmerLogistic.from_checkpoint({**entry, "positional_bin": bad})
+    with pytest.raises(ValueError, match="not a tensor of shape"):  # buffers of another bin width
+        KmerLogistic.from_checkpoint({**entry, "positional_bin": 4})
     with pytest.raises(ValueError, match="not a tensor of shape"):  # buffers of another width
         KmerLogistic.from_checkpoint({**entry, "positional_width": 59})
 
@@ -319,14 +367,18 @@ def test_train_with_a_positional_member_end_to_end(tmp_path):
     pos, neg = planted_set(80, 60, seed=5)
     fa, nf = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
     out = tmp_path / "run"
-    args = ("train", fa, "--negatives", nf, "--out", out, "--kmer-member", "--kmer-positional", *SMALL)
+    args = ("train", fa, "--negatives", nf, "--out", out, "--kmer-member", "--kmer-positional",
+            "--kmer-bins", "3", *SMALL)
     result = invoke(*args)
     assert result.exit_code == 0, result.output
-    assert "position-specific over 60 bp" in " ".join(result.output.split())
+    assert "position-specific over 60 bp, 3- and 4-mers in bins of 3" in " ".join(result.output.split())
     ckpt = read_checkpoint(out / "model.pt")
-    assert ckpt["kmer_member"]["positional_width"] == 60
+    assert ckpt["kmer_member"]["positional_width"] == 60 and ckpt["kmer_member"]["positional_bin"] == 3
+    assert ckpt["kmer_member"]["weight"].numel() == 5440 + 60 * 4 + 59 * 16 + 58 * 64 + 20 * 64 + 19 * 256
     assert ckpt["provenance"]["train_config"]["kmer_positional"] is True
-    assert json.loads((out / "metrics.json").read_text())["kmer_member"]["positional_width"] == 60
+    assert ckpt["provenance"]["train_config"]["kmer_bins"] == 3
+    member = json.loads((out / "metrics.json").read_text())["kmer_member"]
+    assert (member["positional_width"], member["positional_bin"]) == (60, 3)
     records = read_fasta(fa) + read_fasta(nf)
     result, got, p_net, p_kmer = _predict_and_parts(out, records, tmp_path)
     np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
@@ -353,4 +405,11 @@ def test_kmer_positional_is_refused_without_the_member_or_past_its_width(tmp_pat
     result = invoke("train", fa, "--negatives", long, "--out", tmp_path / "b", "--kmer-member",
                     "--kmer-positional", *SMALL)
     assert_clean_error(result, "long.fa", "'far'", "1040 bp", "1000 bp")
+    result = invoke("train", fa, "--negatives", nf, "--out", tmp_path / "c", "--kmer-member",
+                    "--kmer-bins", "3", *SMALL)
+    assert_clean_error(result, "--kmer-bins", "--kmer-positional")
+    for bad in ("-1", "101"):
+        result = invoke("train", fa, "--negatives", nf, "--out", tmp_path / "d", "--kmer-member",
+                        "--kmer-positional", "--kmer-bins", bad, *SMALL)
+        assert_clean_error(result, f"--kmer-bins {bad}", "0 (off)")
     assert not (tmp_path / "a" / "model.pt").exists() and not (tmp_path / "b" / "model.pt").exists()

@@ -287,6 +287,18 @@ def train(
             "(benchmarks/promoters.py).",
         ),
     ] = False,
+    kmer_bins: Annotated[
+        int,
+        typer.Option(
+            "--kmer-bins",
+            metavar="<N>",
+            help="With --kmer-positional, also give the member which 3- and 4-mers start in each "
+            "bin of N positions (a word that moves by a base or two between windows still sets "
+            "the same feature); 0: off. On the E. coli promoter folds 3 raised the member alone "
+            "from held-out MCC 0.795 to 0.805, and with --ensemble 5 --dropout 0.1 gave 0.821 "
+            "against 0.815 without it (benchmarks/promoters.py).",
+        ),
+    ] = 0,
     amp: Amp = True,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted run in --out from its last.pt.")
@@ -375,6 +387,7 @@ def train(
             ensemble=ensemble,
             kmer_member=kmer_member,
             kmer_positional=kmer_positional,
+            kmer_bins=kmer_bins,
         )
         plan = plan_training(  # validates every input before anything is written
             TrainInputs(fasta=fasta, bed=bed, genome=genome, negatives=negatives, labels=labels),
@@ -442,11 +455,12 @@ def _print_result(done: Any, folds: int, out: Path) -> None:
         )
         if "kmer_member" in metrics:
             kmer = metrics["kmer_member"]
-            width = kmer.get("positional_width")
+            width, bins = kmer.get("positional_width"), kmer.get("positional_bin")
             console.print(
                 f"validation AUROC: Transformer alone {metrics['transformer']['auroc']:.3f}, k-mer "
                 f"member alone {kmer['val_auroc']:.3f} (penalty {kmer['l2']:g}"
                 + (f"; position-specific over {width} bp" if width else "")
+                + (f", 3- and 4-mers in bins of {bins}" if bins else "")
                 + f"), averaged "
                 f"{metrics['auroc']:.3f}"
             )

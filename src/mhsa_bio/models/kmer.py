@@ -1,8 +1,9 @@
 """The k-mer member of a two-class promoter model (``train --kmer-member``): a logistic regression
 on the frequencies of every k-mer, k = 3 … 6, and (``train --kmer-positional``) on which 1-, 2-
-and 3-mer sits at each position, standardised with the training part's mean and standard
-deviation. Fitted by :func:`mhsa_bio.training.kmer.fit_kmer_member`; its probability is averaged
-with the Transformer's by :class:`mhsa_bio.models.promoter.WithKmer`.
+and 3-mer sits at each position, and (``--kmer-bins N``) which 3- and 4-mers start in each bin
+of N positions, standardised with the training part's mean and standard deviation. Fitted by
+:func:`mhsa_bio.training.kmer.fit_kmer_member`; its probability is averaged with the Transformer's
+by :class:`mhsa_bio.models.promoter.WithKmer`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,29 @@ KMER_SIZES = (3, 4, 5, 6)
 N_FEATURES = sum(4**k for k in KMER_SIZES)
 #: k-mer lengths of the position-specific block (``train --kmer-positional``).
 POSITIONAL_SIZES = (1, 2, 3)
-#: The longest window the position-specific block is built for (84 features a position).
+#: k-mer lengths of the binned part of the position-specific block (``train --kmer-bins N``):
+#: which of them start anywhere in each bin of N positions.
+BINNED_SIZES = (3, 4)
+#: The most positions a bin of the binned part may span.
+MAX_POSITIONAL_BIN = 100
+#: The longest window the position-specific block is built for (84 features a position, and
+#: 320 a bin).
 MAX_POSITIONAL_WIDTH = 1000
 
 
-def n_positional(width: int) -> int:
+def _n_bins(width: int, k: int, bin_width: int) -> int:
+    """Bins of ``bin_width`` positions over the start positions 0 … width − k of a k-mer."""
+    return -(-max(width - k + 1, 0) // bin_width)
+
+
+def n_positional(width: int, bin_width: int = 0) -> int:
     """Features of the position-specific block over ``width`` positions: one per k-mer and start
-    position, k = 1 … 3 (84 a position); 0 for ``width`` 0 (no block)."""
-    return sum(max(width - k + 1, 0) * 4**k for k in POSITIONAL_SIZES)
+    position, k = 1 … 3 (84 a position), and with ``bin_width`` > 0 one per 3- or 4-mer and bin
+    of ``bin_width`` start positions (320 a bin); 0 for ``width`` 0 (no block)."""
+    exact = sum(max(width - k + 1, 0) * 4**k for k in POSITIONAL_SIZES)
+    if not bin_width:
+        return exact
+    return exact + sum(_n_bins(width, k, bin_width) * 4**k for k in BINNED_SIZES)
 
 
 def _kmer_codes(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,11 +76,17 @@ def kmer_frequencies(
     return torch.cat(blocks, dim=1) / lengths.clamp(min=1).to(dtype)[:, None]
 
 
-def positional_kmers(tokens: torch.Tensor, width: int, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(B, ``n_positional(width)``) one-hot of the k-mer (k = 1, 2, 3) starting at each position
-    0 … width − k, counted from each sequence's 5′ end: block k holds position p's k-mer at
-    column p·4^k + its lexicographic ACGT index. Positions past a sequence's end, or k-mers
-    holding N or padding, are all zero; bases past ``width`` are not read.
+def positional_kmers(
+    tokens: torch.Tensor, width: int, bin_width: int = 0, *, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """(B, ``n_positional(width, bin_width)``) one-hot of the k-mer (k = 1, 2, 3) starting at
+    each position 0 … width − k, counted from each sequence's 5′ end: block k holds position p's
+    k-mer at column p·4^k + its lexicographic ACGT index. With ``bin_width`` > 0, then for
+    k = 3, 4 whether each k-mer starts anywhere in each bin of start positions
+    [b·bin_width, (b + 1)·bin_width): column b·4^k + its index (1 however often it occurs
+    there), so a word that moves by a base or two between windows still sets the same feature.
+    Positions past a sequence's end, or k-mers holding N or padding, are all zero; bases past
+    ``width`` are not read.
 
     tokens : (B, L) int64 (``alphabet.encode_batch``: A C G T = 0 … 3, N = 4, padding 5)
     """
@@ -82,24 +104,41 @@ def positional_kmers(tokens: torch.Tensor, width: int, *, dtype: torch.dtype = t
         block = torch.zeros(b, n * 4**k, dtype=dtype, device=tokens.device)
         block.scatter_(1, column, ok.to(dtype))
         blocks.append(block)
+    for k in BINNED_SIZES if bin_width else ():
+        n = width - k + 1
+        if n <= 0:
+            continue
+        code, ok = _kmer_codes(t, k)
+        column = torch.arange(n, device=tokens.device) // bin_width * 4**k + code
+        block = torch.zeros(b, _n_bins(width, k, bin_width) * 4**k, dtype=dtype, device=tokens.device)
+        block.scatter_reduce_(1, column, ok.to(dtype), reduce="amax")  # present in the bin: 1
+        blocks.append(block)
     return torch.cat(blocks, dim=1) if blocks else torch.zeros(b, 0, dtype=dtype, device=tokens.device)
 
 
 def member_features(
-    tokens: torch.Tensor, lengths: torch.Tensor, width: int, *, dtype: torch.dtype = torch.float32
+    tokens: torch.Tensor,
+    lengths: torch.Tensor,
+    width: int,
+    bin_width: int = 0,
+    *,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """The member's inputs: k-mer frequencies, then (``width`` > 0) the position-specific block."""
     freq = kmer_frequencies(tokens, lengths, dtype=dtype)
-    return torch.cat([freq, positional_kmers(tokens, width, dtype=dtype)], dim=1) if width else freq
+    if not width:
+        return freq
+    return torch.cat([freq, positional_kmers(tokens, width, bin_width, dtype=dtype)], dim=1)
 
 
 class KmerLogistic(nn.Module):
     """P(positive) = σ(w · (f − mean) / scale + bias) for the member's features f: the k-mer
     frequencies, and with ``width`` > 0 the position-specific 1- to 3-mers over that many
-    positions (:func:`member_features`).
+    positions, with ``bin_width`` > 0 the 3- and 4-mers in bins of that many positions too
+    (:func:`member_features`).
 
     Every parameter is a buffer (fitted once, never trained by gradient): mean, scale and weight
-    (5,440 + ``n_positional(width)``,), bias ().
+    (5,440 + ``n_positional(width, bin_width)``,), bias ().
     """
 
     mean: torch.Tensor
@@ -107,10 +146,10 @@ class KmerLogistic(nn.Module):
     weight: torch.Tensor
     bias: torch.Tensor
 
-    def __init__(self, width: int = 0) -> None:
+    def __init__(self, width: int = 0, bin_width: int = 0) -> None:
         super().__init__()
-        self.width = width
-        n = N_FEATURES + n_positional(width)
+        self.width, self.bin_width = width, bin_width
+        n = N_FEATURES + n_positional(width, bin_width)
         for name in ("mean", "weight"):
             self.register_buffer(name, torch.zeros(n))
         self.register_buffer("scale", torch.ones(n))
@@ -120,17 +159,20 @@ class KmerLogistic(nn.Module):
         """(B,) P(positive) in the buffers' precision (float32 as loaded), outside any
         mixed-precision region."""
         with torch.autocast(tokens.device.type, enabled=False):
-            x = (member_features(tokens, lengths, self.width, dtype=self.mean.dtype) - self.mean) / self.scale
+            x = member_features(tokens, lengths, self.width, self.bin_width, dtype=self.mean.dtype)
+            x = (x - self.mean) / self.scale
             return torch.sigmoid(x @ self.weight + self.bias)
 
     def to_checkpoint(self, **info: Any) -> dict[str, Any]:
         """The checkpoint's ``kmer_member`` entry: the buffers (float32, CPU), the width of the
-        position-specific block (``positional_width``, 0 for none) and ``info`` (plain values:
+        position-specific block (``positional_width``, 0 for none), the positions per bin of its
+        binned part (``positional_bin``, 0 for none) and ``info`` (plain values:
         ``l2``, the penalty chosen; ``average_weight``, the member's weight in the average with
         the Transformer)."""
         return {
             "sizes": list(KMER_SIZES),
             "positional_width": self.width,
+            "positional_bin": self.bin_width,
             **{n: getattr(self, n).detach().float().cpu() for n in ("mean", "scale", "weight", "bias")},
             **info,
         }
@@ -150,8 +192,12 @@ class KmerLogistic(nn.Module):
             raise ValueError(
                 f"k-mer member's positional_width {width!r} is not a width in 0 … {MAX_POSITIONAL_WIDTH}"
             )
-        model = cls(width)
-        n = N_FEATURES + n_positional(width)
+        # an entry written before the binned part existed has none
+        bin_width = entry.get("positional_bin", 0)
+        if isinstance(bin_width, bool) or not isinstance(bin_width, int) or not 0 <= bin_width <= width:
+            raise ValueError(f"k-mer member's positional_bin {bin_width!r} is not a bin width in 0 … {width}")
+        model = cls(width, bin_width)
+        n = N_FEATURES + n_positional(width, bin_width)
         for name, shape in (
             ("mean", (n,)),
             ("scale", (n,)),

@@ -2,7 +2,8 @@
 
 The member (:class:`mhsa_bio.models.kmer.KmerLogistic`) is fitted on the run's own split: the
 frequencies of every k-mer (k = 3 … 6), and with ``--kmer-positional`` the one-hot 1-, 2- and
-3-mers at each position of the longest training sequence, standardised on the training part; an
+3-mers at each position of the longest training sequence (and with ``--kmer-bins N`` which 3- and
+4-mers start in each bin of N positions), standardised on the training part; an
 L2-penalised logistic regression with balanced class weights fitted by L-BFGS for each penalty of
 ``L2_GRID`` (``POSITIONAL_L2_GRID`` with the positional block), the penalty with the highest
 validation AUPRC kept, then refitted on training + validation. Its validation probabilities come
@@ -41,17 +42,18 @@ class KmerFit(NamedTuple):
     val_scores: np.ndarray
 
 
-def features(seqs: list[str], *, width: int = 0, chunk: int = 2048) -> torch.Tensor:
-    """(N, 5,440 + ``n_positional(width)``) float64 member features of DNA strings: k-mer
-    frequencies (43.5 kB a sequence) and, for ``width`` > 0, the position-specific block over
-    that many positions (0.7 kB a position); ``chunk`` sequences at a time."""
+def features(seqs: list[str], *, width: int = 0, bin_width: int = 0, chunk: int = 2048) -> torch.Tensor:
+    """(N, 5,440 + ``n_positional(width, bin_width)``) float64 member features of DNA strings:
+    k-mer frequencies (43.5 kB a sequence) and, for ``width`` > 0, the position-specific block
+    over that many positions (0.7 kB a position, and with ``bin_width`` 2.6 kB a bin);
+    ``chunk`` sequences at a time."""
     from mhsa_bio.alphabet import encode_batch
 
-    out = torch.empty(len(seqs), N_FEATURES + n_positional(width), dtype=torch.float64)
+    out = torch.empty(len(seqs), N_FEATURES + n_positional(width, bin_width), dtype=torch.float64)
     for start in range(0, len(seqs), chunk):
         tokens, lengths = encode_batch(seqs[start : start + chunk])
         out[start : start + len(tokens)] = member_features(
-            torch.from_numpy(tokens), torch.from_numpy(lengths), width, dtype=torch.float64
+            torch.from_numpy(tokens), torch.from_numpy(lengths), width, bin_width, dtype=torch.float64
         )
     return out
 
@@ -100,8 +102,10 @@ def _logistic(x: torch.Tensor, y: np.ndarray, l2: float) -> torch.Tensor:
     return w.detach()
 
 
-def _member(w: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor, width: int) -> KmerLogistic:
-    model = KmerLogistic(width).double()  # float64 while fitting; the checkpoint keeps float32
+def _member(
+    w: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor, width: int, bin_width: int
+) -> KmerLogistic:
+    model = KmerLogistic(width, bin_width).double()  # float64 while fitting; the checkpoint keeps float32
     for name, value in (("mean", mean), ("scale", scale), ("weight", w[:-1]), ("bias", w[-1])):
         getattr(model, name).copy_(value)
     return model
@@ -120,28 +124,32 @@ def fit_kmer_member(
     val_labels: np.ndarray,
     *,
     width: int = 0,
+    bin_width: int = 0,
 ) -> KmerFit:
     """Fit on the training part for every penalty, keep the one with the highest validation
     AUPRC, refit on training + validation. Labels are 1 (positive) or 0. ``width`` > 0 adds the
-    position-specific block over that many positions (and searches ``POSITIONAL_L2_GRID``)."""
+    position-specific block over that many positions (and searches ``POSITIONAL_L2_GRID``), and
+    ``bin_width`` > 0 its binned part, that many positions a bin."""
     from mhsa_bio.metrics import auprc
 
     grid = POSITIONAL_L2_GRID if width else L2_GRID
+    bins = bin_width if width else 0
     # standardised in place, and the training part's features freed before the refit's are
     # built: the peak is about twice the features of training + validation
-    ztr, mean, scale = _standardised(features(train_seqs, width=width))
-    zva = features(val_seqs, width=width).sub_(mean).div_(scale)
+    ztr, mean, scale = _standardised(features(train_seqs, width=width, bin_width=bins))
+    zva = features(val_seqs, width=width, bin_width=bins).sub_(mean).div_(scale)
     inner = {}
     for penalty in grid:
         w = _logistic(ztr, train_labels, penalty)
         inner[penalty] = torch.sigmoid(zva @ w[:-1] + w[-1]).numpy()
     l2 = max(grid, key=lambda v: auprc(val_labels == 1, inner[v]))
     del ztr, zva
-    zall, mean, scale = _standardised(features(train_seqs + val_seqs, width=width))
-    model = _member(_logistic(zall, np.r_[train_labels, val_labels], l2), mean, scale, width)
+    zall, mean, scale = _standardised(features(train_seqs + val_seqs, width=width, bin_width=bins))
+    model = _member(_logistic(zall, np.r_[train_labels, val_labels], l2), mean, scale, width, bins)
+    binned = f" and 3- to 4-mers in bins of {bins}" if bins else ""
     log.info(
         "k-mer member%s: penalty %g chosen on the validation split (AUPRC %.4f)",
-        f" with position-specific 1- to 3-mers over {width} positions" if width else "",
+        f" with position-specific 1- to 3-mers over {width} positions{binned}" if width else "",
         l2,
         auprc(val_labels == 1, inner[l2]),
     )
@@ -150,7 +158,7 @@ def fit_kmer_member(
 
 def proba(model: KmerLogistic, seqs: list[str]) -> np.ndarray:
     """P(positive) of DNA strings by a member as ``fit_kmer_member`` returned it (float64)."""
-    return _proba(model, features(seqs, width=model.width))
+    return _proba(model, features(seqs, width=model.width, bin_width=model.bin_width))
 
 
 def positional_width(records: list[Any]) -> int:
@@ -172,6 +180,7 @@ def fit_on_split(split: Any, config: Any) -> KmerFit:
         [r.seq for r in split.val.records],
         split.val.labels,
         width=width,
+        bin_width=config.kmer_bins,
     )
 
 
@@ -200,6 +209,7 @@ def attach(split: Any, probs: np.ndarray, *, config: Any) -> tuple[dict[str, Any
             "l2": fit.l2,
             "average_weight": KMER_WEIGHT,
             "positional_width": fit.model.width,
+            "positional_bin": fit.model.bin_width,
             "val_auroc": auroc(y == 1, fit.val_scores),
             "val_auprc": auprc(y == 1, fit.val_scores),
         },

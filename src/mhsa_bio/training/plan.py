@@ -101,6 +101,15 @@ def plan_training(
         raise InputError("--jitter and --shift-augment: give one (--shift-augment rotates by any offset)")
     if train_config.kmer_positional and not train_config.kmer_member:
         raise InputError("--kmer-positional adds to the k-mer member: give --kmer-member too")
+    if train_config.kmer_bins:
+        from mhsa_bio.models.kmer import MAX_POSITIONAL_BIN
+
+        if not 0 < train_config.kmer_bins <= MAX_POSITIONAL_BIN:
+            raise InputError(
+                f"--kmer-bins {train_config.kmer_bins}: must be 0 (off) … {MAX_POSITIONAL_BIN} positions"
+            )
+        if not train_config.kmer_positional:
+            raise InputError("--kmer-bins adds to the position-specific block: give --kmer-positional too")
     if stem_guide is not None and not 0 <= stem_guide < float("inf"):  # also NaN
         raise InputError(f"--stem-guide {stem_guide}: must be a non-negative number")
     if stem_pretrain is not None and stem_pretrain < 0:

@@ -48,6 +48,8 @@ class TrainConfig:
         probability with the model's (:mod:`mhsa_bio.training.kmer`); two-class models only
     kmer_positional : give the k-mer member the one-hot 1- to 3-mers at each position too
         (:func:`mhsa_bio.models.kmer.positional_kmers`), for aligned windows; needs ``kmer_member``
+    kmer_bins : with ``kmer_positional``, also which 3- and 4-mers start in each bin of this many
+        positions (a word that moves by a base or two still sets the same feature); 0 = off
     stem_pretrain : before the Transformer trains, train its convolution stem alone as a max-pool
         CNN for at most this many epochs and set the stem guide's scorer from it
         (:func:`mhsa_bio.training.stem.pretrain_stem`); needs a model with the stem guide; 0 = off
@@ -85,6 +87,7 @@ class TrainConfig:
     member: int = 0
     kmer_member: bool = False
     kmer_positional: bool = False
+    kmer_bins: int = 0
     stem_pretrain: int = 0
     val_group_kmer: int = DEFAULT_GROUP_KMER
 
