@@ -14,7 +14,9 @@ early stopping or the peer's penalty, and are scored once on the held-out fold:
 - cnnprom: a CNNProm-like CNN (``promoter_peers.cnnprom``);
 - kmer-lr: k-mer (k = 3–6) logistic regression (``promoter_peers.kmer_logistic``);
 - kmer-pos-lr: the same with the one-hot 1- to 3-mers at each position added (the member
-  ``train --kmer-member --kmer-positional`` stores).
+  ``train --kmer-member --kmer-positional`` stores);
+- kmer-bins-lr: the same with the 3- and 4-mers in each bin of 3 positions added too (the member
+  ``train --kmer-member --kmer-positional --kmer-bins 3`` stores).
 
 Printed: mean ± sd over folds × seeds of Sn, Sp, MCC, AUROC, the lowest fold MCC, and the mean
 training seconds per fold with ``--threads`` (2 by default). Sn, Sp and MCC are at the threshold
@@ -66,7 +68,9 @@ DATASETS = {
     "ipromoter": ("ecoli_promoters", "iPromoter2L_sigma70promoter.fa",
                   "iPromoter2L_negative2860.fa"),
 }
-MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr")
+MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr", "kmer-bins-lr")
+#: The k-mer models: whether each reads positions, and the positions per bin of its binned part.
+KMER_MODELS = {"kmer-lr": (False, 0), "kmer-pos-lr": (True, 0), "kmer-bins-lr": (True, 3)}
 #: Candidate settings for --tune: (model config overrides, train config overrides); "default" first.
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": ({}, {}),
@@ -95,6 +99,8 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                              "kmer_member": True, "kmer_positional": True}),
     "ensemble5-dropout0.1-kmerpos": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
                                     "kmer_positional": True}),
+    "ensemble5-dropout0.1-kmerpos-bins3": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
+                                          "kmer_positional": True, "kmer_bins": 3}),
     "val-one-by-one": ({}, {"val_group_kmer": 0}),
     "patience16": ({}, {"patience": 16}),
     "min-epochs0": ({}, {"min_epochs": 0}),  # patience alone
@@ -252,8 +258,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             scores, extra = peers.cnnprom((tr_x, tr_y), (va_x, va_y), part.heldout, seed=seed,
                                           device=device)
         else:
+            positional, bins = KMER_MODELS[job["model"]]
             scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout,
-                                                positional=job["model"] == "kmer-pos-lr")
+                                                positional=positional, bin_width=bins)
         seconds = time.perf_counter() - start
         extra = {**extra, "inner_scores": _scores(extra["inner_scores"]),
                  "inner_labels": va_y.tolist()}
@@ -545,8 +552,8 @@ def main() -> None:
             return r["dataset"], r["background"], r["seed"], r["fold"]
 
         kmer = {(r["model"], *fold_of(r)): r for r in rows
-                if r["model"] in ("kmer-lr", "kmer-pos-lr") and "inner_scores" in r}
-        mixed = [with_kmer(r, kmer[(m, *fold_of(r))]) for m in ("kmer-lr", "kmer-pos-lr")
+                if r["model"] in KMER_MODELS and "inner_scores" in r}
+        mixed = [with_kmer(r, kmer[(m, *fold_of(r))]) for m in KMER_MODELS
                  for r in rows if r["model"] == "mhsa-bio" and "inner_scores" in r
                  and (m, *fold_of(r)) in kmer and not CANDIDATES[r["candidate"]][1].get("kmer_member")]
         print("\nwith a k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
