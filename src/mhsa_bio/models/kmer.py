@@ -37,10 +37,8 @@ def n_positional(width: int, bin_width: int = 0) -> int:
     """Features of the position-specific block over ``width`` positions: one per k-mer and start
     position, k = 1 … 3 (84 a position), and with ``bin_width`` > 0 one per 3- or 4-mer and bin
     of ``bin_width`` start positions (320 a bin); 0 for ``width`` 0 (no block)."""
-    exact = sum(max(width - k + 1, 0) * 4**k for k in POSITIONAL_SIZES)
-    if not bin_width:
-        return exact
-    return exact + sum(_n_bins(width, k, bin_width) * 4**k for k in BINNED_SIZES)
+    exact = sum(_n_bins(width, k, 1) * 4**k for k in POSITIONAL_SIZES)
+    return exact + (sum(_n_bins(width, k, bin_width) * 4**k for k in BINNED_SIZES) if bin_width else 0)
 
 
 def _kmer_codes(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,23 +92,18 @@ def positional_kmers(
     t = tokens[:, :width]
     if t.shape[1] < width:
         t = torch.cat([t, t.new_full((b, width - t.shape[1]), 5)], dim=1)
+    codes: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # each k-mer length's, once
     blocks = []
-    for k in POSITIONAL_SIZES:
+    # the exact block is the binned one with bins of one position
+    for k, per in [(k, 1) for k in POSITIONAL_SIZES] + [(k, bin_width) for k in BINNED_SIZES if bin_width]:
         n = width - k + 1
         if n <= 0:
             continue
-        code, ok = _kmer_codes(t, k)
-        column = torch.arange(n, device=tokens.device) * 4**k + code
-        block = torch.zeros(b, n * 4**k, dtype=dtype, device=tokens.device)
-        block.scatter_(1, column, ok.to(dtype))
-        blocks.append(block)
-    for k in BINNED_SIZES if bin_width else ():
-        n = width - k + 1
-        if n <= 0:
-            continue
-        code, ok = _kmer_codes(t, k)
-        column = torch.arange(n, device=tokens.device) // bin_width * 4**k + code
-        block = torch.zeros(b, _n_bins(width, k, bin_width) * 4**k, dtype=dtype, device=tokens.device)
+        if k not in codes:
+            codes[k] = _kmer_codes(t, k)
+        code, ok = codes[k]
+        column = torch.arange(n, device=tokens.device) // per * 4**k + code
+        block = torch.zeros(b, _n_bins(width, k, per) * 4**k, dtype=dtype, device=tokens.device)
         block.scatter_reduce_(1, column, ok.to(dtype), reduce="amax")  # present in the bin: 1
         blocks.append(block)
     return torch.cat(blocks, dim=1) if blocks else torch.zeros(b, 0, dtype=dtype, device=tokens.device)
