@@ -248,22 +248,14 @@ def test_scan_scores_windows_with_the_member(kmer_run, tmp_path):
 
 
 def _naive_positional(seq: str, width: int, bin_width: int = 0) -> np.ndarray:
-    out = []
-    for k in (1, 2, 3):
+    out = []  # the exact block: bins of one position
+    for k, per in [(1, 1), (2, 1), (3, 1)] + ([(3, bin_width), (4, bin_width)] if bin_width else []):
         index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
-        block = np.zeros((max(width - k + 1, 0), 4**k))
+        block = np.zeros((-(-max(width - k + 1, 0) // per), 4**k))
         for i in range(width - k + 1):
             word = seq[i:i + k]
             if len(word) == k and word in index:
-                block[i, index[word]] = 1
-        out.append(block.ravel())
-    for k in (3, 4) if bin_width else ():
-        index = {"".join(p): i for i, p in enumerate(itertools.product("ACGT", repeat=k))}
-        block = np.zeros((-(-(width - k + 1) // bin_width), 4**k))
-        for i in range(width - k + 1):
-            word = seq[i:i + k]
-            if len(word) == k and word in index:
-                block[i // bin_width, index[word]] = 1
+                block[i // per, index[word]] = 1
         out.append(block.ravel())
     return np.concatenate(out)
 

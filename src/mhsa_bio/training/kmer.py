@@ -146,7 +146,7 @@ def fit_kmer_member(
     del ztr, zva
     zall, mean, scale = _standardised(features(train_seqs + val_seqs, width=width, bin_width=bins))
     model = _member(_logistic(zall, np.r_[train_labels, val_labels], l2), mean, scale, width, bins)
-    binned = f" and 3- to 4-mers in bins of {bins}" if bins else ""
+    binned = f", 3- and 4-mers in bins of {bins}" if bins else ""
     log.info(
         "k-mer member%s: penalty %g chosen on the validation split (AUPRC %.4f)",
         f" with position-specific 1- to 3-mers over {width} positions{binned}" if width else "",
