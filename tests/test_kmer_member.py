@@ -4,6 +4,7 @@ with it by predict and --folds."""
 import csv
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -108,8 +109,8 @@ def _predict_and_parts(out, records, tmp_path):
     member = KmerLogistic.from_checkpoint(read_checkpoint(out / "model.pt")["kmer_member"])
     net, _ = load_model(out / "model.pt")  # the Transformer alone
     p_net = predict_proba(net, records, device=torch.device("cpu"))[:, 1]
-    z = (features([r.seq for r in records], width=member.width, bin_width=member.bin_width).float()
-         - member.mean) / member.scale
+    z = (features([r.seq for r in records], width=member.width, bin_width=member.bin_width,
+                  frames=member.frames).float() - member.mean) / member.scale
     p_kmer = torch.sigmoid(z @ member.weight + member.bias).numpy()
     both = write_fasta(tmp_path / "both.fa", [(r.id, r.seq) for r in records])
     result = invoke("predict", both, "--model", out / "model.pt", "--device", "cpu")
@@ -134,8 +135,9 @@ def test_metrics_are_the_averaged_models_with_the_transformers_beside(kmer_run):
     _, _, out = kmer_run
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["kmer_member"]) == {"l2", "average_weight", "positional_width", "positional_bin",
-                                           "val_auroc", "val_auprc"}
+                                           "frames", "val_auroc", "val_auprc"}
     assert metrics["kmer_member"]["positional_width"] == metrics["kmer_member"]["positional_bin"] == 0
+    assert metrics["kmer_member"]["frames"] is False
     assert "auroc" in metrics["transformer"] and "decision_threshold" in metrics["transformer"]
     assert metrics["auroc"] != metrics["transformer"]["auroc"]
 
@@ -405,3 +407,117 @@ def test_kmer_positional_is_refused_without_the_member_or_past_its_width(tmp_pat
                         "--kmer-positional", "--kmer-bins", bad, *SMALL)
         assert_clean_error(result, f"--kmer-bins {bad}", "0 (off)")
     assert not (tmp_path / "a" / "model.pt").exists() and not (tmp_path / "b" / "model.pt").exists()
+
+
+def _naive_frames(seq: str) -> np.ndarray:
+    """The reading-frame block of one sequence, from strings."""
+    from mhsa_bio.alphabet import reverse_complement
+
+    codons = ["".join(p) for p in itertools.product("ACGT", repeat=3)]
+    out = []
+    for strand in (seq, reverse_complement(seq)):
+        frames = []
+        for f in range(3):
+            words = [strand[i:i + 3] for i in range(f, len(strand) - 2, 3)]
+            words = [w for w in words if set(w) <= set("ACGT")]  # codons holding N are not counted
+            usage = np.array([words.count(c) for c in codons], dtype=float) / max(len(words), 1)
+            frames.append((sum(w in ("TAA", "TAG", "TGA") for w in words), usage))
+        fewest = min(n for n, _ in frames)
+        out += [sorted(n for n, _ in frames), np.mean([u for n, u in frames if n == fewest], axis=0)]
+    for base in "ACGT":
+        at = [sum(seq[i] == base for i in range(f, len(seq), 3)) for f in range(3)]
+        out.append([(max(at) - min(at)) * 3 / len(seq)])
+    return np.concatenate(out)
+
+
+def test_frame_features_read_stops_codon_usage_and_asymmetry_on_both_strands():
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import N_FEATURES, N_FRAME_FEATURES, frame_features
+    from mhsa_bio.training.kmer import features
+
+    rng = np.random.default_rng(1)
+    seqs = ["".join(rng.choice(list("ACGTN"), p=[0.24, 0.24, 0.24, 0.24, 0.04], size=n))
+            for n in (7, 31, 45, 46)] + ["ATGAAATAGTGACCC", "TAA", "AC"]
+    tokens, lengths = encode_batch(seqs)  # padded to 46
+    got = frame_features(torch.from_numpy(tokens), torch.from_numpy(lengths), dtype=torch.float64)
+    assert got.shape == (len(seqs), N_FRAME_FEATURES)
+    for row, seq in zip(got.numpy(), seqs):
+        np.testing.assert_allclose(row, _naive_frames(seq), atol=1e-12)
+    # ATG AAA TAG TGA CCC: two stops in frame 0, one (TGA AAT ...) in frame 1, none in frame 2;
+    # its reverse complement GGG TCA CTA TTT CAT none in any frame
+    row = got[4].numpy()
+    assert list(row[:3]) == [0, 1, 2] and list(row[67:70]) == [0, 0, 0]
+    whole = features(seqs, frames=True, chunk=3).numpy()  # the block follows the frequencies
+    assert whole.shape == (len(seqs), N_FEATURES + N_FRAME_FEATURES)
+    np.testing.assert_allclose(whole[:, N_FEATURES:], got.numpy(), atol=1e-12)
+
+
+_STOP = re.compile(r"(?=(TAA|TAG|TGA))")
+
+
+def _stop_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """150 bp with no stop codon but 15 planted ones: in every frame in positives, in two of
+    the three frames in negatives (one frame stays open). The same words in both classes at the
+    same rate, so only where the stops sit in the frames tells them apart."""
+    rng = np.random.default_rng(seed)
+    seqs, labels = [], []
+    for i in range(n):
+        s = list(rng.choice(list("ACGT"), size=150))
+        while hits := [m.start() for m in _STOP.finditer("".join(s))]:
+            for at in hits:
+                s[at + 1] = str(rng.choice(list("CG")))
+        frames = {0, 1, 2} - ({int(rng.integers(3))} if i % 2 == 0 else set())
+        starts = [p for p in range(3, 144) if p % 3 in frames]
+        for at in rng.choice(starts, size=15, replace=False):
+            s[at:at + 3] = list(str(rng.choice(["TAA", "TAG", "TGA"])))
+        seqs.append("".join(s))
+        labels.append(i % 2)
+    return seqs, np.array(labels, dtype=np.int64)
+
+
+def test_the_frames_member_tells_an_open_frame_from_stops_in_every_frame():
+    from mhsa_bio.metrics import auroc
+    from mhsa_bio.models.kmer import KmerLogistic
+    from mhsa_bio.training.kmer import fit_kmer_member, proba
+
+    tr, ytr = _stop_set(600, 1)
+    va, yva = _stop_set(80, 2)
+    te, yte = _stop_set(200, 3)
+    plain = fit_kmer_member(tr, ytr, va, yva)
+    frames = fit_kmer_member(tr, ytr, va, yva, frames=True)
+    assert frames.model.frames and not plain.model.frames
+    assert auroc(yte == 1, proba(plain.model, te)) < 0.65
+    assert auroc(yte == 1, proba(frames.model, te)) > 0.75
+    assert _assert_loads_as_fitted(frames, te).frames
+    # an entry written before the reading-frame block existed has none
+    old = plain.model.to_checkpoint(l2=plain.l2, average_weight=0.5)
+    del old["frames"]
+    assert not KmerLogistic.from_checkpoint(old).frames
+    entry = frames.model.to_checkpoint(l2=frames.l2, average_weight=0.5)
+    with pytest.raises(ValueError, match="frames"):
+        KmerLogistic.from_checkpoint({**entry, "frames": 1})
+    with pytest.raises(ValueError, match="not a tensor of shape"):  # buffers with the block
+        KmerLogistic.from_checkpoint({**entry, "frames": False})
+
+
+def test_train_with_a_frames_member_end_to_end(tmp_path):
+    from mhsa_bio.checkpoint import read_checkpoint
+    from mhsa_bio.io.fasta import read_fasta
+
+    pos, neg = planted_set(80, 60, seed=7)
+    fa, nf = write_fasta(tmp_path / "pos.fa", pos), write_fasta(tmp_path / "neg.fa", neg)
+    out = tmp_path / "run"
+    result = invoke("train", fa, "--negatives", nf, "--out", out, "--kmer-member", "--kmer-frames", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "reading frames" in " ".join(result.output.split())
+    ckpt = read_checkpoint(out / "model.pt")
+    assert ckpt["kmer_member"]["frames"] is True and ckpt["kmer_member"]["positional_width"] == 0
+    assert ckpt["kmer_member"]["weight"].numel() == 5440 + 2 * (3 + 64) + 4
+    assert ckpt["provenance"]["train_config"]["kmer_frames"] is True
+    assert json.loads((out / "metrics.json").read_text())["kmer_member"]["frames"] is True
+    records = read_fasta(fa) + read_fasta(nf)
+    _, got, p_net, p_kmer = _predict_and_parts(out, records, tmp_path)
+    np.testing.assert_allclose(got, (p_net + p_kmer) / 2, atol=2e-5)
+    result = invoke("train", fa, "--negatives", nf, "--out", tmp_path / "no", "--kmer-frames", *SMALL)
+    assert_clean_error(result, "--kmer-frames", "--kmer-member")
+    assert not (tmp_path / "no" / "model.pt").exists()

@@ -1,7 +1,9 @@
 """The k-mer member of a two-class promoter model (``train --kmer-member``): a logistic regression
-on the frequencies of every k-mer, k = 3 … 6, and (``train --kmer-positional``) on which 1-, 2-
-and 3-mer sits at each position, and (``--kmer-bins N``) which 3- and 4-mers start in each bin
-of N positions, standardised with the training part's mean and standard deviation. Fitted by
+on the frequencies of every k-mer, k = 3 … 6, with ``train --kmer-frames`` on how much the
+window reads like coding sequence (stop codons and codon usage in each strand's frames, each
+base's position asymmetry), with ``train --kmer-positional`` on which 1-, 2- and 3-mer sits at
+each position, and with ``--kmer-bins N`` on which 3- and 4-mers start in each bin of N
+positions, standardised with the training part's mean and standard deviation. Fitted by
 :func:`mhsa_bio.training.kmer.fit_kmer_member`; its probability is averaged with the Transformer's
 by :class:`mhsa_bio.models.promoter.WithKmer`.
 """
@@ -16,6 +18,12 @@ from torch import nn
 #: k-mer lengths counted; 4³ + 4⁴ + 4⁵ + 4⁶ = 5,440 features.
 KMER_SIZES = (3, 4, 5, 6)
 N_FEATURES = sum(4**k for k in KMER_SIZES)
+#: Features of the reading-frame block (``train --kmer-frames``, :func:`frame_features`): on each
+#: strand the stop-codon counts of its three frames and the 64 codon frequencies of the frame with
+#: the fewest stops, then each base's position asymmetry.
+N_FRAME_FEATURES = 2 * (3 + 64) + 4
+#: TAA, TAG, TGA as lexicographic ACGT codes of 3-mers.
+STOP_CODES = (48, 50, 56)
 #: k-mer lengths of the position-specific block (``train --kmer-positional``).
 POSITIONAL_SIZES = (1, 2, 3)
 #: k-mer lengths of the binned part of the position-specific block (``train --kmer-bins N``):
@@ -39,6 +47,12 @@ def n_positional(width: int, bin_width: int = 0) -> int:
     of ``bin_width`` start positions (320 a bin); 0 for ``width`` 0 (no block)."""
     exact = sum(_n_bins(width, k, 1) * 4**k for k in POSITIONAL_SIZES)
     return exact + (sum(_n_bins(width, k, bin_width) * 4**k for k in BINNED_SIZES) if bin_width else 0)
+
+
+def n_member_features(width: int = 0, bin_width: int = 0, frames: bool = False) -> int:
+    """The member's inputs: the k-mer frequencies, the reading-frame block with ``frames``, and
+    the position-specific block over ``width`` positions (``n_positional``)."""
+    return N_FEATURES + (N_FRAME_FEATURES if frames else 0) + n_positional(width, bin_width)
 
 
 def _kmer_codes(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,6 +86,55 @@ def kmer_frequencies(
             counts.scatter_add_(1, code, ok.to(dtype))
         blocks.append(counts)
     return torch.cat(blocks, dim=1) / lengths.clamp(min=1).to(dtype)[:, None]
+
+
+def _reverse_complement(tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each row's reverse complement within its own length (A C G T = 0 … 3 complement to
+    3 … 0; N and padding kept), padding after it."""
+    width = tokens.shape[1]
+    source = lengths[:, None] - 1 - torch.arange(width, device=tokens.device)[None, :]
+    rc = torch.gather(tokens, 1, source.clamp(min=0))
+    rc = torch.where(rc < 4, 3 - rc, rc)
+    return torch.where(source >= 0, rc, torch.full_like(rc, 5))
+
+
+def frame_features(
+    tokens: torch.Tensor, lengths: torch.Tensor, *, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
+    """(B, ``N_FRAME_FEATURES``) how much each window reads like coding sequence, whatever its
+    frame: for the sequence and then its reverse complement, the number of stop codons (TAA, TAG,
+    TGA) in each of the three frames from its first base, in increasing order, and the
+    frequencies of the 64 codons (lexicographic ACGT order) in the frame with the fewest stops
+    (averaged over the frames that tie); then for A, C, G and T the position asymmetry (Fickett's
+    TESTCODE): the most minus the fewest occurrences over the three codon positions, per codon
+    (three times over the length). Codons holding N or padding are not counted.
+
+    tokens : (B, L) int64 (``alphabet.encode_batch``: A C G T = 0 … 3, N = 4, padding 5)
+    lengths : (B,) int64
+    """
+    b, width = tokens.shape
+    device = tokens.device
+    per_strand = []
+    for t in (tokens, _reverse_complement(tokens, lengths)):
+        if width < 3:
+            per_strand.append(torch.zeros(b, 3 + 64, dtype=dtype, device=device))
+            continue
+        code, ok = _kmer_codes(t, 3)
+        stop = ok & torch.isin(code, torch.tensor(STOP_CODES, device=device))
+        phase = torch.arange(code.shape[1], device=device) % 3
+        stops = torch.stack([(stop & (phase == f)).sum(1) for f in range(3)], 1).to(dtype)
+        usage = torch.zeros(b, 3, 64, dtype=dtype, device=device)
+        usage.view(b, 3 * 64).scatter_add_(1, phase * 64 + code, ok.to(dtype))
+        usage = usage / usage.sum(2, keepdim=True).clamp(min=1)
+        fewest = (stops == stops.min(1, keepdim=True).values).to(dtype)
+        best = (usage * (fewest / fewest.sum(1, keepdim=True))[:, :, None]).sum(1)
+        per_strand.append(torch.cat([stops.sort(1).values, best], 1))
+    phase = torch.arange(width, device=device) % 3
+    counts = torch.stack(
+        [torch.stack([((tokens == base) & (phase == f)).sum(1) for f in range(3)], 1) for base in range(4)], 1
+    ).to(dtype)  # (B, 4 bases, 3 codon positions)
+    asymmetry = (counts.max(2).values - counts.min(2).values) * 3 / lengths.clamp(min=1).to(dtype)[:, None]
+    return torch.cat([*per_strand, asymmetry], 1)
 
 
 def positional_kmers(
@@ -115,23 +178,27 @@ def member_features(
     width: int,
     bin_width: int = 0,
     *,
+    frames: bool = False,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
-    """The member's inputs: k-mer frequencies, then (``width`` > 0) the position-specific block."""
-    freq = kmer_frequencies(tokens, lengths, dtype=dtype)
-    if not width:
-        return freq
-    return torch.cat([freq, positional_kmers(tokens, width, bin_width, dtype=dtype)], dim=1)
+    """The member's inputs: k-mer frequencies, then (``frames``) the reading-frame block, then
+    (``width`` > 0) the position-specific block."""
+    blocks = [kmer_frequencies(tokens, lengths, dtype=dtype)]
+    if frames:
+        blocks.append(frame_features(tokens, lengths, dtype=dtype))
+    if width:
+        blocks.append(positional_kmers(tokens, width, bin_width, dtype=dtype))
+    return torch.cat(blocks, dim=1) if len(blocks) > 1 else blocks[0]
 
 
 class KmerLogistic(nn.Module):
     """P(positive) = σ(w · (f − mean) / scale + bias) for the member's features f: the k-mer
-    frequencies, and with ``width`` > 0 the position-specific 1- to 3-mers over that many
-    positions, with ``bin_width`` > 0 the 3- and 4-mers in bins of that many positions too
-    (:func:`member_features`).
+    frequencies, with ``frames`` the reading-frame block, with ``width`` > 0 the
+    position-specific 1- to 3-mers over that many positions, with ``bin_width`` > 0 the 3- and
+    4-mers in bins of that many positions too (:func:`member_features`).
 
     Every parameter is a buffer (fitted once, never trained by gradient): mean, scale and weight
-    (5,440 + ``n_positional(width, bin_width)``,), bias ().
+    (``n_member_features(width, bin_width, frames)``,), bias ().
     """
 
     mean: torch.Tensor
@@ -139,10 +206,10 @@ class KmerLogistic(nn.Module):
     weight: torch.Tensor
     bias: torch.Tensor
 
-    def __init__(self, width: int = 0, bin_width: int = 0) -> None:
+    def __init__(self, width: int = 0, bin_width: int = 0, frames: bool = False) -> None:
         super().__init__()
-        self.width, self.bin_width = width, bin_width
-        n = N_FEATURES + n_positional(width, bin_width)
+        self.width, self.bin_width, self.frames = width, bin_width, frames
+        n = n_member_features(width, bin_width, frames)
         for name in ("mean", "weight"):
             self.register_buffer(name, torch.zeros(n))
         self.register_buffer("scale", torch.ones(n))
@@ -152,20 +219,24 @@ class KmerLogistic(nn.Module):
         """(B,) P(positive) in the buffers' precision (float32 as loaded), outside any
         mixed-precision region."""
         with torch.autocast(tokens.device.type, enabled=False):
-            x = member_features(tokens, lengths, self.width, self.bin_width, dtype=self.mean.dtype)
+            x = member_features(
+                tokens, lengths, self.width, self.bin_width, frames=self.frames, dtype=self.mean.dtype
+            )
             x = (x - self.mean) / self.scale
             return torch.sigmoid(x @ self.weight + self.bias)
 
     def to_checkpoint(self, **info: Any) -> dict[str, Any]:
         """The checkpoint's ``kmer_member`` entry: the buffers (float32, CPU), the width of the
         position-specific block (``positional_width``, 0 for none), the positions per bin of its
-        binned part (``positional_bin``, 0 for none) and ``info`` (plain values:
+        binned part (``positional_bin``, 0 for none), whether it reads the reading-frame block
+        (``frames``) and ``info`` (plain values:
         ``l2``, the penalty chosen; ``average_weight``, the member's weight in the average with
         the Transformer)."""
         return {
             "sizes": list(KMER_SIZES),
             "positional_width": self.width,
             "positional_bin": self.bin_width,
+            "frames": self.frames,
             **{n: getattr(self, n).detach().float().cpu() for n in ("mean", "scale", "weight", "bias")},
             **info,
         }
@@ -189,8 +260,12 @@ class KmerLogistic(nn.Module):
         bin_width = entry.get("positional_bin", 0)
         if isinstance(bin_width, bool) or not isinstance(bin_width, int) or not 0 <= bin_width <= width:
             raise ValueError(f"k-mer member's positional_bin {bin_width!r} is not a bin width in 0 … {width}")
-        model = cls(width, bin_width)
-        n = N_FEATURES + n_positional(width, bin_width)
+        # nor one written before the reading-frame block existed
+        frames = entry.get("frames", False)
+        if not isinstance(frames, bool):
+            raise ValueError(f"k-mer member's frames {frames!r} is not true or false")
+        model = cls(width, bin_width, frames)
+        n = n_member_features(width, bin_width, frames)
         for name, shape in (
             ("mean", (n,)),
             ("scale", (n,)),

@@ -1,9 +1,11 @@
 """Fitting the k-mer member of a two-class model (``train --kmer-member``).
 
 The member (:class:`mhsa_bio.models.kmer.KmerLogistic`) is fitted on the run's own split: the
-frequencies of every k-mer (k = 3 … 6), and with ``--kmer-positional`` the one-hot 1-, 2- and
-3-mers at each position of the longest training sequence (and with ``--kmer-bins N`` which 3- and
-4-mers start in each bin of N positions), standardised on the training part; an
+frequencies of every k-mer (k = 3 … 6), with ``--kmer-frames`` the reading-frame block (stop
+codons and codon usage in each strand's frames, each base's position asymmetry), and with
+``--kmer-positional`` the one-hot 1-, 2- and 3-mers at each position of the longest training
+sequence (and with ``--kmer-bins N`` which 3- and 4-mers start in each bin of N positions),
+standardised on the training part; an
 L2-penalised logistic regression with balanced class weights fitted by L-BFGS for each penalty of
 ``L2_GRID`` (``POSITIONAL_L2_GRID`` with the positional block), the penalty with the highest
 validation AUPRC kept, then refitted on training + validation. Its validation probabilities come
@@ -14,12 +16,13 @@ model are scored on records that fit did not see.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from mhsa_bio.models.kmer import N_FEATURES, KmerLogistic, member_features, n_positional
+from mhsa_bio.models.kmer import KmerLogistic, member_features, n_member_features
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +45,25 @@ class KmerFit(NamedTuple):
     val_scores: np.ndarray
 
 
-def features(seqs: list[str], *, width: int = 0, bin_width: int = 0, chunk: int = 2048) -> torch.Tensor:
-    """(N, 5,440 + ``n_positional(width, bin_width)``) float64 member features of DNA strings:
-    k-mer frequencies (43.5 kB a sequence) and, for ``width`` > 0, the position-specific block
-    over that many positions (0.7 kB a position, and with ``bin_width`` 2.6 kB a bin);
-    ``chunk`` sequences at a time."""
+def features(
+    seqs: list[str], *, width: int = 0, bin_width: int = 0, frames: bool = False, chunk: int = 2048
+) -> torch.Tensor:
+    """(N, ``n_member_features(width, bin_width, frames)``) float64 member features of DNA
+    strings: k-mer frequencies (43.5 kB a sequence), with ``frames`` the reading-frame block
+    (1.1 kB) and, for ``width`` > 0, the position-specific block over that many positions
+    (0.7 kB a position, and with ``bin_width`` 2.6 kB a bin); ``chunk`` sequences at a time."""
     from mhsa_bio.alphabet import encode_batch
 
-    out = torch.empty(len(seqs), N_FEATURES + n_positional(width, bin_width), dtype=torch.float64)
+    out = torch.empty(len(seqs), n_member_features(width, bin_width, frames), dtype=torch.float64)
     for start in range(0, len(seqs), chunk):
         tokens, lengths = encode_batch(seqs[start : start + chunk])
         out[start : start + len(tokens)] = member_features(
-            torch.from_numpy(tokens), torch.from_numpy(lengths), width, bin_width, dtype=torch.float64
+            torch.from_numpy(tokens),
+            torch.from_numpy(lengths),
+            width,
+            bin_width,
+            frames=frames,
+            dtype=torch.float64,
         )
     return out
 
@@ -103,9 +113,10 @@ def _logistic(x: torch.Tensor, y: np.ndarray, l2: float) -> torch.Tensor:
 
 
 def _member(
-    w: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor, width: int, bin_width: int
+    w: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor, width: int, bin_width: int, frames: bool
 ) -> KmerLogistic:
-    model = KmerLogistic(width, bin_width).double()  # float64 while fitting; the checkpoint keeps float32
+    # float64 while fitting; the checkpoint keeps float32
+    model = KmerLogistic(width, bin_width, frames).double()
     for name, value in (("mean", mean), ("scale", scale), ("weight", w[:-1]), ("bias", w[-1])):
         getattr(model, name).copy_(value)
     return model
@@ -125,31 +136,36 @@ def fit_kmer_member(
     *,
     width: int = 0,
     bin_width: int = 0,
+    frames: bool = False,
 ) -> KmerFit:
     """Fit on the training part for every penalty, keep the one with the highest validation
-    AUPRC, refit on training + validation. Labels are 1 (positive) or 0. ``width`` > 0 adds the
-    position-specific block over that many positions (and searches ``POSITIONAL_L2_GRID``), and
-    ``bin_width`` > 0 its binned part, that many positions a bin."""
+    AUPRC, refit on training + validation. Labels are 1 (positive) or 0. ``frames`` adds the
+    reading-frame block; ``width`` > 0 the position-specific block over that many positions (and
+    searches ``POSITIONAL_L2_GRID``), and ``bin_width`` > 0 its binned part, that many positions
+    a bin."""
     from mhsa_bio.metrics import auprc
 
     grid = POSITIONAL_L2_GRID if width else L2_GRID
     bins = bin_width if width else 0
     # standardised in place, and the training part's features freed before the refit's are
     # built: the peak is about twice the features of training + validation
-    ztr, mean, scale = _standardised(features(train_seqs, width=width, bin_width=bins))
-    zva = features(val_seqs, width=width, bin_width=bins).sub_(mean).div_(scale)
+    blocks = partial(features, width=width, bin_width=bins, frames=frames)
+    ztr, mean, scale = _standardised(blocks(train_seqs))
+    zva = blocks(val_seqs).sub_(mean).div_(scale)
     inner = {}
     for penalty in grid:
         w = _logistic(ztr, train_labels, penalty)
         inner[penalty] = torch.sigmoid(zva @ w[:-1] + w[-1]).numpy()
     l2 = max(grid, key=lambda v: auprc(val_labels == 1, inner[v]))
     del ztr, zva
-    zall, mean, scale = _standardised(features(train_seqs + val_seqs, width=width, bin_width=bins))
-    model = _member(_logistic(zall, np.r_[train_labels, val_labels], l2), mean, scale, width, bins)
+    zall, mean, scale = _standardised(blocks(train_seqs + val_seqs))
+    model = _member(_logistic(zall, np.r_[train_labels, val_labels], l2), mean, scale, width, bins, frames)
     binned = f", 3- and 4-mers in bins of {bins}" if bins else ""
+    reads = ["reading frames"] if frames else []
+    reads += [f"position-specific 1- to 3-mers over {width} positions{binned}"] if width else []
     log.info(
         "k-mer member%s: penalty %g chosen on the validation split (AUPRC %.4f)",
-        f" with position-specific 1- to 3-mers over {width} positions{binned}" if width else "",
+        f" with {' and '.join(reads)}" if reads else "",
         l2,
         auprc(val_labels == 1, inner[l2]),
     )
@@ -158,7 +174,7 @@ def fit_kmer_member(
 
 def proba(model: KmerLogistic, seqs: list[str]) -> np.ndarray:
     """P(positive) of DNA strings by a member as ``fit_kmer_member`` returned it (float64)."""
-    return _proba(model, features(seqs, width=model.width, bin_width=model.bin_width))
+    return _proba(model, features(seqs, width=model.width, bin_width=model.bin_width, frames=model.frames))
 
 
 def positional_width(records: list[Any]) -> int:
@@ -181,6 +197,7 @@ def fit_on_split(split: Any, config: Any) -> KmerFit:
         split.val.labels,
         width=width,
         bin_width=config.kmer_bins,
+        frames=config.kmer_frames,
     )
 
 
@@ -210,6 +227,7 @@ def attach(split: Any, probs: np.ndarray, *, config: Any) -> tuple[dict[str, Any
             "average_weight": KMER_WEIGHT,
             "positional_width": fit.model.width,
             "positional_bin": fit.model.bin_width,
+            "frames": fit.model.frames,
             "val_auroc": auroc(y == 1, fit.val_scores),
             "val_auprc": auprc(y == 1, fit.val_scores),
         },

@@ -101,6 +101,8 @@ def plan_training(
         raise InputError("--jitter and --shift-augment: give one (--shift-augment rotates by any offset)")
     if train_config.kmer_positional and not train_config.kmer_member:
         raise InputError("--kmer-positional adds to the k-mer member: give --kmer-member too")
+    if train_config.kmer_frames and not train_config.kmer_member:
+        raise InputError("--kmer-frames adds to the k-mer member: give --kmer-member too")
     if train_config.kmer_bins:
         from mhsa_bio.models.kmer import MAX_POSITIONAL_BIN
 

@@ -50,6 +50,8 @@ class TrainConfig:
         (:func:`mhsa_bio.models.kmer.positional_kmers`), for aligned windows; needs ``kmer_member``
     kmer_bins : with ``kmer_positional``, also which 3- and 4-mers start in each bin of this many
         positions (a word that moves by a base or two still sets the same feature); 0 = off
+    kmer_frames : give the k-mer member the reading-frame block too: how much a window reads like
+        coding sequence (:func:`mhsa_bio.models.kmer.frame_features`); needs ``kmer_member``
     stem_pretrain : before the Transformer trains, train its convolution stem alone as a max-pool
         CNN for at most this many epochs and set the stem guide's scorer from it
         (:func:`mhsa_bio.training.stem.pretrain_stem`); needs a model with the stem guide; 0 = off
@@ -88,6 +90,7 @@ class TrainConfig:
     kmer_member: bool = False
     kmer_positional: bool = False
     kmer_bins: int = 0
+    kmer_frames: bool = False
     stem_pretrain: int = 0
     val_group_kmer: int = DEFAULT_GROUP_KMER
 
