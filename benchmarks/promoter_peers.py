@@ -13,8 +13,9 @@ probabilities of the positive class.
   balanced class weights; the penalty chosen from a grid on the inner validation split, then refit
   on the whole training part. The fit is the package's own (``mhsa_bio.training.kmer``: what
   ``train --kmer-member`` stores beside the Transformer); ``positional`` adds the one-hot 1- to
-  3-mers at each position of the longest training sequence (``--kmer-positional``), and
-  ``bin_width`` the 3- and 4-mers in each bin of that many positions (``--kmer-bins``).
+  3-mers at each position of the longest training sequence (``--kmer-positional``),
+  ``bin_width`` the 3- and 4-mers in each bin of that many positions (``--kmer-bins``), and
+  ``frames`` the reading-frame block (``--kmer-frames``).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def cnnprom(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarra
 
 def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.ndarray],
                   test: list[Any], *, positional: bool = False,
-                  bin_width: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+                  bin_width: int = 0, frames: bool = False) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit the k-mer logistic regression (``mhsa_bio.training.kmer.fit_kmer_member``, the
     member ``train --kmer-member [--kmer-positional]`` stores); returns held-out P(positive)
     (M,) and {l2, inner_scores: the validation scores of the fit with the chosen penalty on the
@@ -125,6 +126,6 @@ def kmer_logistic(train: tuple[list[Any], np.ndarray], val: tuple[list[Any], np.
 
     width = positional_width(train[0] + val[0]) if positional else 0
     fit = fit_kmer_member([r.seq for r in train[0]], train[1], [r.seq for r in val[0]], val[1],
-                          width=width, bin_width=bin_width)
+                          width=width, bin_width=bin_width, frames=frames)
     return proba(fit.model, [r.seq for r in test]), {"l2": fit.l2,
                                                       "inner_scores": fit.val_scores.tolist()}

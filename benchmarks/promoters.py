@@ -16,7 +16,10 @@ early stopping or the peer's penalty, and are scored once on the held-out fold:
 - kmer-pos-lr: the same with the one-hot 1- to 3-mers at each position added (the member
   ``train --kmer-member --kmer-positional`` stores);
 - kmer-bins-lr: the same with the 3- and 4-mers in each bin of 3 positions added too (the member
-  ``train --kmer-member --kmer-positional --kmer-bins 3`` stores).
+  ``train --kmer-member --kmer-positional --kmer-bins 3`` stores);
+- kmer-frames-lr: the same with the reading-frame block added too (stop codons and codon usage in
+  each strand's frames, each base's position asymmetry: the member ``train --kmer-member
+  --kmer-positional --kmer-bins 3 --kmer-frames`` stores).
 
 Printed: mean ± sd over folds × seeds of Sn, Sp, MCC, AUROC, the lowest fold MCC, and the mean
 training seconds per fold with ``--threads`` (2 by default). Sn, Sp and MCC are at the threshold
@@ -68,9 +71,10 @@ DATASETS = {
     "ipromoter": ("ecoli_promoters", "iPromoter2L_sigma70promoter.fa",
                   "iPromoter2L_negative2860.fa"),
 }
-MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr", "kmer-bins-lr")
+MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr", "kmer-bins-lr", "kmer-frames-lr")
 #: The k-mer models: whether each reads positions, and the positions per bin of its binned part.
-KMER_MODELS = {"kmer-lr": (False, 0), "kmer-pos-lr": (True, 0), "kmer-bins-lr": (True, 3)}
+KMER_MODELS = {"kmer-lr": (False, 0, False), "kmer-pos-lr": (True, 0, False),
+               "kmer-bins-lr": (True, 3, False), "kmer-frames-lr": (True, 3, True)}
 #: Candidate settings for --tune: (model config overrides, train config overrides); "default" first.
 CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "default": ({}, {}),
@@ -101,6 +105,9 @@ CANDIDATES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                     "kmer_positional": True}),
     "ensemble5-dropout0.1-kmerpos-bins3": ({"dropout": 0.1}, {"ensemble": 5, "kmer_member": True,
                                           "kmer_positional": True, "kmer_bins": 3}),
+    "ensemble5-dropout0.1-kmerpos-bins3-frames": ({"dropout": 0.1}, {
+        "ensemble": 5, "kmer_member": True, "kmer_positional": True, "kmer_bins": 3,
+        "kmer_frames": True}),
     "val-one-by-one": ({}, {"val_group_kmer": 0}),
     "patience16": ({}, {"patience": 16}),
     "min-epochs0": ({}, {"min_epochs": 0}),  # patience alone
@@ -258,9 +265,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             scores, extra = peers.cnnprom((tr_x, tr_y), (va_x, va_y), part.heldout, seed=seed,
                                           device=device)
         else:
-            positional, bins = KMER_MODELS[job["model"]]
+            positional, bins, frames = KMER_MODELS[job["model"]]
             scores, extra = peers.kmer_logistic((tr_x, tr_y), (va_x, va_y), part.heldout,
-                                                positional=positional, bin_width=bins)
+                                                positional=positional, bin_width=bins,
+                                                frames=frames)
         seconds = time.perf_counter() - start
         extra = {**extra, "inner_scores": _scores(extra["inner_scores"]),
                  "inner_labels": va_y.tolist()}
