@@ -194,9 +194,24 @@ def logged_rows(paths: list[Path], *, group_kmer: int, val_group_kmer: int,
             and all(r[k] in v for k, v in wanted.items() if v is not None)]
 
 
+def open_frame_share(seqs: list[str]) -> float:
+    """The share of sequences with a frame free of stop codons over their whole length, on the
+    strand given (the first column of ``mhsa_bio.models.kmer.frame_features``: what
+    ``train --kmer-frames`` reads)."""
+    import torch
+
+    from mhsa_bio.alphabet import encode_batch
+    from mhsa_bio.models.kmer import frame_features
+
+    tokens, lengths = encode_batch(seqs)
+    fewest = frame_features(torch.from_numpy(tokens), torch.from_numpy(lengths))[:, 0]
+    return float((fewest == 0).double().mean())
+
+
 def overlap_summary(dataset: str, background: str, k: int) -> str:
     """One line on how the records of a dataset overlap: groups linked by a shared k-mer (either
-    strand; ``mhsa_bio.training.groups.overlap_groups``), per class and over both."""
+    strand; ``mhsa_bio.training.groups.overlap_groups``), per class and over both; and the share
+    of each class with a frame free of stop codons (``open_frame_share``)."""
     from mhsa_bio.training.groups import overlap_groups
 
     _, (positives, negatives, _, _) = load(dataset, background)
@@ -207,7 +222,8 @@ def overlap_summary(dataset: str, background: str, k: int) -> str:
         sizes = np.bincount(groups)
         shared = int((sizes[groups] > 1).sum())
         text.append(f"{len(records):,} {name} in {sizes.size:,} groups ({shared:,} share a "
-                    f"{k}-mer with another, largest group {sizes.max()})")
+                    f"{k}-mer with another, largest group {sizes.max()}; "
+                    f"{open_frame_share([r.seq for r in records]):.0%} with a stop-free frame)")
     if negatives:
         both = overlap_groups([r.seq for r in positives + negatives], k)
         mixed = np.intersect1d(both[:len(positives)], both[len(positives):]).size
@@ -472,7 +488,7 @@ def main() -> None:
 
     parser.add_argument("--overlaps-only", action="store_true",
                         help="print how each dataset's records overlap (--group-kmer, or 20 when "
-                        "it is 0) and stop")
+                        "it is 0) and how many hold a frame free of stop codons, and stop")
     args = parser.parse_args()
 
     shared("motifs", "ecoli_promoters", "CNNProm_Ecoli_prom.fa")
