@@ -315,14 +315,18 @@ def _position_set(n: int, seed: int) -> tuple[list[str], np.ndarray]:
     return seqs, np.array(labels, dtype=np.int64)
 
 
+def _three_sets(make, n_train: int) -> tuple:
+    """Training (``n_train``), validation (80) and test (200) sequences and labels from one
+    generator, seeds 1, 2 and 3."""
+    return (*make(n_train, 1), *make(80, 2), *make(200, 3))
+
+
 def test_the_positional_member_reads_where_a_word_sits_and_loads_as_fitted():
     from mhsa_bio.metrics import auroc
     from mhsa_bio.models.kmer import KmerLogistic
     from mhsa_bio.training.kmer import POSITIONAL_L2_GRID, fit_kmer_member, proba
 
-    tr, ytr = _position_set(300, 1)
-    va, yva = _position_set(80, 2)
-    te, yte = _position_set(200, 3)
+    tr, ytr, va, yva, te, yte = _three_sets(_position_set, 300)
     counts = fit_kmer_member(tr, ytr, va, yva)
     positional = fit_kmer_member(tr, ytr, va, yva, width=60, bin_width=3)
     assert positional.l2 in POSITIONAL_L2_GRID and positional.model.width == 60
@@ -480,9 +484,7 @@ def test_the_frames_member_tells_an_open_frame_from_stops_in_every_frame():
     from mhsa_bio.models.kmer import KmerLogistic
     from mhsa_bio.training.kmer import fit_kmer_member, proba
 
-    tr, ytr = _stop_set(600, 1)
-    va, yva = _stop_set(80, 2)
-    te, yte = _stop_set(200, 3)
+    tr, ytr, va, yva, te, yte = _three_sets(_stop_set, 600)
     plain = fit_kmer_member(tr, ytr, va, yva)
     frames = fit_kmer_member(tr, ytr, va, yva, frames=True)
     assert frames.model.frames and not plain.model.frames

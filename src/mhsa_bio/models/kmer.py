@@ -22,8 +22,8 @@ N_FEATURES = sum(4**k for k in KMER_SIZES)
 #: strand the stop-codon counts of its three frames and the 64 codon frequencies of the frame with
 #: the fewest stops, then each base's position asymmetry.
 N_FRAME_FEATURES = 2 * (3 + 64) + 4
-#: TAA, TAG, TGA as lexicographic ACGT codes of 3-mers.
-STOP_CODES = (48, 50, 56)
+#: The stop codons as lexicographic ACGT codes of 3-mers (TAA 48, TAG 50, TGA 56).
+STOP_CODES = tuple(int(word.translate(str.maketrans("ACGT", "0123")), 4) for word in ("TAA", "TAG", "TGA"))
 #: k-mer lengths of the position-specific block (``train --kmer-positional``).
 POSITIONAL_SIZES = (1, 2, 3)
 #: k-mer lengths of the binned part of the position-specific block (``train --kmer-bins N``):
