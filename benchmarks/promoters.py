@@ -351,21 +351,45 @@ def decided(row: dict[str, Any], decision: str) -> dict[str, Any]:
             "Sp": m["specificity"], "MCC": m["mcc"]}
 
 
-def with_kmer(row: dict[str, Any], kmer: dict[str, Any]) -> dict[str, Any]:
+def own_member(candidate: str) -> str | None:
+    """The k-mer model (``KMER_MODELS``) whose fit is the member a candidate's ``train`` stores,
+    or None for a candidate without one."""
+    train = CANDIDATES[candidate][1]
+    if not train.get("kmer_member"):
+        return None
+    key = (train.get("kmer_positional", False), train.get("kmer_bins", 0), train.get("kmer_frames", False))
+    return next((m for m, v in KMER_MODELS.items() if v == key), None)
+
+
+def with_kmer(row: dict[str, Any], kmer: dict[str, Any],
+              own: dict[str, Any] | None = None) -> dict[str, Any]:
     """``row`` (an mhsa-bio fit) with its inner and held-out probabilities averaged 1 : 1 with
     those of ``kmer`` (a k-mer model's fit on the same seed and fold: the same records in the
-    same order, checked by their labels)."""
+    same order, checked by their labels). With ``own``, the fit of the member ``row``'s
+    candidate averages in (``own_member``), that member is swapped for ``kmer``: the
+    Transformers' probability is twice the candidate's less its member's."""
     from mhsa_bio.metrics import binary_metrics
 
+    for other in (kmer, own) if own is not None else (kmer,):
+        for part in ("inner", "heldout"):
+            if row[f"{part}_labels"] != other[f"{part}_labels"]:
+                raise ValueError(f"seed {row['seed']} fold {row['fold']}: {part} records differ")
+    mean, seconds = {}, row["seconds"] + kmer["seconds"]
     for part in ("inner", "heldout"):
-        if row[f"{part}_labels"] != kmer[f"{part}_labels"]:
-            raise ValueError(f"seed {row['seed']} fold {row['fold']}: {part} records differ")
-    mean = {f"{part}_scores": _scores((np.asarray(row[f"{part}_scores"]) +
-                                       np.asarray(kmer[f"{part}_scores"])) / 2)
-            for part in ("inner", "heldout")}
+        base = np.asarray(row[f"{part}_scores"])
+        if own is not None:
+            base = 2 * base - np.asarray(own[f"{part}_scores"])
+            if not (-1e-5 <= base.min() and base.max() <= 1 + 1e-5):  # scores rounded to 1e-6
+                raise ValueError(f"seed {row['seed']} fold {row['fold']}: {own['model']} is not "
+                                 f"the member of {row['candidate']}")
+        mean[f"{part}_scores"] = _scores((base + np.asarray(kmer[f"{part}_scores"])) / 2)
+    if own is not None:
+        seconds -= own["seconds"]
     m = binary_metrics(np.asarray(row["heldout_labels"]) == 1, np.asarray(mean["heldout_scores"]))
-    return {**row, **mean, "candidate": f"{row['candidate']}+{kmer['model']}", "AUROC": m["auroc"],
-            "AUPRC": m["auprc"], "seconds": row["seconds"] + kmer["seconds"]}
+    name = (f"{row['candidate']}, member {kmer['model']}" if own is not None
+            else f"{row['candidate']}+{kmer['model']}")
+    return {**row, **mean, "candidate": name, "AUROC": m["auroc"], "AUPRC": m["auprc"],
+            "seconds": seconds}
 
 
 def _init_worker(threads: int) -> None:
@@ -484,7 +508,8 @@ def main() -> None:
                         help="also score each mhsa-bio candidate without a k-mer member "
                         "averaged 1:1 with each k-mer model's probabilities on the same fold, "
                         "post hoc (what a --kmer-member [--kmer-positional] candidate does "
-                        "inside train)")
+                        "inside train), and each candidate with a member with that member "
+                        "swapped for each other k-mer model of the run (its own among them)")
 
     parser.add_argument("--overlaps-only", action="store_true",
                         help="print how each dataset's records overlap (--group-kmer, or 20 when "
@@ -577,11 +602,18 @@ def main() -> None:
 
         kmer = {(r["model"], *fold_of(r)): r for r in rows
                 if r["model"] in KMER_MODELS and "inner_scores" in r}
-        mixed = [with_kmer(r, kmer[(m, *fold_of(r))]) for m in KMER_MODELS
-                 for r in rows if r["model"] == "mhsa-bio" and "inner_scores" in r
-                 and (m, *fold_of(r)) in kmer and not CANDIDATES[r["candidate"]][1].get("kmer_member")]
-        print("\nwith a k-mer model (probabilities averaged 1:1 per fold; a lead): inner MCC "
-              "(cross-fitted) and held-out folds")
+        mixed = []
+        for r in rows:
+            if r["model"] != "mhsa-bio" or "inner_scores" not in r:
+                continue
+            own = own_member(r["candidate"])
+            if own is not None and (own, *fold_of(r)) not in kmer:
+                continue  # a member whose own fit this run does not hold: nothing to swap
+            mixed += [with_kmer(r, kmer[(m, *fold_of(r))],
+                                None if own is None else kmer[(own, *fold_of(r))])
+                      for m in KMER_MODELS if m != own and (m, *fold_of(r)) in kmer]
+        print("\nwith a k-mer model (probabilities averaged 1:1 per fold; a candidate with a "
+              "member has it swapped; a lead): inner MCC (cross-fitted) and held-out folds")
         inner = []
         for c in dict.fromkeys(r["candidate"] for r in mixed):
             for d in DECISIONS:
