@@ -72,7 +72,8 @@ DATASETS = {
                   "iPromoter2L_negative2860.fa"),
 }
 MODELS = ("mhsa-bio", "cnnprom", "kmer-lr", "kmer-pos-lr", "kmer-bins-lr", "kmer-frames-lr")
-#: The k-mer models: whether each reads positions, and the positions per bin of its binned part.
+#: The k-mer models: whether each reads positions, the positions per bin of its binned part, and
+#: whether it reads the reading frames (``--kmer-frames``).
 KMER_MODELS = {"kmer-lr": (False, 0, False), "kmer-pos-lr": (True, 0, False),
                "kmer-bins-lr": (True, 3, False), "kmer-frames-lr": (True, 3, True)}
 #: Candidate settings for --tune: (model config overrides, train config overrides); "default" first.
