@@ -608,8 +608,8 @@ def main() -> None:
             if r["model"] != "mhsa-bio" or "inner_scores" not in r:
                 continue
             own = own_member(r["candidate"])
-            if own is not None and (own, *fold_of(r)) not in kmer:
-                continue  # a member whose own fit this run does not hold: nothing to swap
+            if CANDIDATES[r["candidate"]][1].get("kmer_member") and (own, *fold_of(r)) not in kmer:
+                continue  # a member whose own fit this run does not hold (or no k-mer model is): no swap
             mixed += [with_kmer(r, kmer[(m, *fold_of(r))],
                                 None if own is None else kmer[(own, *fold_of(r))])
                       for m in KMER_MODELS if m != own and (m, *fold_of(r)) in kmer]
