@@ -145,6 +145,9 @@ PAIRS = [
              0, 60, 3000, 33),
     PairCase("ctrl_shuffled_labels_gata_tal", "tuning", "shuffled_labels",
              ("MA0035.4", "MA0091.1"), of="pair_gata_tal_gap9"),
+    # short gaps, where `motifs` may report the pair as one composite matrix
+    PairCase("pair_sox2_gata_gap3", "tuning", "pair", ("MA0143.5", "MA0035.4"), 3, 60, 3000, 34),
+    PairCase("pair_tal_fosjun_gap4", "tuning", "pair", ("MA0091.1", "MA0099.4"), 4, 60, 3000, 35),
     PairCase("pair_foxa2_hnf4a_gap5", "validation", "pair", ("MA0047.4", "MA0114.5"), 5, 60, 3000,
              41),
     PairCase("pair_esr1_nfkb1_gap14", "validation", "pair", ("MA0112.4", "MA0105.4"), 14, 80,
